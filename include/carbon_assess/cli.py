@@ -1,0 +1,215 @@
+"""`carbon-assess`: the command-line contract of DESIGN.md §9.
+
+Exit codes: 0 success; 2 input rejected (nothing published; the message names the report or the
+file, row, column and rule); 1 any other failure. Errors print one line, `error: ...`; the
+traceback only with --debug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from carbon_assess.errors import EXIT_FAILURE, EXIT_OK, CarbonAssessError
+
+
+def _format_table(columns: list[str], rows: list[tuple]) -> str:
+    def cell(value: Any) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, float):
+            return f"{value:.2f}"
+        return str(value)
+
+    text = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in text]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in text]
+    return "\n".join(lines)
+
+
+def _summary_lines(result: dict[str, Any]) -> list[str]:
+    ingest = result["ingest"]
+    lines = [
+        f"run {result['run_id']}: {len(ingest['inputs'])} input table(s), "
+        + ", ".join(f"{k} {v}" for k, v in ingest["row_counts"].items()),
+    ]
+    validated = result.get("validate") or {}
+    if validated:
+        lines.append(
+            f"validation: {validated.get('status')} "
+            f"({validated.get('errors', 0)} error(s), {validated.get('warnings', 0)} warning(s))"
+        )
+    for warning in ingest["warnings"]:
+        lines.append(f"warning: {warning}")
+    for warning in validated.get("warnings_summary", []):
+        lines.append(f"warning: {warning}")
+    if "assess" in result:
+        statuses = ", ".join(f"{k} {v}" for k, v in result["assess"]["statuses"].items())
+        lines.append(f"assessment: {statuses}")
+    if "publish" in result:
+        lines.append(f"published to {result['publish']['warehouse']} (schema carbon)")
+    return lines
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from carbon_assess.demo import write_demo_landing
+
+    files = write_demo_landing(Path(args.dir))
+    print(f"wrote {len(files)} synthetic demo landing file(s) to {args.dir}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from carbon_assess.pipeline import run_pipeline
+
+    result = run_pipeline(
+        args.landing,
+        args.warehouse,
+        vintage=args.vintage,
+        method=args.method,
+        workdir=args.workdir,
+    )
+    print("\n".join(_summary_lines(result)))
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from carbon_assess.pipeline import ingest_stage, new_run_id, validate_stage
+
+    run_id = new_run_id()
+    with tempfile.TemporaryDirectory(prefix="carbon-validate-") as tmp:
+        workdir = Path(args.workdir) if args.workdir else Path(tmp) / "runs" / run_id
+        ingested = ingest_stage(args.landing, workdir, run_id, vintage=args.vintage)
+        validated = validate_stage(workdir)
+        print("\n".join(_summary_lines({"run_id": run_id, "ingest": ingested,
+                                         "validate": validated})))
+    return EXIT_OK
+
+
+def _default_year(rows: list[tuple], columns: list[str]) -> dict[str, int]:
+    plan_i, year_i, status_i = (columns.index(c) for c in ("plan", "year", "status"))
+    latest: dict[str, int] = {}
+    for row in rows:
+        if row[status_i] != "insufficient data":
+            latest[row[plan_i]] = max(latest.get(row[plan_i], 0), row[year_i])
+    for row in rows:
+        latest.setdefault(row[plan_i], max(r[year_i] for r in rows if r[plan_i] == row[plan_i]))
+    return latest
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from carbon_assess.publish import query_assessment
+
+    columns, rows = query_assessment(args.warehouse, args.plan, args.province, args.year)
+    if not rows:
+        print("no assessment rows match")
+        return EXIT_OK
+    if args.year is None and not args.all_years:
+        latest = _default_year(rows, columns)
+        plan_i, year_i = columns.index("plan"), columns.index("year")
+        rows = [r for r in rows if r[year_i] == latest[r[plan_i]]]
+    if args.json:
+        print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], ensure_ascii=False,
+                         indent=2, default=str))
+    else:
+        print(_format_table(columns, rows))
+    return EXIT_OK
+
+
+def cmd_warehouse_init(args: argparse.Namespace) -> int:
+    from carbon_assess.publish import init_warehouse
+
+    result = init_warehouse(args.warehouse)
+    print(f"warehouse ready: {result['warehouse']}")
+    return EXIT_OK
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from carbon_assess.publish import rollback
+
+    result = rollback(args.warehouse)
+    print(f"restored the previous release of {len(result['restored_tables'])} table(s)")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="carbon-assess",
+        description="Provincial carbon-intensity assessment pipeline.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo-data", help="write the bundled synthetic demo landing files")
+    demo.add_argument("dir")
+    demo.set_defaults(func=cmd_demo_data)
+
+    run = sub.add_parser("run", help="ingest → validate → compute → assess → publish")
+    run.add_argument("--landing", required=True, help="landing folder (scanned recursively)")
+    run.add_argument("--warehouse", required=True,
+                     help="duckdb:///path/file.duckdb or postgresql://user@host:port/db")
+    run.add_argument("--vintage", default="unlabelled", help="data release label, e.g. nbs-2021")
+    run.add_argument("--method", default="reference", choices=["reference", "consumption"])
+    run.add_argument("--workdir", help="work directory for this run (default var/runs/<run id>)")
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser("validate", help="ingest and validate only; publish nothing")
+    validate.add_argument("--landing", required=True)
+    validate.add_argument("--vintage", default="unlabelled")
+    validate.add_argument("--workdir", help="keep the work directory here")
+    validate.set_defaults(func=cmd_validate)
+
+    show = sub.add_parser("show", help="print the published assessment table")
+    show.add_argument("--warehouse", required=True)
+    show.add_argument("--plan", help="e.g. 12th")
+    show.add_argument("--province", help="GB/T 2260 code, e.g. 630000")
+    show.add_argument("--year", type=int, help="assessment year (default: latest with data)")
+    show.add_argument("--all-years", action="store_true", help="every year of the plan")
+    show.add_argument("--json", action="store_true", help="JSON instead of a text table")
+    show.set_defaults(func=cmd_show)
+
+    warehouse = sub.add_parser("warehouse", help="warehouse administration")
+    warehouse_sub = warehouse.add_subparsers(dest="warehouse_command", required=True)
+    init = warehouse_sub.add_parser("init", help="create schemas, roles and grants (idempotent)")
+    init.add_argument("--warehouse", required=True)
+    init.set_defaults(func=cmd_warehouse_init)
+
+    roll = sub.add_parser("rollback", help="restore the previous published release")
+    roll.add_argument("--warehouse", required=True)
+    roll.set_defaults(func=cmd_rollback)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "show" and args.province:
+        from carbon_assess.ingest.provinces import resolve_province
+
+        args.province = resolve_province(args.province) or args.province
+    try:
+        return args.func(args)
+    except CarbonAssessError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:  # noqa: BLE001 - the user gets one line, --debug gives the rest
+        if args.debug:
+            raise
+        print(f"error: unexpected {exc.__class__.__name__}: {exc} (rerun with --debug)",
+              file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

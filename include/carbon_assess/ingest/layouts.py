@@ -1,0 +1,262 @@
+"""Recognise a table by its header (never by its file name) and yield typed observations.
+
+Two NBS layouts are understood:
+- long:  `省份编码, 省份, 年份, <indicator>(<unit>)...` (national files: `年份, <indicator>...`);
+- wide (data-portal export): metadata lines `数据库：...`, `指标：<indicator>(<unit>)`, `时间：...`,
+  a header `地区, 2019年, 2018年, ...` (national: `指标, 2019年, ...`), one row per province or
+  indicator, and footer lines (`注：...`, `数据来源：...`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+
+from carbon_assess import reference
+from carbon_assess.errors import InputError
+from carbon_assess.ingest.provinces import resolve_province
+from carbon_assess.ingest.schema import NATIONAL_CODE
+
+HEADER_RE = re.compile(r"^(?P<name>.+?)\s*[（(](?P<unit>[^()（）]+)[)）]\s*$")
+YEAR_RE = re.compile(r"^(?P<year>(19|20)\d{2})(\s*年)?$")
+BLANKS = frozenset({"", "n/a", "na", "nan", "—", "——", "-", "--", "－", "...", "…", "……", "null"})
+THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+PROVINCE_COLUMNS = ("省份", "地区", "省份名称", "province")
+CODE_COLUMNS = ("省份编码", "地区编码", "地区代码", "code")
+YEAR_COLUMNS = ("年份", "年", "year")
+METADATA_PREFIXES = ("数据库", "指标", "时间", "地区", "注", "数据来源")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    source_kind: str
+    variable: str
+    fuel: str | None
+    canonical_unit: str
+    factor: float
+    source_unit: str
+
+
+@dataclass
+class Observation:
+    province_code: str
+    year: int
+    indicator: Indicator
+    value: float | None
+    source_value: str
+    source_row: int
+    source_column: str
+
+
+@dataclass
+class ParsedTable:
+    layout: str
+    observations: list[Observation] = field(default_factory=list)
+    columns_used: list[str] = field(default_factory=list)
+    columns_skipped: list[str] = field(default_factory=list)
+
+
+@cache
+def _indicators() -> dict[str, dict[str, str]]:
+    return {row["indicator_zh"]: row for row in reference.load("indicators")}
+
+
+@cache
+def _units() -> dict[str, dict[str, str]]:
+    return {row["unit"]: row for row in reference.load("units")}
+
+
+def parse_indicator(header: str, file: str, row: int) -> Indicator | None:
+    """The indicator a header names, None if the pipeline does not use it; unknown unit → error."""
+    match = HEADER_RE.match(header.strip())
+    if not match:
+        return None
+    name, unit = match["name"].strip(), match["unit"].strip()
+    spec = _indicators().get(name)
+    if spec is None:
+        return None
+    unit_spec = _units().get(unit)
+    if unit_spec is None or unit_spec["dimension"] != spec["dimension"]:
+        known = sorted(u for u, s in _units().items() if s["dimension"] == spec["dimension"])
+        raise InputError(
+            file,
+            f"unknown unit {unit!r} for {name}; known units: {', '.join(known)}",
+            row=row,
+            column=header,
+        )
+    return Indicator(
+        source_kind=spec["source_kind"],
+        variable=spec["variable"],
+        fuel=spec["fuel"] or None,
+        canonical_unit=unit_spec["canonical_unit"],
+        factor=float(unit_spec["factor_to_canonical"]),
+        source_unit=unit,
+    )
+
+
+def parse_number(text: str, file: str, row: int, column: str) -> float | None:
+    """NBS cell text → float; NBS blank markers → None; anything else is an error."""
+    cleaned = text.strip().replace("\u00a0", "")
+    if cleaned.casefold() in BLANKS:
+        return None
+    if THOUSANDS_RE.match(cleaned):
+        cleaned = cleaned.replace(",", "")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        rule = "formula cells are not accepted; paste values" if cleaned.startswith("=") else (
+            "not a number"
+        )
+        raise InputError(file, rule, row=row, column=column, value=text) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InputError(file, "not a finite number", row=row, column=column, value=text)
+    return value
+
+
+def parse_year(text: str, file: str, row: int, column: str) -> int:
+    match = YEAR_RE.match(text.strip().removesuffix(".0"))
+    if not match:
+        raise InputError(file, "not a year", row=row, column=column, value=text)
+    return int(match["year"])
+
+
+def _province(text: str, file: str, row: int, column: str) -> str:
+    code = resolve_province(text)
+    if code is None:
+        raise InputError(file, "unknown province", row=row, column=column, value=text)
+    return code
+
+
+def _non_empty(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    return [(n, cells) for n, cells in rows if any(c for c in cells)]
+
+
+def parse_table(rows: list[tuple[int, list[str]]], file: str) -> ParsedTable | None:
+    """Observations of a recognised table, or None when its header is not an NBS layout."""
+    content = _non_empty(rows)
+    if not content:
+        raise InputError(file, "file is empty")
+    first_row, first = content[0]
+    first = [c.lstrip("\ufeff") for c in first]
+    if first[0].startswith(("数据库", "指标：", "指标:")) or first[0] in ("地区", "指标"):
+        return _parse_wide(content, file)
+    if any(c in YEAR_COLUMNS for c in first):
+        return _parse_long(content, file)
+    return None
+
+
+def _parse_long(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
+    header_row, header = content[0]
+    header = [c.lstrip("\ufeff") for c in header]
+    if len(content) == 1:
+        raise InputError(file, "header only, no data rows", row=header_row)
+    year_col = next(i for i, c in enumerate(header) if c in YEAR_COLUMNS)
+    code_col = next((i for i, c in enumerate(header) if c in CODE_COLUMNS), None)
+    name_col = next((i for i, c in enumerate(header) if c in PROVINCE_COLUMNS), None)
+    province_col = code_col if code_col is not None else name_col
+    parsed = ParsedTable(layout="nbs_long" if province_col is not None else "nbs_long_national")
+    value_cols: list[tuple[int, Indicator]] = []
+    for i, column in enumerate(header):
+        if i in (year_col, code_col, name_col) or not column:
+            continue
+        indicator = parse_indicator(column, file, header_row)
+        if indicator is None:
+            parsed.columns_skipped.append(column)
+        else:
+            value_cols.append((i, indicator))
+            parsed.columns_used.append(column)
+    for row_number, cells in content[1:]:
+        if len(cells) < len(header):
+            raise InputError(
+                file,
+                f"row has {len(cells)} fields but the header has {len(header)} (truncated file?)",
+                row=row_number,
+            )
+        year = parse_year(cells[year_col], file, row_number, header[year_col])
+        if province_col is None:
+            code = NATIONAL_CODE
+        else:
+            code = _province(cells[province_col], file, row_number, header[province_col])
+        for i, indicator in value_cols:
+            value = parse_number(cells[i], file, row_number, header[i])
+            parsed.observations.append(
+                Observation(
+                    province_code=code,
+                    year=year,
+                    indicator=indicator,
+                    value=None if value is None else value * indicator.factor,
+                    source_value=cells[i],
+                    source_row=row_number,
+                    source_column=header[i],
+                )
+            )
+    return parsed
+
+
+def _parse_wide(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
+    indicator: Indicator | None = None
+    indicator_text = ""
+    header_index = None
+    for index, (row_number, cells) in enumerate(content):
+        head = cells[0].lstrip("\ufeff")
+        if head.startswith(("指标：", "指标:")):
+            indicator_text = re.split(r"[：:]", head, maxsplit=1)[1].strip()
+            indicator = parse_indicator(indicator_text, file, row_number)
+            if indicator is None:
+                return ParsedTable(layout="nbs_portal_wide", columns_skipped=[indicator_text])
+        elif head in ("地区", "指标"):
+            header_index = index
+            break
+    if header_index is None:
+        raise InputError(file, "portal export without a `地区, 2019年, ...` header row")
+    header_row, header = content[header_index]
+    national = header[0].lstrip("\ufeff") == "指标"
+    years: list[tuple[int, int]] = []
+    for i, column in enumerate(header[1:], start=1):
+        if column:
+            years.append((i, parse_year(column, file, header_row, column)))
+    parsed = ParsedTable(layout="nbs_portal_wide_national" if national else "nbs_portal_wide")
+    data_rows = [
+        (n, cells)
+        for n, cells in content[header_index + 1 :]
+        if not cells[0].startswith(("注", "数据来源", "附注", "说明"))
+    ]
+    if not data_rows:
+        raise InputError(file, "header only, no data rows", row=header_row)
+    for row_number, cells in data_rows:
+        if national:
+            row_indicator = parse_indicator(cells[0], file, row_number)
+            if row_indicator is None:
+                parsed.columns_skipped.append(cells[0])
+                continue
+            code = NATIONAL_CODE
+        else:
+            if indicator is None:
+                raise InputError(file, "portal export without an `指标：` line")
+            row_indicator = indicator
+            code = _province(cells[0], file, row_number, header[0])
+        if len(cells) < len(header):
+            raise InputError(
+                file,
+                f"row has {len(cells)} fields but the header has {len(header)} (truncated file?)",
+                row=row_number,
+            )
+        column_label = indicator_text if not national else cells[0]
+        for i, year in years:
+            value = parse_number(cells[i], file, row_number, header[i])
+            parsed.observations.append(
+                Observation(
+                    province_code=code,
+                    year=year,
+                    indicator=row_indicator,
+                    value=None if value is None else value * row_indicator.factor,
+                    source_value=cells[i],
+                    source_row=row_number,
+                    source_column=f"{column_label} / {header[i]}",
+                )
+            )
+    if indicator_text and not national:
+        parsed.columns_used.append(indicator_text)
+    return parsed

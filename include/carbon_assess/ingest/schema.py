@@ -1,0 +1,35 @@
+"""The raw-layer contract: one tidy row per observed cell, with lineage.
+
+`raw/<kind>.parquet` holds every observation of one source kind. `value` is the number as
+published (None for a blank cell, negative rounding noise kept as is: the blank-value and noise
+policies are applied later, in staging, so raw stays a faithful typed copy of the input).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SOURCE_KINDS = ("energy_consumption", "energy_production", "gdp", "gdp_index", "population")
+
+NATIONAL_CODE = "000000"  # rows from national files (no province column)
+
+RAW_SCHEMA = pa.schema(
+    [
+        pa.field("province_code", pa.string(), nullable=False),  # GB/T 2260, or 000000 national
+        pa.field("year", pa.int32(), nullable=False),
+        pa.field("variable", pa.string(), nullable=False),  # e.g. consumption, gdp_current
+        pa.field("fuel", pa.string()),  # coal, coke, ... for energy kinds; null otherwise
+        pa.field("value", pa.float64()),  # canonical unit; null = blank cell
+        pa.field("unit", pa.string(), nullable=False),  # canonical unit, e.g. 万吨
+        pa.field("source_value", pa.string()),  # the cell text as published
+        pa.field("source_unit", pa.string(), nullable=False),  # unit as in the header
+        pa.field("source_file", pa.string(), nullable=False),  # path relative to landing
+        pa.field("source_sha256", pa.string(), nullable=False),
+        pa.field("source_sheet", pa.string()),  # XLSX sheet name; null for CSV
+        pa.field("source_row", pa.int32(), nullable=False),  # 1-based line/row in the file
+        pa.field("source_column", pa.string(), nullable=False),  # header text
+        pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("vintage", pa.string(), nullable=False),
+    ]
+)

@@ -1,0 +1,105 @@
+"""Compute: build stg_/int_/fct_ tables in `<workdir>/compute.duckdb` from one SQL file per table.
+
+Each `sql/<table>.sql` is a SELECT; the runner materialises it as `<table>`, in the listed order
+(dbt-style, without the ceremony). Run parameters reach SQL through DuckDB variables
+(`getvariable('method')`, `getvariable('factor_version')`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from carbon_assess import reference
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+REFERENCE_TABLES = ("provinces", "plans", "targets", "emission_factors", "scoring_rules",
+                    "grade_thresholds")
+RAW_GROUPS = {
+    "raw_energy": ("energy_consumption", "energy_production"),
+    "raw_economy": ("gdp", "gdp_index", "population"),
+}
+COMPUTE_MODELS = (
+    "dim_province",
+    "dim_plan",
+    "dim_target",
+    "dim_emission_factor",
+    "stg_energy",
+    "stg_economy",
+    "fct_energy_activity",
+    "fct_emissions",
+    "fct_province_year",
+    "fct_intensity",
+)
+ASSESS_MODELS = ("fct_target_assessment",)
+
+
+def compute_db_path(workdir: Path) -> Path:
+    return workdir / "compute.duckdb"
+
+
+def current_factor_version() -> str:
+    """The factor version a run uses: the newest listed in emission_factors.csv."""
+    return max(row["factor_version"] for row in reference.load("emission_factors"))
+
+
+def run_models(con: Any, models: tuple[str, ...]) -> dict[str, int]:
+    """Materialise each model from its SQL file; return row counts."""
+    counts = {}
+    for model in models:
+        sql = (SQL_DIR / f"{model}.sql").read_text(encoding="utf-8")
+        con.execute(f"create or replace table {model} as {sql}")
+        counts[model] = con.execute(f"select count(*) from {model}").fetchone()[0]
+    return counts
+
+
+def _load_inputs(con: Any, workdir: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from carbon_assess.ingest.schema import RAW_SCHEMA
+
+    for name in REFERENCE_TABLES:
+        rows = reference.load(name)
+        table = pa.table({column: [row[column] for row in rows] for column in rows[0]})
+        con.register("reference_arrow", table)
+        con.execute(f"create or replace table ref_{name} as select * from reference_arrow")
+        con.unregister("reference_arrow")
+    for view, kinds in RAW_GROUPS.items():
+        tables = [
+            pq.read_table(workdir / "raw" / f"{kind}.parquet", schema=RAW_SCHEMA)
+            for kind in kinds
+            if (workdir / "raw" / f"{kind}.parquet").exists()
+        ]
+        arrow_table = pa.concat_tables(tables) if tables else RAW_SCHEMA.empty_table()
+        con.register(f"{view}_arrow", arrow_table)
+        con.execute(f"create or replace table {view} as select * from {view}_arrow")
+        con.unregister(f"{view}_arrow")
+
+
+def connect(workdir: Path, method: str | None = None) -> Any:
+    """A connection to the run's compute database with the run parameters set."""
+    import duckdb
+
+    con = duckdb.connect(str(compute_db_path(workdir)))
+    con.execute("set variable factor_version = ?", [current_factor_version()])
+    if method is not None:
+        con.execute("set variable method = ?", [method])
+    return con
+
+
+def run_transforms(workdir: Path, method: str) -> dict[str, Any]:
+    """Build every compute model from the raw Parquet of this run (a fresh database each time)."""
+    compute_db_path(workdir).unlink(missing_ok=True)
+    with connect(workdir, method) as con:
+        con.execute("create or replace table run_parameters (method varchar, factor_version varchar)")
+        con.execute("insert into run_parameters values (?, ?)", [method, current_factor_version()])
+        _load_inputs(con, workdir)
+        counts = run_models(con, COMPUTE_MODELS)
+    return {
+        "compute_db": str(compute_db_path(workdir)),
+        "method": method,
+        "factor_version": current_factor_version(),
+        "row_counts": counts,
+    }

@@ -1,0 +1,84 @@
+-- One row per province and year: CO2 (the run's method), GDP, GDP index, population and the share
+-- of CO2 resting on interpolated activity. A province-year with no energy row, or with blank coal,
+-- GDP or GDP index, is 'insufficient data' and its CO2 is null, never a guess.
+with years as (
+    select unnest(range(min(year), max(year) + 1)) as year
+    from (select year from stg_energy union all select year from stg_economy)
+),
+grid as (
+    select p.province_code, y.year
+    from dim_province as p
+    cross join years as y
+),
+co2 as (
+    select
+        province_code,
+        year,
+        count(*) as fuel_rows,
+        bool_or(fuel = 'coal' and co2_mt is null) as coal_blank,
+        bool_or(fuel = 'coal') as has_coal,
+        sum(co2_mt) as co2_mt,
+        sum(case when imputed then abs(co2_mt) else 0 end) / nullif(sum(abs(co2_mt)), 0)
+            as imputed_share
+    from fct_emissions
+    where method = getvariable('method')
+    group by province_code, year
+),
+reported as (
+    select
+        province_code,
+        year,
+        count(*) filter (
+            where flow = 'consumption' and fuel <> 'electricity' and value_status = 'reported'
+        ) as reported_fuels
+    from fct_energy_activity
+    group by province_code, year
+),
+assumed as (
+    select province_code, year, string_agg(fuel, ', ' order by fuel) as assumed_zero_fuels
+    from fct_energy_activity
+    where value_status = 'assumed_zero'
+    group by province_code, year
+),
+flagged as (
+    select
+        g.province_code,
+        g.year,
+        c.co2_mt,
+        e.gdp_current_100m_yuan,
+        e.gdp_index_prev_year,
+        e.population_10k,
+        c.imputed_share,
+        a.assumed_zero_fuels,
+        list_filter(
+            [
+                case when coalesce(r.reported_fuels, 0) = 0 then 'no fuel data' end,
+                case when r.reported_fuels > 0 and (c.coal_blank or not c.has_coal)
+                    then 'coal consumption blank' end,
+                case when e.gdp_current_100m_yuan is null then 'GDP blank' end,
+                case when e.gdp_index_prev_year is null then 'GDP index blank' end
+            ],
+            lambda x: x is not null
+        ) as gaps
+    from grid as g
+    left join co2 as c using (province_code, year)
+    left join stg_economy as e using (province_code, year)
+    left join assumed as a using (province_code, year)
+    left join reported as r using (province_code, year)
+)
+select
+    province_code,
+    year,
+    getvariable('method') as method,
+    case
+        when not list_has_any(gaps, ['no fuel data', 'coal consumption blank']) then co2_mt
+    end as co2_mt,
+    gdp_current_100m_yuan,
+    gdp_index_prev_year,
+    population_10k,
+    case when len(gaps) = 0 then coalesce(imputed_share, 0.0) end as imputed_share,
+    assumed_zero_fuels,
+    case when len(gaps) = 0 then 'complete' else 'insufficient data' end as data_status,
+    nullif(array_to_string(gaps, '; '), '') as data_gaps
+from flagged
+order by province_code, year
