@@ -106,6 +106,9 @@ def run_pipeline(
     workdir: str | Path | None = None,
 ) -> dict[str, Any]:
     """All stages in order, as the DAG runs them."""
+    from carbon_assess.publish import parse_warehouse_url
+
+    parse_warehouse_url(warehouse_url)  # a bad URL fails before any work is done
     run_id = new_run_id()
     workdir = Path(workdir) if workdir else default_workdir(run_id)
     ingested = ingest_stage(landing, workdir, run_id, vintage=vintage, method=method)
