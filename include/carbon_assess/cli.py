@@ -74,6 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         vintage=args.vintage,
         method=args.method,
         workdir=args.workdir,
+        electricity_trade=args.electricity_trade,
     )
     print("\n".join(_summary_lines(result)))
     return EXIT_OK
@@ -156,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="duckdb:///path/file.duckdb or postgresql://user@host:port/db")
     run.add_argument("--vintage", default="unlabelled", help="data release label, e.g. nbs-2021")
     run.add_argument("--method", default="reference", choices=["reference", "consumption"])
+    run.add_argument("--electricity-trade", action="store_true",
+                     help="also report CO2 of net imported electricity at the regional grid "
+                     "factor (a separate column; not part of the intensity)")
     run.add_argument("--workdir", help="work directory for this run (default var/runs/<run id>)")
     run.set_defaults(func=cmd_run)
 

@@ -47,6 +47,7 @@ def ingest_stage(
     run_id: str,
     vintage: str = "unlabelled",
     method: str = DEFAULT_METHOD,
+    electricity_trade: bool = False,
 ) -> dict[str, Any]:
     """Read every recognised landing file into raw Parquet. Raises InputError on bad input."""
     from carbon_assess.ingest import ingest_landing
@@ -61,6 +62,7 @@ def ingest_stage(
         "run_id": run_id,
         "vintage": vintage,
         "method": method,
+        "electricity_trade": bool(electricity_trade),
         "landing": str(Path(landing).resolve()),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -81,7 +83,8 @@ def compute_stage(workdir: str | Path) -> dict[str, Any]:
     from carbon_assess.transform import run_transforms
 
     info = read_run_info(workdir)
-    return run_transforms(Path(workdir), method=info["method"])
+    return run_transforms(Path(workdir), method=info["method"],
+                          electricity_trade=info.get("electricity_trade", False))
 
 
 def assess_stage(workdir: str | Path) -> dict[str, Any]:
@@ -104,6 +107,7 @@ def run_pipeline(
     vintage: str = "unlabelled",
     method: str = DEFAULT_METHOD,
     workdir: str | Path | None = None,
+    electricity_trade: bool = False,
 ) -> dict[str, Any]:
     """All stages in order, as the DAG runs them."""
     from carbon_assess.publish import parse_warehouse_url
@@ -111,7 +115,8 @@ def run_pipeline(
     parse_warehouse_url(warehouse_url)  # a bad URL fails before any work is done
     run_id = new_run_id()
     workdir = Path(workdir) if workdir else default_workdir(run_id)
-    ingested = ingest_stage(landing, workdir, run_id, vintage=vintage, method=method)
+    ingested = ingest_stage(landing, workdir, run_id, vintage=vintage, method=method,
+                            electricity_trade=electricity_trade)
     validated = validate_stage(workdir)
     computed = compute_stage(workdir)
     assessed = assess_stage(workdir)

@@ -10,8 +10,6 @@ from carbon_assess.transform import ASSESS_MODELS, connect, run_models
 
 def run_assessment(workdir: Path) -> dict[str, Any]:
     with connect(workdir) as con:
-        method = con.execute("select method from run_parameters").fetchone()[0]
-        con.execute("set variable method = ?", [method])
         counts = run_models(con, ASSESS_MODELS)
         statuses = dict(
             con.execute(

@@ -15,7 +15,13 @@ from carbon_assess import reference
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 REFERENCE_TABLES = ("provinces", "plans", "targets", "emission_factors", "scoring_rules",
-                    "grade_thresholds")
+                    "grade_thresholds", "measures_indicators", "grid_emission_factors")
+SHEET_COLUMNS = {
+    "plan": "varchar", "year": "integer", "province": "varchar", "indicator": "varchar",
+    "points": "double", "target_pct": "double", "annual_target_pct": "double",
+    "confirmed_decline_pct": "double", "note": "varchar", "source": "varchar",
+    "source_file": "varchar", "source_sheet": "varchar", "source_row": "integer",
+}
 RAW_GROUPS = {
     "raw_energy": ("energy_consumption", "energy_production"),
     "raw_economy": ("gdp", "gdp_index", "population"),
@@ -31,8 +37,9 @@ COMPUTE_MODELS = (
     "fct_emissions",
     "fct_province_year",
     "fct_intensity",
+    "fct_intensity_decomposition",
 )
-ASSESS_MODELS = ("fct_target_assessment",)
+ASSESS_MODELS = ("fct_measures_score", "fct_target_assessment")
 
 
 def compute_db_path(workdir: Path) -> Path:
@@ -78,28 +85,52 @@ def _load_inputs(con: Any, workdir: Path) -> None:
         con.unregister(f"{view}_arrow")
 
 
-def connect(workdir: Path, method: str | None = None) -> Any:
-    """A connection to the run's compute database with the run parameters set."""
+def _load_sheets(con: Any, workdir: Path) -> None:
+    """User assessment sheets (assess/inputs.py) as `sheet_<kind>` tables, empty when absent."""
+    from carbon_assess.assess.inputs import OPTIONAL, SHEETS
+
+    for kind, spec in SHEETS.items():
+        columns = [*spec["required"], *OPTIONAL, "source_file", "source_sheet", "source_row"]
+        ddl = ", ".join(f"{c} {SHEET_COLUMNS[c]}" for c in columns)
+        con.execute(f"create or replace table sheet_{kind} ({ddl})")
+        parquet = workdir / "sheets" / f"{kind}.parquet"
+        if parquet.exists():
+            con.execute(f"insert into sheet_{kind} by name select * from read_parquet(?)",
+                        [str(parquet)])
+
+
+def connect(workdir: Path) -> Any:
+    """A connection to the run's compute database with the run parameters set as variables."""
     import duckdb
 
     con = duckdb.connect(str(compute_db_path(workdir)))
-    con.execute("set variable factor_version = ?", [current_factor_version()])
-    if method is not None:
+    exists = con.execute("select count(*) from information_schema.tables "
+                         "where table_name = 'run_parameters'").fetchone()[0]
+    if exists:
+        method, factor_version, electricity_trade = con.execute(
+            "select method, factor_version, electricity_trade from run_parameters").fetchone()
         con.execute("set variable method = ?", [method])
+        con.execute("set variable factor_version = ?", [factor_version])
+        con.execute("set variable electricity_trade = ?", [electricity_trade])
     return con
 
 
-def run_transforms(workdir: Path, method: str) -> dict[str, Any]:
+def run_transforms(workdir: Path, method: str, electricity_trade: bool = False) -> dict[str, Any]:
     """Build every compute model from the raw Parquet of this run (a fresh database each time)."""
     compute_db_path(workdir).unlink(missing_ok=True)
-    with connect(workdir, method) as con:
-        con.execute("create or replace table run_parameters (method varchar, factor_version varchar)")
-        con.execute("insert into run_parameters values (?, ?)", [method, current_factor_version()])
+    with connect(workdir) as con:
+        con.execute("create table run_parameters "
+                    "(method varchar, factor_version varchar, electricity_trade boolean)")
+        con.execute("insert into run_parameters values (?, ?, ?)",
+                    [method, current_factor_version(), electricity_trade])
+    with connect(workdir) as con:
         _load_inputs(con, workdir)
+        _load_sheets(con, workdir)
         counts = run_models(con, COMPUTE_MODELS)
     return {
         "compute_db": str(compute_db_path(workdir)),
         "method": method,
+        "electricity_trade": electricity_trade,
         "factor_version": current_factor_version(),
         "row_counts": counts,
     }

@@ -1,5 +1,6 @@
 -- Emission factors of the version this run uses, with the conversion from the canonical activity
--- unit (万吨 or 亿立方米) to Mt CO2: activity × si_per_canonical × kgCO2/unit / 1e9.
+-- unit (万吨 or 亿立方米) to Mt CO2 (activity × si_per_canonical × kgCO2/unit / 1e9) and to
+-- 10,000 tce (activity × si_per_canonical × kgce/unit / 1e7).
 select
     f.factor_version,
     f.fuel,
@@ -13,6 +14,9 @@ select
     cast(f.ef_kgco2_per_unit as double)
         * case f.activity_unit when 'kg' then 1e7 when 'm3' then 1e8 end / 1e9
         as mt_co2_per_canonical_unit,
+    cast(f.kgce_per_unit as double)
+        * case f.activity_unit when 'kg' then 1e7 when 'm3' then 1e8 end / 1e7
+        as energy_10k_tce_per_canonical_unit,
     f.source
 from ref_emission_factors as f
 where f.factor_version = getvariable('factor_version')

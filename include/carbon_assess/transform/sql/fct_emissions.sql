@@ -44,6 +44,11 @@ select
             then (a.consumption - a.production) * f.mt_co2_per_canonical_unit
         else a.consumption * f.mt_co2_per_canonical_unit
     end as co2_mt,
+    case
+        when m.method = 'reference' and a.fuel in ('coke', 'gasoline', 'kerosene', 'diesel', 'fuel_oil')
+            then (a.consumption - a.production) * f.energy_10k_tce_per_canonical_unit
+        else a.consumption * f.energy_10k_tce_per_canonical_unit
+    end as energy_10k_tce,
     a.consumption_imputed as imputed,
     a.consumption_assumed_zero as assumed_zero
 from activity as a

@@ -3,6 +3,7 @@
 --   I(t)     = CO2(t) / GDP_B(t)   in t CO2 per 10,000 yuan = co2_mt × 1e6 / (GDP 亿元 × 1e4)
 --   d(t)     = 1 − I(t)/I(B);  annual decline 1 − I(t)/I(t−1)
 --   e(t)     = 1 − (1 − T)^((t − B)/5);  completion = max(d, 0) / T;  on schedule when d ≥ e
+--   energy intensity = fossil energy (10,000 tce) / GDP_B(t) (亿元) = tce per 10,000 yuan
 with plan_years as (
     select p.plan_id, p.base_year, p.end_year, py.province_code, py.year
     from dim_plan as p
@@ -35,7 +36,8 @@ constant_gdp as (
             when c.indices_found = c.year - c.base_year
                 then b.gdp_current_100m_yuan * c.index_factor
         end as gdp_const_100m_yuan,
-        py.co2_mt
+        py.co2_mt,
+        py.energy_10k_tce
     from chain as c
     join fct_province_year as b on b.province_code = c.province_code and b.year = c.base_year
     join fct_province_year as py on py.province_code = c.province_code and py.year = c.year
@@ -43,7 +45,8 @@ constant_gdp as (
 intensity as (
     select
         *,
-        co2_mt * 100.0 / gdp_const_100m_yuan as intensity_t_per_10k_yuan
+        co2_mt * 100.0 / gdp_const_100m_yuan as intensity_t_per_10k_yuan,
+        energy_10k_tce / gdp_const_100m_yuan as energy_intensity_tce_per_10k_yuan
     from constant_gdp
 ),
 declines as (
@@ -67,6 +70,9 @@ select
     gdp_const_100m_yuan,
     co2_mt,
     intensity_t_per_10k_yuan,
+    energy_10k_tce,
+    energy_intensity_tce_per_10k_yuan,
+    co2_mt * 100.0 / energy_10k_tce as carbon_per_energy_t_per_tce,
     100 * annual_decline as annual_decline_pct,
     100 * cumulative_decline as cumulative_decline_pct,
     100 * target as target_pct,

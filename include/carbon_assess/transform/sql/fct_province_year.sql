@@ -1,5 +1,7 @@
 -- One row per province and year: CO2 (the run's method), GDP, GDP index, population and the share
--- of CO2 resting on interpolated activity. A province-year with no energy row, or with blank coal,
+-- of CO2 resting on interpolated activity; fossil energy (10,000 tce, same basis as CO2); net
+-- electricity import and, when the run enables it, its CO2 at the regional grid factor (a separate
+-- column: it does not enter the intensity). A province-year with no energy row, or with blank coal,
 -- GDP or GDP index, is 'insufficient data' and its CO2 is null, never a guess.
 with years as (
     select unnest(range(min(year), max(year) + 1)) as year
@@ -18,6 +20,7 @@ co2 as (
         bool_or(fuel = 'coal' and co2_mt is null) as coal_blank,
         bool_or(fuel = 'coal') as has_coal,
         sum(co2_mt) as co2_mt,
+        sum(energy_10k_tce) as energy_10k_tce,
         sum(case when imputed then abs(co2_mt) else 0 end) / nullif(sum(abs(co2_mt)), 0)
             as imputed_share
     from fct_emissions
@@ -34,6 +37,19 @@ reported as (
     from fct_energy_activity
     group by province_code, year
 ),
+electricity as (
+    -- net imported electricity (consumption − generation) × the regional grid's average factor;
+    -- 亿kWh × 1e8 kWh × kgCO2/kWh / 1e9 = Mt
+    select
+        a.province_code,
+        a.year,
+        max(case when a.flow = 'consumption' then a.quantity end)
+            - coalesce(max(case when a.flow = 'production' then a.quantity end), 0)
+            as net_electricity_import_100m_kwh
+    from fct_energy_activity as a
+    where a.fuel = 'electricity'
+    group by a.province_code, a.year
+),
 assumed as (
     select province_code, year, string_agg(fuel, ', ' order by fuel) as assumed_zero_fuels
     from fct_energy_activity
@@ -45,6 +61,9 @@ flagged as (
         g.province_code,
         g.year,
         c.co2_mt,
+        c.energy_10k_tce,
+        el.net_electricity_import_100m_kwh,
+        el.net_electricity_import_100m_kwh * g.kgco2_per_kwh * 0.1 as co2_electricity_trade_mt,
         e.gdp_current_100m_yuan,
         e.gdp_index_prev_year,
         e.population_10k,
@@ -65,6 +84,12 @@ flagged as (
     left join stg_economy as e using (province_code, year)
     left join assumed as a using (province_code, year)
     left join reported as r using (province_code, year)
+    left join electricity as el using (province_code, year)
+    left join dim_province as dp using (province_code)
+    left join (
+        select grid_region, cast(kgco2_per_kwh as double) as kgco2_per_kwh
+        from ref_grid_emission_factors
+    ) as g on g.grid_region = dp.grid_region
 )
 select
     province_code,
@@ -73,6 +98,12 @@ select
     case
         when not list_has_any(gaps, ['no fuel data', 'coal consumption blank']) then co2_mt
     end as co2_mt,
+    case
+        when not list_has_any(gaps, ['no fuel data', 'coal consumption blank']) then energy_10k_tce
+    end as energy_10k_tce,
+    net_electricity_import_100m_kwh,
+    case when getvariable('electricity_trade') then co2_electricity_trade_mt end
+        as co2_electricity_trade_mt,
     gdp_current_100m_yuan,
     gdp_index_prev_year,
     population_10k,

@@ -1,15 +1,20 @@
 -- Each province against its plan target, for every year of the plan (DESIGN.md §7).
---   annual target (even pace)  a = 1 − (1 − T)^(1/5); cumulative progress target e(t)
---   points = max_points × clamp(actual / target, 0, 1) per part (scoring_rules.csv)
---   veto: the annual or the cumulative progress target missed → grade 'fail' whatever the score
---   status: end year → met / missed; earlier years → on schedule / behind; no number without data
--- Without a measures score sheet the total and the grade are provisional (the note says why).
+--   annual target: the province's own figure (annual targets sheet), else even pace 1 − (1 − T)^(1/5)
+--   cumulative progress target e(t) = 1 − (1 − T)^((t − B)/5)
+--   chaining: where the cumulative decline of t − 1 was confirmed in an earlier assessment (sheet),
+--     D(t) = 1 − (1 − D_confirmed(t − 1)) × (1 − annual(t)) is the official figure; the directly
+--     recomputed figure and the difference are published next to it
+--   points = max_points × clamp(actual / target, 0, 1) per part (reference/scoring_rules.csv)
+--   measures = Σ assessors' points (measures sheet); total = target points + measures
+--   grade from reference/grade_thresholds.csv; veto (annual or cumulative progress target missed)
+--     → 'fail' whatever the score; no measures sheet → 'provisional' (the note says why)
+--   status: end year → met / missed (未完成); earlier → on schedule / behind; never a number
+--     without data ('insufficient data')
 with rules as (
     select
         plan_id,
         rules_version,
-        max(case when part = 'annual_target' then cast(max_points as double) end)
-            as annual_max,
+        max(case when part = 'annual_target' then cast(max_points as double) end) as annual_max,
         max(case when part = 'cumulative_progress' then cast(max_points as double) end)
             as cumulative_max,
         max(case when part = 'tasks_and_measures' then cast(max_points as double) end)
@@ -17,40 +22,89 @@ with rules as (
     from ref_scoring_rules
     group by plan_id, rules_version
 ),
-scored as (
+thresholds as (
+    select rules_version, grade, cast(min_total_score as double) as min_total_score
+    from ref_grade_thresholds
+),
+measures as (
+    select plan_id, province_code, assessment_year, sum(points) as measures_score
+    from fct_measures_score
+    group by all
+),
+base as (
     select
         i.plan_id,
         i.province_code,
         i.year as assessment_year,
+        p.base_year,
         p.end_year,
         i.target_pct,
-        100 * (1 - pow(1 - i.target_pct / 100, 1 / 5.0)) as annual_target_pct,
+        coalesce(
+            yt.annual_target_pct,
+            100 * (1 - pow(1 - i.target_pct / 100, 1 / 5.0))
+        ) as annual_target_pct,
+        case when yt.annual_target_pct is null then 'even pace' else 'province figure' end
+            as annual_target_basis,
         i.annual_decline_pct,
         i.expected_decline_pct,
-        i.cumulative_decline_pct,
-        i.completion_pct,
+        i.cumulative_decline_pct as direct_decline_pct,
+        100 * (1 - (1 - c.confirmed_decline_pct / 100) * (1 - i.annual_decline_pct / 100))
+            as chained_decline_pct,
         r.rules_version,
         r.annual_max,
         r.cumulative_max,
         r.measures_max,
+        m.measures_score,
         py.data_gaps,
         i.cumulative_decline_pct is null or i.annual_decline_pct is null as insufficient
     from fct_intensity as i
     join dim_plan as p using (plan_id)
     join rules as r using (plan_id)
+    left join sheet_annual_targets as yt
+        on yt.plan = i.plan_id and yt.province = i.province_code and yt.year = i.year
+    left join sheet_confirmed_declines as c
+        on c.plan = i.plan_id and c.province = i.province_code and c.year = i.year - 1
+    left join measures as m
+        on m.plan_id = i.plan_id and m.province_code = i.province_code
+        and m.assessment_year = i.year
     left join fct_province_year as py on py.province_code = i.province_code and py.year = i.year
     where i.target_pct is not null and i.year > p.base_year
+),
+official as (
+    select
+        *,
+        coalesce(chained_decline_pct, direct_decline_pct) as decline_pct
+    from base
 ),
 points as (
     select
         *,
         annual_max * least(greatest(annual_decline_pct / annual_target_pct, 0), 1)
             as annual_points,
-        cumulative_max * least(greatest(cumulative_decline_pct / expected_decline_pct, 0), 1)
+        cumulative_max * least(greatest(decline_pct / expected_decline_pct, 0), 1)
             as cumulative_points,
         annual_decline_pct < annual_target_pct - 1e-9 as annual_missed,
-        cumulative_decline_pct < expected_decline_pct - 1e-9 as cumulative_missed
-    from scored
+        decline_pct < expected_decline_pct - 1e-9 as cumulative_missed
+    from official
+),
+scored as (
+    select
+        *,
+        round(annual_points + cumulative_points, 2) as target_points,
+        round(annual_points + cumulative_points, 2) + measures_score as total_points
+    from points
+),
+graded as (
+    select
+        s.*,
+        (
+            select t.grade
+            from thresholds as t
+            where t.rules_version = s.rules_version and s.total_points >= t.min_total_score
+            order by t.min_total_score desc
+            limit 1
+        ) as score_grade
+    from scored as s
 )
 select
     plan_id,
@@ -59,45 +113,62 @@ select
     assessment_year = end_year as end_of_plan,
     target_pct,
     annual_target_pct,
+    annual_target_basis,
     case when not insufficient then annual_decline_pct end as annual_decline_pct,
     expected_decline_pct,
-    case when not insufficient then cumulative_decline_pct end as cumulative_decline_pct,
-    case when not insufficient then completion_pct end as completion_pct,
+    case when not insufficient then decline_pct end as cumulative_decline_pct,
+    case when not insufficient then direct_decline_pct end as cumulative_decline_direct_pct,
+    case when not insufficient then chained_decline_pct end as cumulative_decline_chained_pct,
+    case when not insufficient then chained_decline_pct - direct_decline_pct end
+        as chaining_difference_pct,
+    case when not insufficient then 100 * greatest(decline_pct, 0) / target_pct end
+        as completion_pct,
     case
         when insufficient then 'insufficient data'
-        when assessment_year = end_year and cumulative_decline_pct >= target_pct - 1e-9 then 'met'
+        when assessment_year = end_year and decline_pct >= target_pct - 1e-9 then 'met'
         when assessment_year = end_year then 'missed'
         when cumulative_missed then 'behind'
         else 'on schedule'
     end as status,
+    case
+        when insufficient or assessment_year <> end_year then null
+        else decline_pct >= target_pct - 1e-9
+    end as target_achieved,
     case when not insufficient then round(annual_points, 2) end as annual_target_score,
     case when not insufficient then round(cumulative_points, 2) end as cumulative_target_score,
-    case when not insufficient then round(annual_points + cumulative_points, 2) end
-        as target_score,
+    case when not insufficient then target_points end as target_score,
     annual_max + cumulative_max as target_score_max,
-    cast(null as double) as measures_score,
+    measures_score,
     measures_max as measures_score_max,
-    cast(null as double) as total_score,
+    case when not insufficient then total_points end as total_score,
     case
         when insufficient then 'insufficient data'
         when annual_missed or cumulative_missed then 'fail'
-        else 'provisional'
+        when measures_score is null then 'provisional'
+        else score_grade
     end as grade,
-    not insufficient and not (annual_missed or cumulative_missed) as grade_is_provisional,
+    not insufficient and not (annual_missed or cumulative_missed) and measures_score is null
+        as grade_is_provisional,
     case when not insufficient then annual_missed or cumulative_missed end as veto,
     case
-        when insufficient then 'insufficient data: ' || coalesce(data_gaps, 'base year incomplete')
+        when insufficient then 'insufficient data: ' || coalesce(data_gaps, 'base or previous year incomplete')
         when annual_missed and cumulative_missed then
             format('veto: annual target missed ({:.2f}% < {:.2f}%) and cumulative progress target missed ({:.2f}% < {:.2f}%)',
-                annual_decline_pct, annual_target_pct, cumulative_decline_pct, expected_decline_pct)
+                annual_decline_pct, annual_target_pct, decline_pct, expected_decline_pct)
         when annual_missed then
             format('veto: annual target missed ({:.2f}% < {:.2f}%)', annual_decline_pct, annual_target_pct)
         when cumulative_missed then
             format('veto: cumulative progress target missed ({:.2f}% < {:.2f}%)',
-                cumulative_decline_pct, expected_decline_pct)
-        else format('provisional: no measures score sheet, target part {:.1f}/{:.0f} points',
-                annual_points + cumulative_points, annual_max + cumulative_max)
-    end as note,
+                decline_pct, expected_decline_pct)
+        when measures_score is null then
+            format('provisional: no measures score sheet for this province and year; target part {:.1f}/{:.0f} points',
+                target_points, annual_max + cumulative_max)
+        else format('total {:.1f} = target {:.1f}/{:.0f} + measures {:.1f}/{:.0f}',
+                total_points, target_points, annual_max + cumulative_max, measures_score, measures_max)
+    end
+    || case when chained_decline_pct is not null and not insufficient
+        then format('; chained on the confirmed {} decline', assessment_year - 1) else '' end
+        as note,
     rules_version
-from points
+from graded
 order by plan_id, province_code, assessment_year
