@@ -20,7 +20,7 @@ def write_long_csv(
     rows: list[tuple],
     encoding: str = "utf-8",
 ) -> Path:
-    """NBS long format: 省份编码, 省份, 年份, <indicator>(<unit>)...; rows are (code, year, *values);
+    """NBS long format 省份编码, 省份, 年份, <indicator>(<unit>)...; rows: (code, year, *values);
     None is written as a blank cell."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding=encoding, newline="") as handle:

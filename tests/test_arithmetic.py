@@ -30,9 +30,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from builders import write_economy, write_long_csv
 
 from carbon_assess.pipeline import run_pipeline
+
+from builders import write_economy, write_long_csv
 
 QINGHAI_COAL = [1000, 1072.5, 1155.55, 1244.485, 1339.6515, 1433.3539]
 GUANGDONG_COAL = [2000, 2095.2, 2169.504, 2267.4816, 2340.0410112, 2439.084607488]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pytest
-from builders import write_economy, write_long_csv
 
 from carbon_assess.pipeline import run_pipeline
+
+from builders import write_economy, write_long_csv
 
 YEARS = range(2010, 2015)
 

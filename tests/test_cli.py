@@ -8,9 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from builders import write_economy, write_long_csv
 
 from carbon_assess.cli import main
+
+from builders import write_economy, write_long_csv
 
 
 def _sha(path: Path) -> str:

@@ -3,7 +3,7 @@
 Qinghai 630000, 2010 → 2011 (12th FYP, base 2010), GDP 1000 亿元 in 2010, index 110 in 2011:
   2010: coal 100 万吨, gas 0        → CO2 = 1.9003 Mt;  E = 100 × 0.7143 = 71.43 万tce
   2011: coal 100 万吨, gas 10 亿m³  → CO2 = 1.9003 + 2.1622 = 4.0625 Mt;
-                                       E = 71.43 + 10 × 1e8 m³ × 1.33 kgce / 1e7 = 71.43 + 133 = 204.43 万tce
+        E = 71.43 + 10 × 1e8 m³ × 1.33 kgce / 1e7 = 71.43 + 133 = 204.43 万tce
   GDP_2010(2011) = 1100
   EI (tce per 10,000 yuan) = E[万tce] / GDP[亿元]: 0.07143 → 0.185845…
   I  (t per 10,000 yuan)   = CO2[Mt] × 100 / GDP:  0.19003 → 0.369318…
@@ -19,9 +19,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from builders import write_economy, write_long_csv
 
 from carbon_assess.pipeline import run_pipeline
+
+from builders import write_economy, write_long_csv
 
 
 def _run(tmp_path: Path, electricity_trade: bool) -> duckdb.DuckDBPyConnection:

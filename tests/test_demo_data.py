@@ -14,6 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+
 from carbon_assess.demo import write_demo_landing
 
 YEARS = list(range(2020, 2004, -1))  # as published: latest year first

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from builders import write_economy, write_long_csv
 
 from carbon_assess import reference
 from carbon_assess.pipeline import run_pipeline
+
+from builders import write_economy, write_long_csv
 
 
 def test_factor_table_reproduces_ncv_carbon_oxidation_44_12() -> None:

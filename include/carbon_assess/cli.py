@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,10 @@ def _summary_lines(result: dict[str, Any]) -> list[str]:
         lines.append(f"warning: {warning}")
     for warning in validated.get("warnings_summary", []):
         lines.append(f"warning: {warning}")
+    if validated.get("report_path"):
+        lines.append(f"validation report: {validated['report_path']}")
+    if validated.get("data_docs_path"):
+        lines.append(f"data docs: {validated['data_docs_path']}")
     if "assess" in result:
         statuses = ", ".join(f"{k} {v}" for k, v in result["assess"]["statuses"].items())
         lines.append(f"assessment: {statuses}")
@@ -81,15 +84,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from carbon_assess.pipeline import ingest_stage, new_run_id, validate_stage
+    from carbon_assess.pipeline import default_workdir, ingest_stage, new_run_id, validate_stage
 
     run_id = new_run_id()
-    with tempfile.TemporaryDirectory(prefix="carbon-validate-") as tmp:
-        workdir = Path(args.workdir) if args.workdir else Path(tmp) / "runs" / run_id
-        ingested = ingest_stage(args.landing, workdir, run_id, vintage=args.vintage)
-        validated = validate_stage(workdir)
-        print("\n".join(_summary_lines({"run_id": run_id, "ingest": ingested,
-                                         "validate": validated})))
+    # kept (under $CARBON_ASSESS_HOME/runs) so that the report and Data Docs can be opened
+    workdir = Path(args.workdir) if args.workdir else default_workdir(run_id)
+    ingested = ingest_stage(args.landing, workdir, run_id, vintage=args.vintage)
+    validated = validate_stage(workdir)
+    print("\n".join(_summary_lines({"run_id": run_id, "ingest": ingested,
+                                     "validate": validated})))
     return EXIT_OK
 
 
@@ -202,7 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     except CarbonAssessError as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        message = str(exc)
+        report = getattr(exc, "report_path", None)
+        if report and report not in message:
+            message += f" (report: {report})"
+        print(f"error: {message}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -72,7 +72,7 @@ def ingest_stage(
 
 
 def validate_stage(workdir: str | Path) -> dict[str, Any]:
-    """Run the GX suites on the raw Parquet. Raises ValidationFailed (after quarantine) on errors."""
+    """Run the GX suites on the raw Parquet; ValidationFailed (after quarantine) on errors."""
     from carbon_assess.validate import validate_workdir
 
     return validate_workdir(Path(workdir))

@@ -1,11 +1,12 @@
 """Assessment sheets a user drops in the landing folder next to the statistics.
 
 Recognised by their header (English or Chinese), never by file name:
-- measures score sheet: plan, year, province, indicator, points[, note]   (规划, 年份, 省份, 指标, 得分, 说明)
+- measures score sheet: plan, year, province, indicator, points[, note]
+                        (规划, 年份, 省份, 指标, 得分, 说明)
 - targets override:     plan, province, target_pct[, source]             (规划, 省份, 目标(%), 来源)
 - annual targets:       plan, year, province, annual_target_pct[, source] (…, 年度目标(%))
 - confirmed declines:   plan, year, province, confirmed_decline_pct[, source]
-                        (…, 核定累计下降率(%)) — cumulative declines confirmed in earlier assessments
+                        (…, 核定累计下降率(%)): cumulative declines confirmed earlier
 
 Each is checked here (known plan, province, indicator; points within the sub-indicator maximum;
 no duplicates) and written to `<workdir>/sheets/<kind>.parquet` for the SQL models.
