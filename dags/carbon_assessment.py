@@ -55,6 +55,7 @@ Tasks, in order:
 - `vintage`: label of the statistical release, conf -> Variable `carbon_vintage` -> `unlabelled`
 - `method`: `reference` (default: primary fuels in full, secondary products by net supply) or
   `consumption` (every fuel's consumption x factor, no correction; overcounts)
+- `electricity_trade`: also report CO2 of net imported electricity (off by default)
 
 Each run works in `$CARBON_ASSESS_HOME/runs/<run_id>/` (default `<repo>/var/runs/`), where the
 ingest report and the validation results stay for inspection. The run id is the Airflow run id,
@@ -152,6 +153,13 @@ def _mask_url_password(url: str) -> str:
             description="reference: primary fuels + net secondary products (default); "
             "consumption: every fuel's consumption x factor (overcounts).",
         ),
+        "electricity_trade": Param(
+            False,
+            type="boolean",
+            title="Electricity trade term",
+            description="Also report CO2 of net imported electricity at the regional grid "
+            "factor (a separate column, not part of the intensity).",
+        ),
     },
     doc_md=DOC_MD,
     tags=["carbon", "assessment"],
@@ -179,7 +187,14 @@ def carbon_intensity_assessment():
             shutil.rmtree(workdir)
         print(f"run {run_id}: landing={landing} vintage={vintage} method={method}")
         print(f"work directory: {workdir}")
-        result = ingest_stage(landing, workdir, run_id, vintage=vintage, method=method)
+        result = ingest_stage(
+            landing,
+            workdir,
+            run_id,
+            vintage=vintage,
+            method=method,
+            electricity_trade=bool(params.get("electricity_trade")),
+        )
         return {**result, "workdir": str(workdir), "run_id": run_id}
 
     @task(retries=0)  # a rejected batch must not be retried: fix the input, trigger a new run
