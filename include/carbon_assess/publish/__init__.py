@@ -3,11 +3,25 @@
 Warehouse URLs: `duckdb:///path/to/file.duckdb` (embedded, default) or
 `postgresql://user@host:port/dbname` (production). The schema is `carbon`; the release before the
 current one is kept in `carbon_previous` so that `rollback` can restore it.
+
+Both engines get the same tables, types, primary keys, rows (in key order), analyst views and
+`COMMENT ON` documentation, all driven by `carbon_assess.publish.catalog`:
+
+- DuckDB (`duckdb_warehouse`): one DuckDB transaction rebuilds schema `carbon`.
+- PostgreSQL (`postgres_warehouse`): COPY into a staging schema, then one short transaction
+  renames schemas (carbon → carbon_previous, staging → carbon), moving the run log along.
+
+`table_checksums(url)` gives one digest per published table, for proving idempotence and
+engine equality.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +31,9 @@ from carbon_assess.errors import WarehouseError
 
 SCHEMA = "carbon"
 PREVIOUS_SCHEMA = "carbon_previous"
+READER_ROLE = "carbon_reader"
+LOCK_TIMEOUT_ENV = "CARBON_PUBLISH_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 120.0  # seconds a publish waits for another one to finish
 
 PUBLISHED_TABLES = (
     "dim_province",
@@ -27,6 +44,8 @@ PUBLISHED_TABLES = (
     "fct_emissions",
     "fct_province_year",
     "fct_intensity",
+    "fct_intensity_decomposition",
+    "fct_measures_score",
     "fct_target_assessment",
 )
 
@@ -99,35 +118,68 @@ def run_record(workdir: Path, status: str) -> dict[str, Any]:
     }
 
 
-def publish(workdir: Path, warehouse_url: str) -> dict[str, Any]:
+def mask_url(url: str) -> str:
+    """The URL with its password (if any) replaced by ***, for messages and logs."""
+    url = re.sub(r"^([a-z][a-z0-9+.-]*://[^:/@]*):[^/]*@", r"\1:***@", url, flags=re.I)
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", url, flags=re.I)
+
+
+def lock_timeout_seconds(value: float | None = None) -> float:
+    """How long a publish waits for a concurrent one (on PostgreSQL also, at the swap, for
+    readers' open transactions): the argument, else $CARBON_PUBLISH_LOCK_TIMEOUT, else 120 s."""
+    if value is not None:
+        return float(value)
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "")
+    try:
+        return float(raw) if raw else DEFAULT_LOCK_TIMEOUT
+    except ValueError:
+        raise WarehouseError(f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds") from None
+
+
+def publish(
+    workdir: Path, warehouse_url: str, *, lock_timeout: float | None = None
+) -> dict[str, Any]:
+    """Publish the run in `workdir` atomically; a concurrent publish to the same warehouse makes
+    this one wait up to `lock_timeout` seconds, then fail with WarehouseError."""
     target = parse_warehouse_url(warehouse_url)
+    timeout = lock_timeout_seconds(lock_timeout)
     if target.kind == "duckdb":
         from carbon_assess.publish.duckdb_warehouse import publish_duckdb
 
-        return publish_duckdb(workdir, Path(target.target))
-    raise WarehouseError("PostgreSQL publishing is not available yet (planned: issue 6)")
+        return publish_duckdb(Path(workdir), Path(target.target), lock_timeout=timeout)
+    from carbon_assess.publish.postgres_warehouse import publish_postgres
+
+    return publish_postgres(Path(workdir), target.target, lock_timeout=timeout)
 
 
 def init_warehouse(warehouse_url: str) -> dict[str, Any]:
-    """Create schemas, run-log tables (and, on PostgreSQL, roles and grants); idempotent."""
+    """Create schemas, run-log tables (and, on PostgreSQL, the role `carbon_reader` and its
+    grants); idempotent."""
     target = parse_warehouse_url(warehouse_url)
     if target.kind == "duckdb":
         from carbon_assess.publish.duckdb_warehouse import init_duckdb
 
         init_duckdb(Path(target.target))
         return {"warehouse": target.target, "schemas": [SCHEMA, PREVIOUS_SCHEMA]}
-    raise WarehouseError("PostgreSQL warehouses are not available yet (planned: issue 6)")
+    from carbon_assess.publish.postgres_warehouse import init_postgres
+
+    return init_postgres(target.target)
 
 
 def rollback(warehouse_url: str) -> dict[str, Any]:
+    """Swap the previous release back in (the current one becomes the previous)."""
     target = parse_warehouse_url(warehouse_url)
     if target.kind == "duckdb":
         from carbon_assess.publish.duckdb_warehouse import rollback_duckdb
 
         return rollback_duckdb(Path(target.target))
-    raise WarehouseError("PostgreSQL warehouses are not available yet (planned: issue 6)")
+    from carbon_assess.publish.postgres_warehouse import rollback_postgres
+
+    return rollback_postgres(target.target, lock_timeout=lock_timeout_seconds())
 
 
+# One SQL text for both engines (`?` placeholders; psycopg gets `%s`). Rounding happens in Python
+# (PostgreSQL has no round(double precision, int)), so both engines return the same values.
 ASSESSMENT_QUERY = f"""
     select
         a.plan_id as plan,
@@ -135,18 +187,19 @@ ASSESSMENT_QUERY = f"""
         p.name_en as province,
         a.assessment_year as year,
         a.target_pct,
-        round(a.cumulative_decline_pct, 2) as decline_pct,
-        round(a.expected_decline_pct, 2) as expected_pct,
+        a.cumulative_decline_pct as decline_pct,
+        a.expected_decline_pct as expected_pct,
         a.status,
         a.target_score,
         a.grade
     from {SCHEMA}.fct_target_assessment as a
-    join {SCHEMA}.dim_province as p using (province_code)
-    where (? is null or a.plan_id = ?)
-      and (? is null or a.province_code = ?)
-      and (? is null or a.assessment_year = ?)
+    join {SCHEMA}.dim_province as p on p.province_code = a.province_code
+    where (cast(? as varchar) is null or a.plan_id = ?)
+      and (cast(? as varchar) is null or a.province_code = ?)
+      and (cast(? as integer) is null or a.assessment_year = ?)
     order by a.plan_id, a.province_code, a.assessment_year
 """
+_ROUNDED = ("decline_pct", "expected_pct")
 
 
 def query_assessment(
@@ -170,5 +223,80 @@ def query_assessment(
             if not tables:
                 raise WarehouseError(f"warehouse {target.target} has no published assessment")
             cursor = con.execute(ASSESSMENT_QUERY, params)
-            return [d[0] for d in cursor.description], cursor.fetchall()
-    raise WarehouseError("PostgreSQL warehouses are not available yet (planned: issue 6)")
+            columns, rows = [d[0] for d in cursor.description], cursor.fetchall()
+    else:
+        from carbon_assess.publish.postgres_warehouse import query_postgres
+
+        columns, rows = query_postgres(target.target, ASSESSMENT_QUERY, params)
+    rounded = [i for i, c in enumerate(columns) if c in _ROUNDED]
+    rows = [
+        tuple(round(v, 2) if i in rounded and v is not None else v for i, v in enumerate(row))
+        for row in rows
+    ]
+    return columns, rows
+
+
+def rows_digest(columns: Iterable[str], rows: Iterable[tuple]) -> str:
+    """SHA-256 of the column names and rows (in the given order), engine-independent: values are
+    JSON-encoded (floats exactly, booleans as booleans, timestamps in ISO 8601)."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(list(columns)).encode())
+    for row in rows:
+        digest.update(b"\n")
+        digest.update(json.dumps(list(row), default=str, ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def table_checksums(
+    warehouse_url: str, schema: str = SCHEMA, tables: Iterable[str] = PUBLISHED_TABLES
+) -> dict[str, str]:
+    """Per published table, the digest of its rows in key order (see `rows_digest`)."""
+    target = parse_warehouse_url(warehouse_url)
+    if target.kind == "duckdb":
+        from carbon_assess.publish.duckdb_warehouse import duckdb_checksums
+
+        return duckdb_checksums(Path(target.target), schema, tuple(tables))
+    from carbon_assess.publish.postgres_warehouse import postgres_checksums
+
+    return postgres_checksums(target.target, schema, tuple(tables))
+
+
+def warehouse_url_from_airflow_connection(conn_id: str) -> str:
+    """The `postgresql://` warehouse URL of an Airflow Connection, read through the Postgres
+    provider's hook (login, password, host, port, schema = database, extras as query
+    parameters). Credentials stay in Airflow's connection store; never log the result
+    unmasked (`mask_url`)."""
+    from urllib.parse import quote, urlencode
+
+    try:
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+    except ImportError:
+        raise WarehouseError(
+            "apache-airflow-providers-postgres is not installed; cannot read Airflow connection "
+            f"{conn_id!r}"
+        ) from None
+    hook = PostgresHook(postgres_conn_id=conn_id)
+    try:
+        conn = hook.connection
+    except Exception as exc:  # AirflowNotFoundException and friends
+        raise WarehouseError(f"Airflow connection {conn_id!r}: {exc}") from None
+    database = hook.database or conn.schema
+    if not conn.host or not database:
+        raise WarehouseError(
+            f"Airflow connection {conn_id!r} needs a host and a database (the 'schema' field)"
+        )
+    auth = ""
+    if conn.login:
+        auth = quote(conn.login, safe="")
+        if conn.password:
+            auth += ":" + quote(conn.password, safe="")
+        auth += "@"
+    host = f"[{conn.host}]" if ":" in conn.host else conn.host
+    port = f":{int(conn.port)}" if conn.port else ""
+    extras = {
+        k: v
+        for k, v in sorted(conn.extra_dejson.items())
+        if k not in hook.ignored_extra_options and isinstance(v, str | int | float)
+    }
+    query = f"?{urlencode(extras)}" if extras else ""
+    return f"postgresql://{auth}{host}{port}/{quote(database, safe='')}{query}"

@@ -1,0 +1,604 @@
+"""The catalog of schema `carbon`: the single source of truth for what is published.
+
+For every published table, run-log table and analyst view: a description, the grain (primary
+key), the indexes analysts' queries need, and for every column its type (DuckDB name; the
+PostgreSQL type follows from `PG_TYPES`), unit and description. From this file come:
+
+- `docs/data_dictionary.md` (`python -m carbon_assess.schema_docs`; a test keeps it up to date),
+- `COMMENT ON` statements applied at every publish, in DuckDB and in PostgreSQL,
+- the primary keys, indexes and row order of the published tables,
+- the analyst views (`VIEWS`; one SQL text for both DuckDB and PostgreSQL).
+
+The column *types* of the published tables are those the compute SQL produces; the types here
+document them, and `tests/test_schema_docs.py` fails when the two disagree, when a published
+column is not documented or when a documented column is no longer published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# DuckDB type (as in information_schema.columns.data_type) → PostgreSQL type. Same semantics in
+# both: VARCHAR ↔ text, DOUBLE ↔ double precision, INTEGER/BIGINT/BOOLEAN ↔ same names,
+# TIMESTAMP WITH TIME ZONE ↔ timestamptz.
+PG_TYPES = {
+    "VARCHAR": "text",
+    "DOUBLE": "double precision",
+    "FLOAT": "real",
+    "SMALLINT": "smallint",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "HUGEINT": "numeric(38, 0)",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp without time zone",
+    "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # DuckDB type name, see PG_TYPES
+    description: str
+    unit: str = ""
+
+    def comment(self) -> str:
+        return f"{self.description} [{self.unit}]" if self.unit else self.description
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    kind: str  # "dimension" | "fact" | "run log" | "view"
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    indexes: tuple[tuple[str, ...], ...] = field(default=())
+    sql: str = ""  # views only: a SELECT over `{schema}.<table>`, valid in DuckDB and PostgreSQL
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"{self.name}.{name}")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+V, D, INT, B, BOOL = "VARCHAR", "DOUBLE", "INTEGER", "BIGINT", "BOOLEAN"
+TSTZ = "TIMESTAMP WITH TIME ZONE"
+C = Column
+
+PCT = "%"
+MT = "Mt CO2"
+GDP = "100 million yuan (亿元)"
+TCE = "10,000 tce (万吨标准煤)"
+INTENSITY = "t CO2 per 10,000 yuan (吨/万元)"
+
+# Shared column descriptions (same meaning wherever the column appears).
+_PROVINCE = C("province_code", V, "Province code (GB/T 2260, six digits, e.g. 630000 Qinghai)")
+_PLAN = C("plan_id", V, "Five-Year Plan: 11th, 12th, 13th or 14th")
+_YEAR = C("year", INT, "Calendar year", "year")
+_METHOD = C("method", V, "Emission accounting method: reference (primary fuels plus net "
+            "secondary products, no double counting) or consumption (every fuel consumed)")
+_NAME_ZH = C("name_zh", V, "Province name in Chinese (e.g. 青海省)")
+_NAME_EN = C("name_en", V, "Province name in English (e.g. Qinghai)")
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "dim_province", "dimension",
+        "The 31 provinces, autonomous regions and municipalities of mainland China, with their "
+        "region and regional power grid (reference/provinces.csv).",
+        (
+            _PROVINCE,
+            _NAME_ZH,
+            C("short_zh", V, "Short Chinese name (e.g. 青海)"),
+            _NAME_EN,
+            C("region", V, "Economic region: east, central, west or northeast"),
+            C("grid_region", V, "Regional power grid: north, northeast, east, central, "
+              "northwest, south or tibet"),
+        ),
+        primary_key=("province_code",),
+    ),
+    Table(
+        "dim_plan", "dimension",
+        "Five-Year Plans with their base year and the national carbon-intensity target "
+        "(reference/plans.csv).",
+        (
+            _PLAN,
+            C("plan_name_zh", V, "Plan name in Chinese (e.g. 第十二个五年规划)"),
+            C("start_year", INT, "First year of the plan", "year"),
+            C("end_year", INT, "Last year of the plan (the year the target is assessed)", "year"),
+            C("base_year", INT, "Base year of the intensity target (the year before start_year)",
+              "year"),
+            C("national_target_pct", D, "National reduction target for CO2 per unit of GDP over "
+              "the plan, relative to the base year; null where the plan set none", PCT),
+            C("source", V, "Document the plan and its target come from"),
+        ),
+        primary_key=("plan_id",),
+    ),
+    Table(
+        "dim_target", "dimension",
+        "Provincial carbon-intensity reduction targets per plan: the State Council annexes "
+        "(reference/targets.csv), overridden or completed by a user-supplied targets sheet.",
+        (
+            _PLAN,
+            _PROVINCE,
+            C("target_pct", D, "Reduction target for CO2 per unit of GDP at the end of the plan, "
+              "relative to the base year", PCT),
+            C("source", V, "Where the target comes from (document, or user sheet file and row)"),
+        ),
+        primary_key=("plan_id", "province_code"),
+    ),
+    Table(
+        "dim_emission_factor", "dimension",
+        "CO2 emission factors per fuel, of the factor version the run used "
+        "(reference/emission_factors.csv), with the conversion from the canonical activity unit.",
+        (
+            C("factor_version", V, "Version label of the factor set (the newest listed is used)"),
+            C("fuel", V, "Fuel: coal, coke, crude_oil, gasoline, kerosene, diesel, fuel_oil, "
+              "lpg, refinery_gas, natural_gas"),
+            C("activity_unit", V, "Physical unit the factors refer to: kg or m3"),
+            C("ncv_kj_per_unit", D, "Net calorific value", "kJ per activity_unit"),
+            C("carbon_content_tc_per_tj", D, "Carbon content per energy", "t C per TJ"),
+            C("oxidation_rate", D, "Share of the carbon oxidised in combustion", "fraction 0-1"),
+            C("ef_kgco2_per_unit", D, "CO2 emission factor", "kg CO2 per activity_unit"),
+            C("kgce_per_unit", D, "Standard-coal equivalent", "kgce per activity_unit"),
+            C("canonical_unit", V, "Unit of activity data in the warehouse: 万吨 (10,000 t) for "
+              "solids and liquids, 亿立方米 (100 million m3) for gas"),
+            C("mt_co2_per_canonical_unit", D, "CO2 per canonical activity unit",
+              "Mt CO2 per canonical_unit"),
+            C("energy_10k_tce_per_canonical_unit", D, "Standard-coal equivalent per canonical "
+              "activity unit", "10,000 tce per canonical_unit"),
+            C("source", V, "Sources of the calorific value, carbon content and oxidation rate"),
+        ),
+        primary_key=("factor_version", "fuel"),
+    ),
+    Table(
+        "fct_energy_activity", "fact",
+        "Energy consumption and production per province, year, flow and fuel after the "
+        "blank-value policy (DESIGN.md §3), with the lineage of every value back to its landing "
+        "file, row and column.",
+        (
+            _PROVINCE,
+            _YEAR,
+            C("flow", V, "consumption or production"),
+            C("fuel", V, "Fuel or energy carrier (see dim_emission_factor.fuel; also electricity)"),
+            C("quantity", D, "Quantity in the canonical unit; null only for a blank coal "
+              "consumption (value_status missing)", "see unit"),
+            C("unit", V, "Canonical unit of quantity: 万吨 (10,000 t), 亿立方米 (100 million m3) "
+              "or 亿千瓦时 (100 million kWh)"),
+            C("value_status", V, "reported, imputed (linear interpolation between reported "
+              "years), assumed_zero, blank_is_zero (production blank) or missing (coal blank)"),
+            C("imputed", BOOL, "True when quantity was interpolated"),
+            C("noise_zeroed", BOOL, "True when a rounding-noise value (|x| < 1e-6) was set to 0"),
+            C("source_file", V, "Landing file the value comes from, relative to the landing "
+              "directory (lineage)"),
+            C("source_sha256", V, "SHA-256 of the landing file (lineage)"),
+            C("source_row", INT, "Row of the value in the landing file, 1-based with the header "
+              "(lineage)"),
+            C("source_column", V, "Header of the column the value comes from (lineage)"),
+            C("source_value", V, "The cell as written in the landing file (lineage)"),
+        ),
+        primary_key=("province_code", "year", "flow", "fuel"),
+    ),
+    Table(
+        "fct_emissions", "fact",
+        "CO2 from fossil-fuel combustion per province, year and fuel, for both accounting "
+        "methods (DESIGN.md §5).",
+        (
+            _PROVINCE,
+            _YEAR,
+            C("fuel", V, "Fuel (see dim_emission_factor.fuel)"),
+            _METHOD,
+            C("activity_basis", V, "consumption, or consumption - production (secondary "
+              "products under the reference method)"),
+            C("activity_quantity", D, "Activity the factor is applied to", "activity_unit"),
+            C("activity_unit", V, "Canonical unit of activity_quantity (万吨 or 亿立方米)"),
+            C("ef_kgco2_per_unit", D, "Emission factor applied", "kg CO2 per kg or m3"),
+            C("factor_version", V, "Emission-factor version applied"),
+            C("co2_mt", D, "CO2 emissions", MT),
+            C("energy_10k_tce", D, "Fossil energy on the same basis as co2_mt", TCE),
+            C("imputed", BOOL, "True when the consumption figure was interpolated"),
+            C("assumed_zero", BOOL, "True when the consumption figure is a blank taken as 0"),
+        ),
+        primary_key=("province_code", "year", "fuel", "method"),
+    ),
+    Table(
+        "fct_province_year", "fact",
+        "One row per province and year: CO2 (the run's method), fossil energy, electricity "
+        "trade, GDP, GDP index, population and data completeness.",
+        (
+            _PROVINCE,
+            C("year", B, "Calendar year", "year"),
+            _METHOD,
+            C("co2_mt", D, "CO2 from fossil-fuel combustion; null when the province-year has "
+              "insufficient data", MT),
+            C("energy_10k_tce", D, "Fossil energy on the same basis as co2_mt", TCE),
+            C("net_electricity_import_100m_kwh", D, "Net electricity import (consumption - "
+              "generation)", "100 million kWh (亿千瓦时)"),
+            C("co2_electricity_trade_mt", D, "CO2 of the net electricity import at the regional "
+              "grid factor, when the run enables it; not part of the intensity", MT),
+            C("gdp_current_100m_yuan", D, "Gross regional product at current prices", GDP),
+            C("gdp_index_prev_year", D, "GDP index at constant prices, previous year = 100",
+              "index, previous year = 100"),
+            C("population_10k", D, "Year-end resident population", "10,000 persons (万人)"),
+            C("imputed_share", D, "Share of |CO2| resting on interpolated activity data",
+              "fraction 0-1"),
+            C("assumed_zero_fuels", V, "Fuels whose blank consumption was taken as 0 "
+              "(comma-separated)"),
+            C("data_status", V, "complete or insufficient data"),
+            C("data_gaps", V, "Why the province-year is insufficient (semicolon-separated), "
+              "else null"),
+        ),
+        primary_key=("province_code", "year"),
+        indexes=(("year",),),
+    ),
+    Table(
+        "fct_intensity", "fact",
+        "Carbon intensity per plan, province and year from the plan's base year to its end year "
+        "(GDP at constant base-year prices), with annual and cumulative decline against the "
+        "target.",
+        (
+            _PLAN,
+            _PROVINCE,
+            C("year", B, "Calendar year (base year to end year of the plan)", "year"),
+            C("years_into_plan", B, "year - base_year", "years"),
+            C("gdp_const_100m_yuan", D, "GDP at constant prices of the plan's base year "
+              "(current-price GDP of the base year chained with the GDP index)", GDP),
+            C("co2_mt", D, "CO2 emissions", MT),
+            C("intensity_t_per_10k_yuan", D, "Carbon intensity: CO2 per unit of constant-price "
+              "GDP", INTENSITY),
+            C("energy_10k_tce", D, "Fossil energy on the same basis as co2_mt", TCE),
+            C("energy_intensity_tce_per_10k_yuan", D, "Fossil energy per unit of constant-price "
+              "GDP", "tce per 10,000 yuan"),
+            C("carbon_per_energy_t_per_tce", D, "CO2 per unit of fossil energy",
+              "t CO2 per tce"),
+            C("annual_decline_pct", D, "Decline of intensity against the previous year", PCT),
+            C("cumulative_decline_pct", D, "Decline of intensity against the base year", PCT),
+            C("target_pct", D, "The province's reduction target for the plan", PCT),
+            C("expected_decline_pct", D, "Cumulative decline expected by this year at an even "
+              "pace: 1 - (1 - target)^(years_into_plan / 5)", PCT),
+            C("completion_pct", D, "max(cumulative decline, 0) / target", PCT),
+            C("on_schedule", BOOL, "True when the cumulative decline reaches the expected "
+              "decline; null without data or target"),
+        ),
+        primary_key=("plan_id", "province_code", "year"),
+        indexes=(("province_code", "year"),),
+    ),
+    Table(
+        "fct_intensity_decomposition", "fact",
+        "Additive LMDI decomposition of the change in carbon intensity from the plan's base "
+        "year to each later year into an energy-intensity effect and a carbon-content-of-energy "
+        "effect (the two sum to the change; null where an input is not positive).",
+        (
+            _PLAN,
+            _PROVINCE,
+            C("base_year", B, "Base year of the plan", "year"),
+            C("year", B, "Calendar year (after the base year)", "year"),
+            C("intensity_base_t_per_10k_yuan", D, "Carbon intensity in the base year",
+              INTENSITY),
+            C("intensity_t_per_10k_yuan", D, "Carbon intensity in year", INTENSITY),
+            C("intensity_change_t_per_10k_yuan", D, "Change of carbon intensity since the base "
+              "year", INTENSITY),
+            C("energy_intensity_effect_t_per_10k_yuan", D, "Part of the change due to energy "
+              "per unit of GDP", INTENSITY),
+            C("carbon_content_effect_t_per_10k_yuan", D, "Part of the change due to CO2 per "
+              "unit of energy (fuel mix)", INTENSITY),
+            C("energy_intensity_share_pct", D, "Energy-intensity effect as a share of the "
+              "change", PCT),
+            C("carbon_content_share_pct", D, "Carbon-content effect as a share of the change",
+              PCT),
+        ),
+        primary_key=("plan_id", "province_code", "year"),
+    ),
+    Table(
+        "fct_measures_score", "fact",
+        "The assessors' points for the tasks-and-measures part of the assessment, one row per "
+        "sub-indicator (measures score sheet, with reference/measures_indicators.csv).",
+        (
+            _PLAN,
+            _PROVINCE,
+            C("assessment_year", INT, "Year assessed", "year"),
+            C("part", V, "Part of the measures score: tasks, basic_work or organisation"),
+            C("indicator", V, "Sub-indicator code (e.g. energy_conservation)"),
+            C("indicator_zh", V, "Sub-indicator name in Chinese"),
+            C("points", D, "Points given by the assessors", "points"),
+            C("max_points", D, "Maximum points of the sub-indicator", "points"),
+            C("note", V, "Assessors' note, if any"),
+            C("source_file", V, "Score sheet the row comes from, relative to the landing "
+              "directory (lineage)"),
+            C("source_row", INT, "Row in the score sheet (lineage)"),
+        ),
+        indexes=(("plan_id", "province_code", "assessment_year"),),
+    ),
+    Table(
+        "fct_target_assessment", "fact",
+        "Each province against its plan target for every year of the plan: status, scores, "
+        "grade and veto (DESIGN.md §7).",
+        (
+            _PLAN,
+            _PROVINCE,
+            C("assessment_year", B, "Year assessed", "year"),
+            C("end_of_plan", BOOL, "True in the plan's end year (final assessment)"),
+            C("target_pct", D, "The province's reduction target for the plan", PCT),
+            C("annual_target_pct", D, "Annual decline target: the province's own figure, else "
+              "the even pace 1 - (1 - target)^(1/5)", PCT),
+            C("annual_target_basis", V, "province figure or even pace"),
+            C("annual_decline_pct", D, "Decline of intensity against the previous year", PCT),
+            C("expected_decline_pct", D, "Cumulative decline expected by this year at an even "
+              "pace", PCT),
+            C("cumulative_decline_pct", D, "Official cumulative decline against the base year "
+              "(chained on a confirmed figure where one exists, else direct)", PCT),
+            C("cumulative_decline_direct_pct", D, "Cumulative decline recomputed directly from "
+              "the data", PCT),
+            C("cumulative_decline_chained_pct", D, "Cumulative decline chained on the previous "
+              "year's confirmed figure; null without one", PCT),
+            C("chaining_difference_pct", D, "Chained minus direct cumulative decline",
+              "percentage points"),
+            C("completion_pct", D, "max(cumulative decline, 0) / target", PCT),
+            C("status", V, "met or missed (end year), on schedule or behind (earlier years), "
+              "insufficient data"),
+            C("target_achieved", BOOL, "End year only: true when the target was met"),
+            C("annual_target_score", D, "Points for the annual target", "points"),
+            C("cumulative_target_score", D, "Points for cumulative progress", "points"),
+            C("target_score", D, "Target part: annual + cumulative points", "points"),
+            C("target_score_max", D, "Maximum points of the target part", "points"),
+            C("measures_score", D, "Tasks-and-measures points from the assessors' sheet; null "
+              "without one", "points"),
+            C("measures_score_max", D, "Maximum points of the measures part", "points"),
+            C("total_score", D, "target_score + measures_score", "points"),
+            C("grade", V, "excellent, good, pass, fail, provisional (no measures sheet) or "
+              "insufficient data"),
+            C("grade_is_provisional", BOOL, "True when the grade waits for the measures sheet"),
+            C("veto", BOOL, "True when the annual or cumulative progress target was missed "
+              "(grade fail whatever the score)"),
+            C("note", V, "Explanation of the status and grade in one sentence"),
+            C("rules_version", V, "Version of the scoring rules and grade thresholds applied"),
+        ),
+        primary_key=("plan_id", "province_code", "assessment_year"),
+        indexes=(("province_code", "assessment_year"), ("assessment_year", "status")),
+    ),
+    Table(
+        "meta_pipeline_run", "run log",
+        "One row per pipeline run that published (the run log; kept across releases).",
+        (
+            C("run_id", V, "Run id: UTC start time and a random suffix"),
+            C("started_at", TSTZ, "When the run started", "UTC"),
+            C("finished_at", TSTZ, "When the run published", "UTC"),
+            C("status", V, "published"),
+            C("code_version", V, "Package version and git commit of the code that ran"),
+            C("vintage", V, "Data vintage label given to the run (e.g. 2024 yearbook)"),
+            C("method", V, "Emission accounting method of the run"),
+            C("factor_version", V, "Emission-factor version of the run"),
+            C("landing", V, "Landing directory the inputs were read from"),
+            C("input_files", V, "JSON list of the input files with sheet, sha256 and number of "
+              "observations"),
+            C("row_counts", V, "JSON object: rows published per table"),
+            C("warnings", INT, "Number of ingest warnings"),
+        ),
+        primary_key=("run_id",),
+    ),
+    Table(
+        "meta_validation_result", "run log",
+        "Outcome of every validation expectation of every run that published (kept across "
+        "releases).",
+        (
+            C("run_id", V, "Run id (meta_pipeline_run.run_id)"),
+            C("source", V, "Raw data set validated (e.g. energy_consumption)"),
+            C("expectation", V, "Expectation (Great Expectations type)"),
+            C("column", V, "Column the expectation is about; null for table-level ones"),
+            C("severity", V, "error (blocks publishing) or warning"),
+            C("success", BOOL, "True when the expectation held"),
+            C("unexpected_count", B, "Number of rows breaking it", "rows"),
+            C("examples", V, "A few offending values (JSON)"),
+        ),
+        indexes=(("run_id",),),
+    ),
+)
+
+VIEWS: tuple[Table, ...] = (
+    Table(
+        "v_latest_assessment", "view",
+        "Per plan and province, the assessment of the latest year with data (status other "
+        "than insufficient data).",
+        (
+            _PLAN,
+            _PROVINCE,
+            _NAME_EN,
+            _NAME_ZH,
+            C("assessment_year", B, "Latest year with data", "year"),
+            C("end_of_plan", BOOL, "True when that year is the plan's end year"),
+            C("target_pct", D, "The province's reduction target for the plan", PCT),
+            C("expected_decline_pct", D, "Cumulative decline expected by that year", PCT),
+            C("cumulative_decline_pct", D, "Official cumulative decline against the base year",
+              PCT),
+            C("completion_pct", D, "max(cumulative decline, 0) / target", PCT),
+            C("status", V, "met, missed, on schedule or behind"),
+            C("target_score", D, "Target part: annual + cumulative points", "points"),
+            C("total_score", D, "target_score + measures_score", "points"),
+            C("grade", V, "Grade (see fct_target_assessment.grade)"),
+            C("veto", BOOL, "True when the annual or cumulative progress target was missed"),
+            C("note", V, "Explanation of the status and grade"),
+        ),
+        sql="""
+select
+    a.plan_id,
+    a.province_code,
+    p.name_en,
+    p.name_zh,
+    a.assessment_year,
+    a.end_of_plan,
+    a.target_pct,
+    a.expected_decline_pct,
+    a.cumulative_decline_pct,
+    a.completion_pct,
+    a.status,
+    a.target_score,
+    a.total_score,
+    a.grade,
+    a.veto,
+    a.note
+from {schema}.fct_target_assessment as a
+join (
+    select plan_id, province_code, max(assessment_year) as assessment_year
+    from {schema}.fct_target_assessment
+    where status <> 'insufficient data'
+    group by plan_id, province_code
+) as latest
+    on latest.plan_id = a.plan_id
+    and latest.province_code = a.province_code
+    and latest.assessment_year = a.assessment_year
+join {schema}.dim_province as p on p.province_code = a.province_code
+order by a.plan_id, a.province_code
+""",
+    ),
+    Table(
+        "v_behind_schedule", "view",
+        "Provinces behind schedule (or that missed the target) in the latest year with data of "
+        "each plan.",
+        (
+            _PLAN,
+            C("assessment_year", B, "Latest year with data of the plan", "year"),
+            _PROVINCE,
+            _NAME_EN,
+            _NAME_ZH,
+            C("status", V, "behind or missed"),
+            C("target_pct", D, "The province's reduction target for the plan", PCT),
+            C("expected_decline_pct", D, "Cumulative decline expected by that year", PCT),
+            C("cumulative_decline_pct", D, "Official cumulative decline against the base year",
+              PCT),
+            C("shortfall_pct", D, "expected_decline_pct - cumulative_decline_pct",
+              "percentage points"),
+            C("grade", V, "Grade (see fct_target_assessment.grade)"),
+            C("note", V, "Explanation of the status and grade"),
+        ),
+        sql="""
+select
+    a.plan_id,
+    a.assessment_year,
+    a.province_code,
+    p.name_en,
+    p.name_zh,
+    a.status,
+    a.target_pct,
+    a.expected_decline_pct,
+    a.cumulative_decline_pct,
+    a.expected_decline_pct - a.cumulative_decline_pct as shortfall_pct,
+    a.grade,
+    a.note
+from {schema}.fct_target_assessment as a
+join (
+    select plan_id, max(assessment_year) as assessment_year
+    from {schema}.fct_target_assessment
+    where status <> 'insufficient data'
+    group by plan_id
+) as latest
+    on latest.plan_id = a.plan_id
+    and latest.assessment_year = a.assessment_year
+join {schema}.dim_province as p on p.province_code = a.province_code
+where a.status in ('behind', 'missed')
+order by a.plan_id, a.province_code
+""",
+    ),
+    Table(
+        "v_decline_ranking", "view",
+        "Provinces ranked by cumulative decline of carbon intensity, per plan and year (rank 1 = "
+        "largest decline; base years and years without data are left out).",
+        (
+            _PLAN,
+            C("year", B, "Calendar year", "year"),
+            C("decline_rank", B, "Rank by cumulative decline within plan and year (ties share a "
+              "rank)", "rank"),
+            C("provinces_ranked", B, "Number of provinces ranked in that plan and year",
+              "provinces"),
+            _PROVINCE,
+            _NAME_EN,
+            _NAME_ZH,
+            C("cumulative_decline_pct", D, "Decline of intensity against the base year", PCT),
+            C("expected_decline_pct", D, "Cumulative decline expected by that year", PCT),
+            C("target_pct", D, "The province's reduction target for the plan", PCT),
+            C("completion_pct", D, "max(cumulative decline, 0) / target", PCT),
+            C("on_schedule", BOOL, "True when the cumulative decline reaches the expected "
+              "decline"),
+        ),
+        sql="""
+select
+    i.plan_id,
+    i.year,
+    rank() over (
+        partition by i.plan_id, i.year order by i.cumulative_decline_pct desc
+    ) as decline_rank,
+    count(*) over (partition by i.plan_id, i.year) as provinces_ranked,
+    i.province_code,
+    p.name_en,
+    p.name_zh,
+    i.cumulative_decline_pct,
+    i.expected_decline_pct,
+    i.target_pct,
+    i.completion_pct,
+    i.on_schedule
+from {schema}.fct_intensity as i
+join {schema}.dim_province as p on p.province_code = i.province_code
+where i.cumulative_decline_pct is not null and i.years_into_plan > 0
+order by i.plan_id, i.year, decline_rank, i.province_code
+""",
+    ),
+    Table(
+        "v_province_timeseries", "view",
+        "Per province and year: CO2, GDP, population and carbon intensity at current prices "
+        "(for charts; the assessment uses constant prices, see fct_intensity).",
+        (
+            _PROVINCE,
+            _NAME_EN,
+            _NAME_ZH,
+            C("year", B, "Calendar year", "year"),
+            C("co2_mt", D, "CO2 from fossil-fuel combustion (run's method)", MT),
+            C("gdp_current_100m_yuan", D, "Gross regional product at current prices", GDP),
+            C("population_10k", D, "Year-end resident population", "10,000 persons (万人)"),
+            C("intensity_current_t_per_10k_yuan", D, "CO2 per unit of current-price GDP",
+              INTENSITY),
+            C("co2_per_capita_t", D, "CO2 per resident", "t CO2 per person"),
+            C("data_status", V, "complete or insufficient data"),
+        ),
+        sql="""
+select
+    y.province_code,
+    p.name_en,
+    p.name_zh,
+    y.year,
+    y.co2_mt,
+    y.gdp_current_100m_yuan,
+    y.population_10k,
+    y.co2_mt * 100 / nullif(y.gdp_current_100m_yuan, 0) as intensity_current_t_per_10k_yuan,
+    y.co2_mt * 100 / nullif(y.population_10k, 0) as co2_per_capita_t,
+    y.data_status
+from {schema}.fct_province_year as y
+join {schema}.dim_province as p on p.province_code = y.province_code
+order by y.province_code, y.year
+""",
+    ),
+)
+
+META_TABLES = ("meta_pipeline_run", "meta_validation_result")
+
+_BY_NAME = {t.name: t for t in TABLES + VIEWS}
+
+
+def table(name: str) -> Table:
+    return _BY_NAME[name]
+
+
+def documented(name: str) -> Table | None:
+    return _BY_NAME.get(name)
+
+
+def row_order(name: str, columns: list[str] | tuple[str, ...]) -> list[str]:
+    """The deterministic row order of a published table: its primary key, then every other
+    column (so that even a table without a key, or with duplicate keys, has one order)."""
+    doc = documented(name)
+    key = [c for c in (doc.primary_key if doc else ()) if c in columns]
+    return key + [c for c in columns if c not in key]

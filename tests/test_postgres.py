@@ -1,0 +1,434 @@
+"""The PostgreSQL warehouse against a real server (no mocks): every test gets its own database.
+
+Server: $CARBON_TEST_PG_URL (a superuser URL to an existing database, default
+postgresql://postgres@127.0.0.1:5432/postgres). Unreachable → skipped locally, failed under CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_publish import clone_run, compute_demo_run, thin_out
+
+from carbon_assess.errors import WarehouseError
+from carbon_assess.publish import (
+    PUBLISHED_TABLES,
+    READER_ROLE,
+    init_warehouse,
+    mask_url,
+    publish,
+    query_assessment,
+    rollback,
+    table_checksums,
+    warehouse_url_from_airflow_connection,
+)
+from carbon_assess.publish.catalog import PG_TYPES, TABLES, VIEWS, table
+
+psycopg = pytest.importorskip("psycopg")
+
+pytestmark = pytest.mark.postgres
+
+ADMIN_URL = os.environ.get("CARBON_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+RUN_A = "20260101T000000Z-aaaaaa"
+
+
+def _db_url(name: str) -> str:
+    info = psycopg.conninfo.conninfo_to_dict(ADMIN_URL)
+    info["dbname"] = name
+    user = info.get("user", "postgres")
+    password = f":{info['password']}" if info.get("password") else ""
+    return (f"postgresql://{user}{password}@{info.get('host', '127.0.0.1')}:"
+            f"{info.get('port', 5432)}/{name}")
+
+
+@pytest.fixture(scope="module")
+def server() -> None:
+    try:
+        psycopg.connect(ADMIN_URL, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        message = (f"PostgreSQL is not reachable at {mask_url(ADMIN_URL)} "
+                   f"(set CARBON_TEST_PG_URL): {str(exc).strip().splitlines()[0]}")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def pg_url(server) -> Iterator[str]:
+    """A fresh database for one test, dropped at the end (connections and all)."""
+    name = f"carbon_test_{secrets.token_hex(4)}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    try:
+        yield _db_url(name)
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="module")
+def runs(server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One computed run of the demo data (A), a thinner release (B) and a much bigger one."""
+    root = tmp_path_factory.mktemp("pg")
+    a = compute_demo_run(root, RUN_A)
+    b = clone_run(a, root / "b", "20260101T000100Z-bbbbbb", thin_out())
+    a_again = clone_run(a, root / "a2", "20260101T000200Z-cccccc")
+    big = clone_run(a, root / "big", "20260101T000300Z-dddddd", (
+        "insert into fct_energy_activity "
+        "select f.* replace (f.year + 10000 * t.k as year) "
+        "from fct_energy_activity as f, range(1, 120) as t(k)",
+    ))
+    return {"a": a, "b": b, "a_again": a_again, "big": big}
+
+
+def _connect(url: str):
+    return psycopg.connect(url, autocommit=True)
+
+
+def _counts(conn, schema: str = "carbon") -> tuple[int, ...]:
+    """One statement over every table and view: a consistent snapshot of one release."""
+    names = [*PUBLISHED_TABLES, *(v.name for v in VIEWS)]
+    sql = "select " + ", ".join(f"(select count(*) from {schema}.{n})" for n in names)
+    return conn.execute(sql).fetchone()
+
+
+# --------------------------------------------------------------------------- publish & query
+
+
+def test_publish_query_republish(runs, pg_url) -> None:
+    assert init_warehouse(pg_url)["role"] == READER_ROLE
+    assert init_warehouse(pg_url)["schemas"] == ["carbon", "carbon_previous"]  # idempotent
+    result = publish(runs["a"], pg_url)
+    assert result["row_counts"]["fct_energy_activity"] > 0
+    first = table_checksums(pg_url)
+    assert set(first) == set(PUBLISHED_TABLES)
+    columns, rows = query_assessment(pg_url, plan="12th", province="630000")
+    assert columns[:4] == ["plan", "code", "province", "year"] and rows
+    assert {r[1] for r in rows} == {"630000"}
+    _, every = query_assessment(pg_url)
+    _, one_year = query_assessment(pg_url, year=2015)
+    assert len(one_year) < len(every) and {r[3] for r in one_year} == {2015}
+    # the same run again, then another run of the same inputs: identical rows
+    publish(runs["a"], pg_url)
+    assert table_checksums(pg_url) == first
+    publish(runs["a_again"], pg_url)
+    assert table_checksums(pg_url) == first
+    assert table_checksums(pg_url, schema="carbon_previous") == first
+    with _connect(pg_url) as conn:
+        assert conn.execute("select count(*) from carbon.meta_pipeline_run").fetchone() == (2,)
+        assert conn.execute(
+            "select count(distinct run_id) from carbon.meta_validation_result").fetchone() == (2,)
+        record = conn.execute(
+            "select status, method, factor_version, row_counts from carbon.meta_pipeline_run "
+            "where run_id = %s", [RUN_A]).fetchone()
+        assert record[:2] == ("published", "reference") and record[2]
+        assert json.loads(record[3]) == result["row_counts"]
+        assert not conn.execute(
+            "select nspname from pg_namespace where nspname like 'carbon_staging%%'").fetchall()
+
+
+def test_duckdb_and_postgres_publish_the_same_rows_and_types(runs, pg_url, tmp_path) -> None:
+    duck = tmp_path / "w.duckdb"
+    publish(runs["a"], f"duckdb://{duck}")
+    publish(runs["a"], pg_url)
+    assert table_checksums(pg_url) == table_checksums(f"duckdb://{duck}")
+    assert query_assessment(pg_url) == query_assessment(f"duckdb://{duck}")
+    import duckdb
+
+    with _connect(pg_url) as conn, duckdb.connect(str(duck), read_only=True) as dcon:
+        for view in VIEWS:  # same SQL text, same rows
+            pg_rows = conn.execute(f"select * from carbon.{view.name}").fetchall()
+            duck_rows = dcon.execute(f"select * from carbon.{view.name}").fetchall()
+            assert pg_rows == duck_rows, view.name
+        types = {
+            (r[0], r[1]): r[2]
+            for r in conn.execute(
+                "select table_name, column_name, data_type from information_schema.columns "
+                "where table_schema = 'carbon'").fetchall()
+        }
+        documented = {(t.name, c.name): PG_TYPES[c.type] for t in TABLES + VIEWS
+                      for c in t.columns}
+        assert types == documented  # every column documented, no stale entry, same types
+        keys = dict(conn.execute(
+            "select c.conrelid::regclass::text, array_agg(a.attname::text order by k.ord) "
+            "from pg_constraint c, unnest(c.conkey) with ordinality k(attnum, ord) "
+            "join pg_attribute a on true "
+            "where c.contype = 'p' and a.attrelid = c.conrelid and a.attnum = k.attnum "
+            "and c.connamespace = 'carbon'::regnamespace group by 1").fetchall())
+        for t in TABLES:
+            if t.primary_key:
+                assert tuple(keys[f"carbon.{t.name}"]) == t.primary_key, t.name
+        comments = dict(conn.execute(
+            "select c.relname || '.' || a.attname, col_description(c.oid, a.attnum) "
+            "from pg_class c join pg_attribute a on a.attrelid = c.oid "
+            "where c.relnamespace = 'carbon'::regnamespace and a.attnum > 0 "
+            "and not a.attisdropped and c.relkind in ('r', 'v')").fetchall())
+        for t in TABLES + VIEWS:
+            for c in t.columns:
+                assert comments[f"{t.name}.{c.name}"] == c.comment()
+        assert conn.execute("select obj_description('carbon.v_latest_assessment'::regclass)"
+                            ).fetchone()[0] == table("v_latest_assessment").description
+
+
+# --------------------------------------------------------------------------- atomicity
+
+
+def test_readers_never_see_a_partial_release(runs, pg_url) -> None:
+    publish(runs["a"], pg_url)
+    with _connect(pg_url) as conn:
+        full = _counts(conn)
+    publish(runs["b"], pg_url)
+    with _connect(pg_url) as conn:
+        thin = _counts(conn)
+    assert full != thin
+    seen: list[tuple[int, ...]] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            with _connect(pg_url) as conn:
+                while not stop.is_set():
+                    seen.append(_counts(conn))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for workdir in ("a", "b", "a", "b", "a"):
+            publish(runs[workdir], pg_url)
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not errors, errors
+    assert len(seen) > 20
+    assert set(seen) <= {full, thin}, [s for s in seen if s not in (full, thin)][:3]
+    assert set(seen) == {full, thin}
+
+
+def test_killed_publish_leaves_the_previous_release(runs, pg_url) -> None:
+    publish(runs["a"], pg_url)
+    before = table_checksums(pg_url)
+    dbname = pg_url.rsplit("/", 1)[1]
+    child = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from pathlib import Path; from carbon_assess.publish import publish; "
+         "publish(Path(sys.argv[1]), sys.argv[2])", str(runs["big"]), pg_url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    copying = None
+    with _connect(pg_url) as conn:
+        try:
+            deadline = time.monotonic() + 60
+            while copying is None and time.monotonic() < deadline and child.poll() is None:
+                copying = conn.execute(
+                    "select pid from pg_stat_activity where datname = %s and state = 'active' "
+                    "and query ilike 'copy %%fct_energy_activity%%'", [dbname]).fetchone()
+                time.sleep(0.01)
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+        assert copying, f"the child never reached the bulk load: {child.stderr.read()!r}"
+        assert child.returncode == -signal.SIGKILL
+        deadline = time.monotonic() + 20  # the server notices the dead client
+        while conn.execute("select 1 from pg_stat_activity where pid = %s",
+                           copying).fetchone() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _counts(conn)[0] > 0
+        assert conn.execute("select count(*) from carbon.meta_pipeline_run").fetchone() == (1,)
+    assert table_checksums(pg_url) == before
+    # the next publish takes over: the dead one's lock is gone, its staging schema dropped
+    publish(runs["b"], pg_url, lock_timeout=20)
+    with _connect(pg_url) as conn:
+        assert not conn.execute(
+            "select nspname from pg_namespace where nspname like 'carbon_staging%%'").fetchall()
+    assert table_checksums(pg_url, schema="carbon_previous") == before
+
+
+def test_concurrent_publish_waits_then_fails_clearly(runs, pg_url) -> None:
+    from carbon_assess.publish.postgres_warehouse import LOCK_KEY
+
+    publish(runs["a"], pg_url)
+    with _connect(pg_url) as other:  # another publish in progress
+        other.execute("select pg_advisory_lock(%s)", [LOCK_KEY])
+        started = time.monotonic()
+        with pytest.raises(WarehouseError, match="another publish is in progress") as info:
+            publish(runs["b"], pg_url, lock_timeout=1)
+        assert time.monotonic() - started >= 1
+        message = str(info.value)
+        assert "\n" not in message and "held by pid" in message
+        # the second one waits: it goes through once the first has finished
+        threading.Timer(0.5, other.execute, ["select pg_advisory_unlock_all()"]).start()
+        publish(runs["b"], pg_url, lock_timeout=20)
+    with _connect(pg_url) as conn:
+        assert conn.execute("select count(*) from carbon.meta_pipeline_run").fetchone() == (2,)
+
+
+def test_reader_holding_a_transaction_makes_the_swap_fail_cleanly(runs, pg_url) -> None:
+    publish(runs["a"], pg_url)
+    before = table_checksums(pg_url)
+    with _connect(pg_url) as analyst:
+        analyst.autocommit = False
+        analyst.execute("select count(*) from carbon.dim_plan")  # ...and goes to lunch
+        pid = analyst.info.backend_pid
+        with pytest.raises(WarehouseError, match=f"exclusive access .* held by pid {pid} "):
+            publish(runs["b"], pg_url, lock_timeout=1)
+        assert analyst.execute("select count(*) from carbon.fct_intensity").fetchone()[0] > 0
+        analyst.rollback()
+    assert table_checksums(pg_url) == before
+    with _connect(pg_url) as conn:
+        assert not conn.execute(
+            "select nspname from pg_namespace where nspname like 'carbon_staging%%'").fetchall()
+        assert conn.execute("select count(*) from carbon.meta_pipeline_run").fetchone() == (1,)
+    publish(runs["b"], pg_url, lock_timeout=5)  # once the reader is gone, it goes through
+    assert table_checksums(pg_url, schema="carbon_previous") == before
+
+
+def test_rollback_restores_the_previous_release(runs, pg_url) -> None:
+    publish(runs["a"], pg_url)
+    with pytest.raises(WarehouseError, match="no previous release"):
+        rollback(pg_url)
+    full = table_checksums(pg_url)
+    publish(runs["b"], pg_url)
+    thin = table_checksums(pg_url)
+    assert thin != full
+    assert len(rollback(pg_url)["restored_tables"]) == len(PUBLISHED_TABLES)
+    assert table_checksums(pg_url) == full
+    assert table_checksums(pg_url, schema="carbon_previous") == thin
+    with _connect(pg_url) as conn:  # the run log stays in carbon; views read the restored rows
+        assert conn.execute("select count(*) from carbon.meta_pipeline_run").fetchone() == (2,)
+        assert conn.execute("select count(*) from carbon.meta_validation_result").fetchone()[0]
+        a_counts = _counts(conn)
+    publish(runs["a"], pg_url)  # a publish after a rollback behaves normally
+    with _connect(pg_url) as conn:
+        assert _counts(conn) == a_counts
+    rollback(pg_url)
+    assert table_checksums(pg_url) == full  # the previous release was the rolled-back one
+
+
+# --------------------------------------------------------------------------- analyst access
+
+
+def _denied(conn, statement: str) -> bool:
+    try:
+        with conn.transaction():
+            conn.execute(statement)
+    except psycopg.errors.InsufficientPrivilege:
+        return True
+    return False
+
+
+def test_reader_role_can_select_and_nothing_else(runs, pg_url) -> None:
+    init_warehouse(pg_url)
+    publish(runs["a"], pg_url)
+    publish(runs["b"], pg_url)  # grants must survive the schema swap...
+    with _connect(pg_url) as conn:
+        role = conn.execute("select rolcanlogin, rolsuper, rolcreaterole, rolcreatedb "
+                            "from pg_roles where rolname = %s", [READER_ROLE]).fetchone()
+        assert role == (False, False, False, False)
+        conn.execute("create table carbon.added_later (a int)")  # default privileges
+        conn.execute(f"set role {READER_ROLE}")
+        assert conn.execute("select count(*) from carbon.added_later").fetchone() == (0,)
+        assert _counts(conn)[0] > 0
+        assert conn.execute("select count(*) from carbon.meta_pipeline_run").fetchone() == (2,)
+        assert conn.execute("select count(*) from carbon.meta_validation_result").fetchone()[0]
+        for statement in (
+            "insert into carbon.dim_plan (plan_id) values ('15th')",
+            "update carbon.dim_plan set source = 'x'",
+            "delete from carbon.fct_intensity",
+            "truncate carbon.fct_intensity",
+            "drop table carbon.dim_plan",
+            "drop view carbon.v_latest_assessment",
+            "alter table carbon.dim_plan add column x int",
+            "create table carbon.mine (a int)",
+            "create view carbon.mine as select 1 as a",
+            "create table public.mine (a int)",
+            "create schema mine",
+            "select count(*) from carbon_previous.dim_plan",
+            "insert into carbon.meta_pipeline_run (run_id) values ('x')",
+        ):
+            assert _denied(conn, statement), statement
+        conn.execute("reset role")
+    rollback(pg_url)  # ...and the rollback swap
+    with _connect(pg_url) as conn:
+        conn.execute(f"set role {READER_ROLE}")
+        assert _counts(conn)[0] > 0
+        assert _denied(conn, "select count(*) from carbon_previous.dim_plan")
+
+
+# --------------------------------------------------------------------------- errors & config
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("postgresql://carbon:s3cr3t-pw@127.0.0.1:1/nowhere", "cannot connect"),
+        ("postgresql://carbon:s3cr3t-pw@127.0.0.1:notaport/db", "cannot connect"),
+        ("postgresql://carbon:s3cr3t-pw@no-such-host.invalid:5432/db", "cannot connect"),
+    ],
+)
+def test_unusable_server_is_one_clear_line(url, expected, runs, capsys) -> None:
+    for call in (lambda: publish(runs["a"], url), lambda: query_assessment(url),
+                 lambda: init_warehouse(url), lambda: rollback(url)):
+        with pytest.raises(WarehouseError, match=expected) as info:
+            call()
+        message = str(info.value)
+        assert "\n" not in message and "s3cr3t-pw" not in message
+        assert "carbon:***@" in message
+    from carbon_assess.cli import main
+
+    assert main(["show", "--warehouse", url]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot connect") and err.count("\n") == 1
+    assert "s3cr3t-pw" not in err and "Traceback" not in err
+
+
+def test_unknown_database_and_empty_warehouse(pg_url, capsys) -> None:
+    missing = pg_url.rsplit("/", 1)[0] + "/carbon_test_does_not_exist"
+    with pytest.raises(WarehouseError, match="does not exist"):
+        query_assessment(missing)
+    with pytest.raises(WarehouseError, match="no published assessment"):
+        query_assessment(pg_url)
+    from carbon_assess.cli import main
+
+    assert main(["warehouse", "init", "--warehouse", pg_url]) == 0
+    assert main(["show", "--warehouse", pg_url]) == 1
+    assert "no published assessment" in capsys.readouterr().err
+
+
+def test_cli_show_reads_postgres(runs, pg_url, capsys) -> None:
+    publish(runs["a"], pg_url)
+    from carbon_assess.cli import main
+
+    assert main(["show", "--warehouse", pg_url, "--plan", "12th", "--province", "630000"]) == 0
+    out = capsys.readouterr().out
+    assert "630000" in out and "Qinghai" in out
+
+
+def test_warehouse_url_from_airflow_connection(pg_url, monkeypatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CARBON_WH_TEST", json.dumps({
+        "conn_type": "postgres", "host": "db.example.org", "port": 6543, "login": "carbon",
+        "password": "p@ss/wo:rd", "schema": "warehouse", "extra": {"sslmode": "require"},
+    }))
+    url = warehouse_url_from_airflow_connection("carbon_wh_test")
+    parsed = psycopg.conninfo.conninfo_to_dict(url)
+    assert parsed == {"host": "db.example.org", "port": "6543", "user": "carbon",
+                      "password": "p@ss/wo:rd", "dbname": "warehouse", "sslmode": "require"}
+    assert "p@ss" not in mask_url(url)
+    monkeypatch.setenv("AIRFLOW_CONN_CARBON_WH_REAL", pg_url)
+    real = warehouse_url_from_airflow_connection("carbon_wh_real")
+    assert init_warehouse(real)["role"] == READER_ROLE
+    with pytest.raises(WarehouseError, match="carbon_wh_missing"):
+        warehouse_url_from_airflow_connection("carbon_wh_missing")

@@ -1,0 +1,248 @@
+"""Publishing to the embedded DuckDB warehouse: atomic, idempotent, documented, reversible.
+
+Also home of the work-directory helpers that test_postgres.py and test_schema_docs.py reuse:
+computing a run (ingest → validate → compute → assess on the demo landing files) takes seconds,
+so each module computes once and derives variants by editing a copy of compute.duckdb.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from carbon_assess.demo import write_demo_landing
+from carbon_assess.errors import WarehouseError
+from carbon_assess.pipeline import assess_stage, compute_stage, ingest_stage, validate_stage
+from carbon_assess.publish import (
+    PUBLISHED_TABLES,
+    publish,
+    query_assessment,
+    rollback,
+    table_checksums,
+)
+from carbon_assess.publish.catalog import VIEWS, row_order, table
+from carbon_assess.transform import compute_db_path
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def compute_demo_run(root: Path, run_id: str) -> Path:
+    """A work directory holding a computed (not published) run of the demo landing files."""
+    landing = root / "landing"
+    if not landing.exists():
+        write_demo_landing(landing)
+    workdir = root / run_id
+    ingest_stage(landing, workdir, run_id, vintage="test")
+    validate_stage(workdir)
+    compute_stage(workdir)
+    assess_stage(workdir)
+    return workdir
+
+
+def clone_run(source: Path, target: Path, run_id: str, edit_sql: tuple[str, ...] = ()) -> Path:
+    """A copy of a work directory under another run id; `edit_sql` runs on its compute.duckdb."""
+    shutil.copytree(source, target)
+    info = json.loads((target / "run.json").read_text(encoding="utf-8"))
+    info["run_id"] = run_id
+    (target / "run.json").write_text(json.dumps(info), encoding="utf-8")
+    results = target / "validation" / "results.parquet"
+    if results.exists():
+        with duckdb.connect() as con:
+            con.execute(
+                f"copy (select * replace ('{run_id}' as run_id) from read_parquet(?)) "
+                f"to '{results}.new' (format parquet)",
+                [str(results)],
+            )
+        Path(f"{results}.new").replace(results)
+    if edit_sql:
+        with duckdb.connect(str(compute_db_path(target))) as con:
+            for statement in edit_sql:
+                con.execute(statement)
+    return target
+
+
+def thin_out(table_names: tuple[str, ...] = PUBLISHED_TABLES) -> tuple[str, ...]:
+    """SQL removing every third row of each table: a different release with different counts."""
+    return tuple(f"delete from {t} where rowid % 3 = 0" for t in table_names)
+
+
+def duckdb_counts(path: Path) -> dict[str, int]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {
+            t: con.execute(f"select count(*) from carbon.{t}").fetchall()[0][0]
+            for t in (*PUBLISHED_TABLES, "meta_pipeline_run")
+        }
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two independent pipeline runs of the same inputs, and a thinned-out variant."""
+    root = tmp_path_factory.mktemp("publish")
+    first = compute_demo_run(root, "20260101T000000Z-aaaaaa")
+    second = compute_demo_run(root, "20260101T000100Z-bbbbbb")
+    thin = clone_run(first, root / "thin", "20260101T000200Z-cccccc", thin_out())
+    return {"first": first, "second": second, "thin": thin}
+
+
+def _url(path: Path) -> str:
+    return f"duckdb://{path}"
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_two_runs_of_the_same_inputs_publish_identical_rows(runs, tmp_path) -> None:
+    url = _url(tmp_path / "w.duckdb")
+    publish(runs["first"], url)
+    first = table_checksums(url)
+    publish(runs["second"], url)
+    assert table_checksums(url) == first
+    assert set(first) == set(PUBLISHED_TABLES)
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.execute(
+            "select run_id from carbon.meta_pipeline_run order by 1"
+        ).fetchall() == [("20260101T000000Z-aaaaaa",), ("20260101T000100Z-bbbbbb",)]
+        per_run = dict(con.execute(
+            "select run_id, count(*) from carbon.meta_validation_result group by 1"
+        ).fetchall())
+        assert len(per_run) == 2 and len(set(per_run.values())) == 1
+        # the previous release is the first run's: equal rows as well
+    assert table_checksums(url, schema="carbon_previous") == first
+    # republishing the same run changes nothing, not even the run log's length
+    publish(runs["second"], url)
+    assert table_checksums(url) == first
+    assert duckdb_counts(tmp_path / "w.duckdb")["meta_pipeline_run"] == 2
+
+
+def test_lineage_carries_no_run_id_or_time(runs, tmp_path) -> None:
+    url = _url(tmp_path / "w.duckdb")
+    publish(runs["first"], url)
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        for name in PUBLISHED_TABLES:
+            columns = [r[0] for r in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'carbon' and table_name = ?", [name]).fetchall()]
+            assert not {"run_id", "published_at", "loaded_at"} & set(columns), name
+            text_columns = [r[0] for r in con.execute(
+                "select column_name from information_schema.columns where table_schema = "
+                "'carbon' and table_name = ? and data_type = 'VARCHAR'", [name]).fetchall()]
+            for column in text_columns:
+                hits = con.execute(
+                    f'select count(*) from carbon.{name} where "{column}" like ? '
+                    f'or "{column}" like ?', ["%20260101T%", "%aaaaaa%"]).fetchall()[0][0]
+                assert hits == 0, f"{name}.{column} contains the run id"
+
+
+def test_rows_are_stored_in_key_order(runs, tmp_path) -> None:
+    path = tmp_path / "w.duckdb"
+    publish(runs["first"], _url(path))
+    with duckdb.connect(str(path), read_only=True) as con:
+        for name in PUBLISHED_TABLES:
+            columns = [r[0] for r in con.execute(
+                "select column_name from information_schema.columns where table_schema = "
+                "'carbon' and table_name = ? order by ordinal_position", [name]).fetchall()]
+            order = ", ".join(f'"{c}"' for c in row_order(name, columns))
+            stored = con.execute(f"select * from carbon.{name} order by rowid").fetchall()
+            assert stored == con.execute(
+                f"select * from carbon.{name} order by {order}").fetchall(), name
+
+
+def test_failed_publish_leaves_the_release_untouched(runs, tmp_path) -> None:
+    """The last table breaks its primary key: the earlier tables were already replaced inside
+    the transaction, and all of it is rolled back."""
+    url = _url(tmp_path / "w.duckdb")
+    publish(runs["first"], url)
+    before = table_checksums(url)
+    broken = clone_run(runs["first"], tmp_path / "broken", "20260101T000300Z-dddddd", (
+        "delete from fct_energy_activity where rowid % 2 = 0",
+        "insert into fct_target_assessment select * from fct_target_assessment limit 1",
+    ))
+    with pytest.raises(WarehouseError, match="publish to .* failed: .*(?i:constraint|key)"):
+        publish(broken, url)
+    assert table_checksums(url) == before
+    assert duckdb_counts(tmp_path / "w.duckdb")["meta_pipeline_run"] == 1
+
+
+def test_rollback_restores_the_previous_release(runs, tmp_path) -> None:
+    path = tmp_path / "w.duckdb"
+    url = _url(path)
+    publish(runs["first"], url)
+    with pytest.raises(WarehouseError, match="no previous release"):
+        rollback(url)
+    full = table_checksums(url)
+    publish(runs["thin"], url)
+    thin = table_checksums(url)
+    assert thin != full
+    assert rollback(url)["restored_tables"]
+    assert table_checksums(url) == full
+    assert table_checksums(url, schema="carbon_previous") == thin
+    with duckdb.connect(str(path), read_only=True) as con:  # views follow, comments survive
+        for view in VIEWS:
+            assert con.execute(f"select count(*) from carbon.{view.name}").fetchall()[0][0] > 0
+        comment = con.execute(
+            "select comment from duckdb_columns() where schema_name = 'carbon' "
+            "and table_name = 'fct_intensity' and column_name = 'co2_mt'").fetchall()[0][0]
+        assert comment == table("fct_intensity").column("co2_mt").comment()
+    rollback(url)
+    assert table_checksums(url) == thin
+    assert duckdb_counts(path)["meta_pipeline_run"] == 2  # the run log is not rolled back
+
+
+def test_views_comments_and_query(runs, tmp_path) -> None:
+    path = tmp_path / "w.duckdb"
+    publish(runs["first"], _url(path))
+    with duckdb.connect(str(path), read_only=True) as con:
+        for view in VIEWS:
+            cursor = con.execute(f"select * from carbon.{view.name}")
+            assert [d[0] for d in cursor.description] == list(view.column_names)
+            assert cursor.fetchall(), view.name
+        table_comment = con.execute(
+            "select comment from duckdb_tables() where schema_name = 'carbon' "
+            "and table_name = 'fct_target_assessment'").fetchall()[0][0]
+        assert table_comment == table("fct_target_assessment").description
+        latest = con.execute(
+            "select plan_id, province_code, assessment_year, status "
+            "from carbon.v_latest_assessment where plan_id = '12th'").fetchall()
+        with_data = con.execute(
+            "select count(distinct province_code) from carbon.fct_target_assessment "
+            "where plan_id = '12th' and status <> 'insufficient data'").fetchall()[0][0]
+        assert len(latest) == with_data > 0
+        assert all(r[3] != "insufficient data" for r in latest)
+        ranks = con.execute(
+            "select decline_rank, cumulative_decline_pct from carbon.v_decline_ranking "
+            "where plan_id = '12th' and year = 2015 order by decline_rank").fetchall()
+        assert ranks[0][0] == 1
+        assert [r[1] for r in ranks] == sorted((r[1] for r in ranks), reverse=True)
+    columns, rows = query_assessment(_url(path), plan="12th", province="630000")
+    assert columns[:4] == ["plan", "code", "province", "year"]
+    assert {r[0] for r in rows} == {"12th"} and {r[1] for r in rows} == {"630000"}
+    assert all(r[5] is None or r[5] == round(r[5], 2) for r in rows)
+
+
+def test_second_writer_waits_then_fails_clearly(runs, tmp_path) -> None:
+    path = tmp_path / "w.duckdb"
+    publish(runs["first"], _url(path))
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+         "print('locked', flush=True); time.sleep(30)", str(path)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(WarehouseError, match="in use by another process") as info:
+            publish(runs["first"], _url(path), lock_timeout=0.5)
+        assert "\n" not in str(info.value)
+    finally:
+        holder.kill()
+        holder.wait()

@@ -1,0 +1,116 @@
+"""The data dictionary: one source of truth (publish/catalog.py) for the docs, the COMMENTs and
+the published tables; the committed docs/data_dictionary.md must be up to date and must agree
+with what a real publish creates (every column documented with its type, no stale entries)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_publish import compute_demo_run
+
+from carbon_assess import schema_docs
+from carbon_assess.publish import PUBLISHED_TABLES, publish
+from carbon_assess.publish.catalog import META_TABLES, PG_TYPES, TABLES, VIEWS, table
+
+
+def test_committed_dictionary_is_up_to_date(repo_root: Path) -> None:
+    path = repo_root / "docs" / "data_dictionary.md"
+    assert path == schema_docs.DATA_DICTIONARY_PATH
+    assert path.exists(), f"run `{schema_docs.GENERATOR}`"
+    assert path.read_text(encoding="utf-8") == schema_docs.render_data_dictionary(), (
+        f"{path} is stale: run `{schema_docs.GENERATOR}` and commit the result"
+    )
+    assert schema_docs.main(["--check"]) == 0
+
+
+def test_catalog_is_complete_and_consistent() -> None:
+    names = [t.name for t in TABLES + VIEWS]
+    assert len(names) == len(set(names))
+    assert {t.name for t in TABLES} == set(PUBLISHED_TABLES) | set(META_TABLES), (
+        "every published table (publish.PUBLISHED_TABLES) and run-log table needs a catalog "
+        "entry, and the catalog lists nothing else"
+    )
+    for t in TABLES + VIEWS:
+        assert t.description.strip(), t.name
+        columns = t.column_names
+        assert len(columns) == len(set(columns)), t.name
+        assert set(t.primary_key) <= set(columns), t.name
+        for index in t.indexes:
+            assert set(index) <= set(columns), (t.name, index)
+        for c in t.columns:
+            assert c.description.strip(), f"{t.name}.{c.name}"
+            assert c.type in PG_TYPES, f"{t.name}.{c.name}: {c.type}"
+        assert bool(t.sql) == (t.kind == "view"), t.name
+    # analysts filter by province, plan and year: the big facts have keys/indexes for it
+    assert table("fct_intensity").primary_key[:2] == ("plan_id", "province_code")
+    assert ("province_code", "assessment_year") in table("fct_target_assessment").indexes
+
+
+def test_names_with_units_say_the_unit() -> None:
+    suffixes = {"_pct": "%", "_mt": "Mt", "_100m_yuan": "100 million yuan",
+                "_10k_tce": "10,000 tce", "_t_per_10k_yuan": "per 10,000 yuan"}
+    for t in TABLES + VIEWS:
+        for c in t.columns:
+            for suffix, unit in suffixes.items():
+                if c.name.endswith(suffix):
+                    assert unit in c.unit or "point" in c.unit, f"{t.name}.{c.name}: {c.unit}"
+
+
+def test_comment_statements_quote_safely() -> None:
+    statements = schema_docs.comment_statements(
+        "carbon", {"meta_validation_result": ["column", "run_id", "not_documented"]}
+    )
+    assert statements[0].startswith('comment on table "carbon"."meta_validation_result" is ')
+    assert any('"carbon"."meta_validation_result"."column"' in s for s in statements)
+    assert not any("not_documented" in s for s in statements)
+    assert schema_docs.sql_literal("it's") == "'it''s'"
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("schema_docs")
+    workdir = compute_demo_run(root, "20260101T000000Z-docs00")
+    warehouse = root / "w.duckdb"
+    publish(workdir, f"duckdb://{warehouse}")
+    return warehouse
+
+
+def test_dictionary_agrees_with_the_published_duckdb_tables(published: Path) -> None:
+    with duckdb.connect(str(published), read_only=True) as con:
+        actual: dict[str, list[tuple[str, str]]] = {}
+        for name, column, data_type in con.execute(
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where table_schema = 'carbon' order by table_name, ordinal_position"
+        ).fetchall():
+            actual.setdefault(name, []).append((column, data_type))
+        comments = {
+            (r[0], r[1]): r[2]
+            for r in con.execute(
+                "select table_name, column_name, comment from duckdb_columns() "
+                "where schema_name = 'carbon'"
+            ).fetchall()
+        }
+    documented = {t.name: [(c.name, c.type) for c in t.columns] for t in TABLES + VIEWS}
+    undocumented = sorted(set(actual) - set(documented))
+    stale = sorted(set(documented) - set(actual))
+    assert not undocumented, f"published but not in catalog.py: {undocumented}"
+    assert not stale, f"in catalog.py but not published: {stale}"
+    problems = []
+    for name, columns in actual.items():
+        published_cols, doc_cols = dict(columns), dict(documented[name])
+        for column in published_cols.keys() - doc_cols.keys():
+            problems.append(f"{name}.{column} ({published_cols[column]}) is not documented")
+        for column in doc_cols.keys() - published_cols.keys():
+            problems.append(f"{name}.{column} is documented but not published (stale)")
+        for column in published_cols.keys() & doc_cols.keys():
+            if published_cols[column] != doc_cols[column]:
+                problems.append(f"{name}.{column}: published {published_cols[column]}, "
+                                f"documented {doc_cols[column]}")
+            expected = table(name).column(column).comment()
+            if comments.get((name, column)) != expected:
+                problems.append(f"{name}.{column}: COMMENT is {comments.get((name, column))!r}")
+        if [c for c, _ in columns] != [c for c, _ in documented[name]] and not problems:
+            problems.append(f"{name}: column order differs from catalog.py")
+    assert not problems, "catalog.py and the published tables disagree:\n" + "\n".join(problems)
