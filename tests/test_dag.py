@@ -55,7 +55,9 @@ def test_dagbag_imports_the_dag_without_errors():
     assert dag.get_task("publish").downstream_task_ids == set()
     assert dag.get_task("validate").retries == 0
     assert dag.catchup is False
-    assert set(dag.params) == {"landing_dir", "warehouse_url", "vintage", "method"}
+    assert set(dag.params) == {
+        "landing_dir", "warehouse_url", "vintage", "method", "electricity_trade"
+    }
     assert dag.doc_md
 
 
@@ -85,7 +87,8 @@ def stub_stages(monkeypatch):
 
     calls: list[tuple] = []
 
-    def ingest_stage(landing, workdir, run_id, vintage="unlabelled", method="reference"):
+    def ingest_stage(landing, workdir, run_id, vintage="unlabelled", method="reference",
+                     electricity_trade=False):
         Path(workdir).mkdir(parents=True, exist_ok=True)
         (Path(workdir) / "run.json").write_text(json.dumps({"run_id": run_id}), encoding="utf-8")
         calls.append(("ingest", str(landing), str(workdir), run_id, vintage, method))

@@ -9,17 +9,25 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from carbon_assess.errors import ValidationFailed
-from carbon_assess.ingest.schema import RAW_SCHEMA
+from carbon_assess.ingest.schema import RAW_SCHEMA, SOURCE_KINDS
 from carbon_assess.validate import validate_workdir
-from carbon_assess.validate.suites import rules_for
+from carbon_assess.validate.suites import SUITES_DIR, build_suite, rules_for, suite_json
 
 RUN_ID = "20240101T000000Z-abc123"
-UNITS = {"coal": "万吨", "natural_gas": "亿立方米", "electricity": "亿千瓦小时"}
-HEADERS = {
-    "coal": "煤炭消费量(万吨)",
-    "natural_gas": "天然气消费量(亿立方米)",
-    "electricity": "电力消费量(亿千瓦小时)",
+YEARS = (2009, 2010, 2011)
+PROVINCES = ("110000", "630000")
+FUELS = {  # fuel -> (unit, header, base value)
+    "coal": ("万吨", "煤炭消费量(万吨)", 100.0),
+    "natural_gas": ("亿立方米", "天然气消费量(亿立方米)", 10.0),
+    "electricity": ("亿千瓦小时", "电力消费量(亿千瓦小时)", 50.0),
+}
+SERIES = {  # kind -> (variable, unit, header, file, base value)
+    "gdp": ("gdp_current", "亿元", "地区生产总值(亿元)", "gdp.csv", 1000.0),
+    "gdp_index": ("gdp_index_prev_year", "上年=100", "地区生产总值指数(上年=100)",
+                  "gdp_index.csv", 108.5),
+    "population": ("population", "万人", "年末常住人口(万人)", "population.csv", 500.0),
 }
 
 
@@ -46,63 +54,41 @@ def _row(province, year, variable, fuel, value, unit, file, line, column, **extr
     return row
 
 
-def energy_rows():
+def energy_rows(provinces=PROVINCES, years=YEARS):
     rows, line = [], 1
-    for province in ("110000", "630000"):
-        for year in (2005, 2006, 2007):
+    for province in provinces:
+        for year in years:
             line += 1
-            for i, fuel in enumerate(("coal", "natural_gas", "electricity")):
-                value = 100.0 + 10 * i + year - 2005
-                rows.append(
-                    _row(
-                        province,
-                        year,
-                        "consumption",
-                        fuel,
-                        value,
-                        UNITS[fuel],
-                        "prov.csv",
-                        line,
-                        HEADERS[fuel],
-                    )
-                )
-    rows[-1]["value"] = None  # a blank cell is legal
-    rows[-1]["source_value"] = None
+            for fuel, (unit, header, base) in FUELS.items():
+                value = base * (1 + 0.05 * (year - years[0]))
+                rows.append(_row(province, year, "consumption", fuel, value, unit, "prov.csv",
+                                 line, header))
     return rows
 
 
-def gdp_index_rows():
-    return [
-        _row(
-            p,
-            y,
-            "gdp_index_prev_year",
-            None,
-            108.5,
-            "上年=100",
-            "gdp_index.csv",
-            n,
-            "地区生产总值指数(上年=100)",
-        )
-        for n, (p, y) in enumerate(((p, y) for p in ("110000", "630000") for y in (2005, 2006)), 2)
-    ]
+def series_rows(kind, provinces=PROVINCES, years=YEARS):
+    variable, unit, header, file, base = SERIES[kind]
+    rows, line = [], 1
+    for province in provinces:
+        for year in years:
+            line += 1
+            value = base if kind == "gdp_index" else base * (1 + 0.1 * (year - years[0]))
+            rows.append(_row(province, year, variable, None, value, unit, file, line, header))
+    return rows
 
 
-def population_rows():
-    return [
-        _row(
-            "000000",
-            y,
-            "population",
-            None,
-            130000.0 + y,
-            "万人",
-            "nat_pop.csv",
-            n,
-            "年末总人口(万人)",
-        )
-        for n, y in enumerate((2005, 2006, 2007), 2)
-    ]
+def clean_batch() -> dict[str, list[dict]]:
+    return {
+        "energy_consumption": energy_rows(),
+        "gdp": series_rows("gdp"),
+        "gdp_index": series_rows("gdp_index"),
+        "population": series_rows("population"),
+    }
+
+
+def find(rows, province, year, fuel=None):
+    return next(r for r in rows if r["province_code"] == province and r["year"] == year
+                and (fuel is None or r["fuel"] == fuel))
 
 
 def make_workdir(tmp_path: Path, **kinds) -> Path:
@@ -123,6 +109,11 @@ def make_workdir(tmp_path: Path, **kinds) -> Path:
     return workdir
 
 
+@pytest.fixture(autouse=True)
+def _quarantine_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARBON_ASSESS_HOME", str(tmp_path))
+
+
 def read_results(workdir: Path) -> list[dict]:
     return json.loads((workdir / "validation" / "results.json").read_text(encoding="utf-8"))
 
@@ -131,152 +122,281 @@ def failed(workdir: Path, severity: str) -> list[dict]:
     return [r for r in read_results(workdir) if not r["success"] and r["severity"] == severity]
 
 
-def test_clean_batch_passes(tmp_path):
-    workdir = make_workdir(
-        tmp_path,
-        energy_consumption=energy_rows(),
-        gdp_index=gdp_index_rows(),
-        population=population_rows(),
-    )
+def failed_rule(workdir: Path, text: str, source: str | None = None) -> dict:
+    (row,) = [r for r in read_results(workdir) if not r["success"] and text in r["expectation"]
+              and source in (None, r["source"])]
+    return row
+
+
+# --- suites -----------------------------------------------------------------------------------
+
+
+def test_one_versioned_suite_per_source_kind_with_severities() -> None:
+    for kind in SOURCE_KINDS:
+        suite = build_suite(kind)
+        assert suite.name == f"raw_{kind}"
+        assert suite.meta["version"]
+        assert len(suite.expectations) >= 20
+        for expectation in suite.expectations:
+            assert expectation.meta["severity"] in ("error", "warning")
+            assert expectation.severity == (
+                "critical" if expectation.meta["severity"] == "error" else "warning")
+        keys = [r.key for r in rules_for(kind)]
+        assert len(keys) == len(set(keys))
+        assert {"columns", "type_year", "province_code_in_set", "year_range", "key_unique",
+                "value_not_negative", "coverage_required"} <= set(keys)
+
+
+def test_committed_suite_json_matches_the_code() -> None:
+    """Regenerate with `python -m carbon_assess.validate.suites` after changing a rule."""
+    for kind in SOURCE_KINDS:
+        committed = json.loads((SUITES_DIR / f"raw_{kind}.json").read_text(encoding="utf-8"))
+        assert committed == json.loads(json.dumps(suite_json(kind))), kind
+
+
+# --- passing batches --------------------------------------------------------------------------
+
+
+def test_clean_batch_passes_with_results_and_data_docs(tmp_path):
+    workdir = make_workdir(tmp_path, **clean_batch())
     summary = validate_workdir(workdir)
-    assert summary["status"] == "passed", read_results(workdir)
+    assert summary["status"] == "passed", [r for r in read_results(workdir) if not r["success"]]
     assert summary["errors"] == 0 and summary["warnings"] == 0
     assert summary["report_path"] is None
     assert Path(summary["results_path"]) == workdir / "validation" / "results.parquet"
+    assert summary["data_docs_path"] == str(workdir / "validation" / "data_docs" / "index.html")
+    index = Path(summary["data_docs_path"]).read_text(encoding="utf-8")
+    for kind in clean_batch():
+        assert f"raw_{kind}" in index
     results = read_results(workdir)
-    expected = sum(
-        len(rules_for(k, RUN_ID)) for k in ("energy_consumption", "gdp_index", "population")
-    )
+    expected = sum(len(rules_for(k, RUN_ID)) for k in clean_batch())
     assert len(results) == expected and all(r["success"] for r in results)
     assert not (tmp_path / "quarantine").exists()
 
-
-def test_rounding_noise_only_warns(tmp_path):
-    rows = energy_rows()
-    rows[4].update(value=-1e-12, source_value="-1e-12")  # like Qinghai kerosene 2006
-    workdir = make_workdir(tmp_path, energy_consumption=rows)
-    summary = validate_workdir(workdir)
-    assert summary["status"] == "passed_with_warnings"
-    assert summary["errors"] == 0 and summary["warnings"] == 1
-    assert len(summary["warnings_summary"]) == 1
-    assert "prov.csv row" in summary["warnings_summary"][0]
-    assert "'-1e-12'" in summary["warnings_summary"][0]
-    (warning,) = failed(workdir, "warning")
-    assert warning["column"] == "value" and warning["unexpected_count"] == 1
-    assert not (tmp_path / "quarantine").exists()
-
-
-def test_negative_value_fails_and_quarantines(tmp_path):
-    rows = energy_rows()
-    rows[3].update(value=-5.0, source_value="-5", source_row=12)
-    workdir = make_workdir(tmp_path, energy_consumption=rows, population=population_rows())
-    with pytest.raises(ValidationFailed) as info:
-        validate_workdir(workdir)
-    message = str(info.value)
-    assert "\n" not in message
-    assert message.startswith("validation failed: 1 error(s) in energy_consumption")
-    assert "prov.csv row 12 column '煤炭消费量(万吨)' value '-5': value must be >= 0" in message
-
-    quarantine = tmp_path / "quarantine" / RUN_ID
-    assert info.value.report_path == str(quarantine / "report.md")
-    assert (quarantine / "run.json").exists()
-    assert (quarantine / "raw" / "energy_consumption.parquet").exists()
-    assert (quarantine / "raw" / "population.parquet").exists()
-    report = (quarantine / "report.md").read_text(encoding="utf-8")
-    assert "| prov.csv | 12 | 煤炭消费量(万吨) | -5 | value must be >= 0" in report
-    assert "| error |" in report
-    assert json.loads((quarantine / "report.json").read_text(encoding="utf-8"))["status"] == (
-        "failed"
-    )
-    (error,) = failed(workdir, "error")
-    assert error["examples"] == "prov.csv row 12 column '煤炭消费量(万吨)' value '-5'"
-    # the work directory itself is left in place, results are written before raising
-    assert (workdir / "raw" / "energy_consumption.parquet").exists()
-
-
-def test_custom_quarantine_root(tmp_path):
-    rows = energy_rows()
-    rows[0]["value"] = -5.0
-    workdir = make_workdir(tmp_path, energy_consumption=rows)
-    with pytest.raises(ValidationFailed) as info:
-        validate_workdir(workdir, quarantine_root=tmp_path / "q")
-    assert info.value.report_path == str(tmp_path / "q" / RUN_ID / "report.md")
-    assert info.value.summary["status"] == "failed"
-
-
-def test_unknown_province_fails(tmp_path):
-    rows = energy_rows()
-    for row in rows[:3]:
-        row["province_code"] = "999999"
-    workdir = make_workdir(tmp_path, energy_consumption=rows)
-    with pytest.raises(ValidationFailed, match="province_code '999999'"):
-        validate_workdir(workdir)
-    (error,) = failed(workdir, "error")
-    assert error["column"] == "province_code" and error["unexpected_count"] == 3
-
-
-def test_gdp_index_written_as_ratio_fails(tmp_path):
-    rows = gdp_index_rows()
-    rows[1].update(value=1.07, source_value="1.07")
-    workdir = make_workdir(tmp_path, gdp_index=rows)
-    with pytest.raises(ValidationFailed, match="value '1.07': GDP index"):
-        validate_workdir(workdir)
-    (error,) = failed(workdir, "error")
-    assert error["source"] == "gdp_index" and error["unexpected_count"] == 1
-
-
-@pytest.mark.parametrize("kind", ["energy_consumption", "population"])
-def test_duplicate_key_fails(tmp_path, kind):
-    rows = energy_rows() if kind == "energy_consumption" else population_rows()  # fuel null
-    rows.append(dict(rows[0], source_row=99))
-    workdir = make_workdir(tmp_path, **{kind: rows})
-    with pytest.raises(ValidationFailed, match="must be unique"):
-        validate_workdir(workdir)
-    (error,) = failed(workdir, "error")
-    assert error["column"] == "province_code,year,variable,fuel"
-    assert error["unexpected_count"] == 2 and "row 99" in error["examples"]
-
-
-def test_missing_column_fails(tmp_path):
-    workdir = make_workdir(tmp_path)
-    table = pa.Table.from_pylist(population_rows(), schema=RAW_SCHEMA).drop_columns(["unit"])
-    pq.write_table(table, workdir / "raw" / "population.parquet")
-    with pytest.raises(ValidationFailed, match="required raw columns"):
-        validate_workdir(workdir)
-    assert any(r["examples"] == "missing columns: unit" for r in failed(workdir, "error"))
-
-
-def test_year_on_year_jump_warns(tmp_path):
-    rows = population_rows()
-    rows[2]["value"] = rows[1]["value"] * 10  # 人 read as 万人
-    workdir = make_workdir(tmp_path, population=rows)
-    summary = validate_workdir(workdir)
-    assert summary["status"] == "passed_with_warnings"
-    assert "year-on-year" in summary["warnings_summary"][0]
-    assert Path(summary["report_path"]).exists()
-
-
-def test_results_parquet_columns(tmp_path):
-    workdir = make_workdir(tmp_path, energy_consumption=energy_rows())
-    validate_workdir(workdir)
     table = pq.read_table(workdir / "validation" / "results.parquet")
-    assert table.column_names == [
-        "run_id",
-        "source",
-        "expectation",
-        "column",
-        "severity",
-        "success",
-        "unexpected_count",
-        "examples",
-    ]
+    assert table.column_names == ["run_id", "source", "expectation", "column", "severity",
+                                  "success", "unexpected_count", "examples"]
     assert table.schema.field("success").type == pa.bool_()
     assert table.schema.field("unexpected_count").type == pa.int64()
     assert set(table.column("severity").to_pylist()) == {"error", "warning"}
     assert set(table.column("run_id").to_pylist()) == {RUN_ID}
 
 
+def test_rounding_noise_and_year_on_year_jumps_only_warn(tmp_path):
+    batch = clean_batch()
+    find(batch["energy_consumption"], "630000", 2010, "natural_gas").update(
+        value=-1e-12, source_value="-1e-12")  # like Qinghai kerosene 2006
+    find(batch["population"], "110000", 2011)["value"] *= 10  # 人 read as 万人: a 10x jump
+    workdir = make_workdir(tmp_path, **batch)
+    summary = validate_workdir(workdir)
+    assert summary["status"] == "passed_with_warnings"
+    assert summary["errors"] == 0 and summary["warnings"] == 2
+    noise, jump = summary["warnings_summary"]
+    assert "prov.csv row 6" in noise and "'-1e-12'" in noise
+    assert "year-on-year" in jump and "population.csv row 4" in jump
+    assert Path(summary["report_path"]).exists()
+    assert not (tmp_path / "quarantine").exists()
+
+
 def test_empty_workdir_passes_with_note(tmp_path):
     summary = validate_workdir(make_workdir(tmp_path))
     assert summary["status"] == "passed"
     assert summary["warnings_summary"] and "no raw Parquet" in summary["warnings_summary"][0]
+
+
+# --- errors and quarantine --------------------------------------------------------------------
+
+
+def test_negative_value_fails_and_quarantines_a_copy(tmp_path):
+    batch = clean_batch()
+    find(batch["energy_consumption"], "110000", 2011, "coal").update(value=-5.0,
+                                                                     source_value="-5")
+    workdir = make_workdir(tmp_path, **batch)
+    with pytest.raises(ValidationFailed) as info:
+        validate_workdir(workdir)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("validation failed: 1 error(s) in energy_consumption")
+    assert "prov.csv row 4 column '煤炭消费量(万吨)' value '-5': value must be >= 0" in message
+
+    quarantine = tmp_path / "quarantine" / RUN_ID
+    assert info.value.report_path == str(quarantine / "report.md")
+    assert message.endswith(f"report: {quarantine / 'report.md'}")
+    assert (quarantine / "run.json").exists()
+    for kind in batch:
+        assert (quarantine / "raw" / f"{kind}.parquet").exists()
+    assert (quarantine / "validation" / "results.parquet").exists()
+    assert (quarantine / "validation" / "data_docs" / "index.html").exists()
+    report = (quarantine / "report.md").read_text(encoding="utf-8")
+    assert "| prov.csv | 4 | 煤炭消费量(万吨) | -5 | value must be >= 0" in report
+    assert "| error |" in report
+    payload = json.loads((quarantine / "report.json").read_text(encoding="utf-8"))
+    assert payload["status"] == "failed"
+    (error,) = [r for r in payload["results"] if not r["success"] and r["severity"] == "error"]
+    assert error["offenders"][0] == {"file": "prov.csv", "sheet": None, "row": 4,
+                                     "column": "煤炭消费量(万吨)", "value": "-5", "detail": None}
+    (error,) = failed(workdir, "error")
+    assert error["examples"] == "prov.csv row 4 column '煤炭消费量(万吨)' value '-5'"
+    # the work directory stays as it was, results are written before raising
+    assert (workdir / "raw" / "energy_consumption.parquet").exists()
+
+
+def test_custom_quarantine_root(tmp_path):
+    batch = clean_batch()
+    batch["gdp"][0]["value"] = -5.0
+    workdir = make_workdir(tmp_path, **batch)
+    with pytest.raises(ValidationFailed) as info:
+        validate_workdir(workdir, quarantine_root=tmp_path / "q")
+    assert info.value.report_path == str(tmp_path / "q" / RUN_ID / "report.md")
+    assert info.value.summary["status"] == "failed"
+
+
+def test_row_level_errors_are_each_reported(tmp_path):
+    """Unknown province code, GDP index as a ratio, duplicate key, year in the future."""
+    batch = clean_batch()
+    energy = batch["energy_consumption"]
+    for row in energy[:3]:  # one line of prov.csv, three fuels
+        row["province_code"] = "999999"
+    find(batch["gdp_index"], "630000", 2010).update(value=1.07, source_value="1.07")
+    batch["population"].append(dict(batch["population"][0], source_row=99))
+    batch["gdp"].append(dict(batch["gdp"][0], year=2091, source_row=42))
+    workdir = make_workdir(tmp_path, **batch)
+    with pytest.raises(ValidationFailed, match="province_code '999999'") as info:
+        validate_workdir(workdir)
+    assert "\n" not in str(info.value)
+    province = failed_rule(workdir, "GB/T 2260", "energy_consumption")
+    assert province["column"] == "province_code" and province["unexpected_count"] == 3
+    index = failed_rule(workdir, "GDP index")
+    assert index["source"] == "gdp_index" and "value '1.07'" in index["examples"]
+    duplicate = failed_rule(workdir, "must be unique", "population")
+    assert duplicate["column"] == "province_code,year,variable,fuel"
+    assert duplicate["unexpected_count"] == 2 and "row 99" in duplicate["examples"]
+    future = failed_rule(workdir, "current year")
+    assert future["source"] == "gdp" and "gdp.csv row 42" in future["examples"]
+
+
+def test_missing_column_and_wrong_type_fail(tmp_path):
+    workdir = make_workdir(tmp_path)
+    table = pa.Table.from_pylist(series_rows("population"), schema=RAW_SCHEMA)
+    pq.write_table(table.drop_columns(["unit"]), workdir / "raw" / "population.parquet")
+    gdp = pa.Table.from_pylist(series_rows("gdp"), schema=RAW_SCHEMA)
+    gdp = gdp.set_column(1, "year", pa.array([str(y) for y in gdp.column("year").to_pylist()]))
+    pq.write_table(gdp, workdir / "raw" / "gdp.parquet")
+    with pytest.raises(ValidationFailed, match="year must be of type int32"):
+        validate_workdir(workdir)
+    assert any(r["examples"] == "missing columns: unit" for r in failed(workdir, "error"))
+    assert "expected int32" in failed_rule(workdir, "year must be of type")["examples"]
+
+
+def test_unit_mix_up_is_an_error_but_a_fuel_starting_from_nothing_is_not(tmp_path):
+    batch = clean_batch()
+    coal = find(batch["energy_consumption"], "630000", 2010, "coal")
+    coal.update(value=coal["value"] * 10_000, source_value="1050000")  # 吨 in a 万吨 column
+    for year, value in zip(YEARS, (0.04, 0.05, 400.0), strict=True):  # a refinery opens
+        find(batch["energy_consumption"], "110000", year, "natural_gas")["value"] = value
+    workdir = make_workdir(tmp_path, **batch)
+    with pytest.raises(ValidationFailed, match="unit mix-up") as info:
+        validate_workdir(workdir)
+    assert "prov.csv row 6 column '煤炭消费量(万吨)' value '1050000'" in str(info.value)
+    (error,) = failed(workdir, "error")
+    assert error["unexpected_count"] == 1 and "9,545x the median 110 万吨" in error["examples"]
+    jumps = failed_rule(workdir, "year-on-year")
+    assert jumps["severity"] == "warning" and "row 4" in jumps["examples"]  # gas 0.05 → 400
+
+
+# --- coverage ---------------------------------------------------------------------------------
+
+
+def _without(rows, province, year):
+    return [r for r in rows if not (r["province_code"] == province and r["year"] == year)]
+
+
+def test_gdp_lacking_a_base_year_the_energy_data_covers_is_an_error(tmp_path):
+    batch = clean_batch()
+    batch["gdp"] = _without(batch["gdp"], "630000", 2010)
+    batch["population"] = _without(batch["population"], "110000", 2009)  # not a plan year
+    workdir = make_workdir(tmp_path, **batch)
+    with pytest.raises(ValidationFailed) as info:
+        validate_workdir(workdir)
+    message = str(info.value)
+    assert "1 error(s) in gdp" in message
+    assert "青海省 (630000): no GDP row for 2010" in message
+    assert "base year of the 12th FYP" in message
+    error = failed_rule(workdir, "plan base or final year")
+    assert error["source"] == "gdp" and error["unexpected_count"] == 1
+    assert "other provinces have 2010; energy consumption data covers this year" in (
+        error["examples"])
+    warning = failed_rule(workdir, "a year the release covers", "population")
+    assert warning["severity"] == "warning" and "no population row for 2009" in (
+        warning["examples"])
+
+
+def test_gdp_index_blank_in_a_base_year_is_an_error_at_its_cell(tmp_path):
+    batch = clean_batch()
+    find(batch["gdp_index"], "110000", 2010).update(value=None, source_value=None)
+    workdir = make_workdir(tmp_path, **batch)
+    with pytest.raises(ValidationFailed, match="gdp_index.csv row 3") as info:
+        validate_workdir(workdir)
+    assert "blank GDP index for 2010" in str(info.value)
+
+
+def test_years_the_release_does_not_cover_are_not_errors(tmp_path):
+    """Like the NBS files: fuels stop after 2017 (electricity goes on), Tibet has no fuel."""
+    years = (*YEARS, 2012)
+    energy = energy_rows(provinces=(*PROVINCES, "540000"), years=years)
+    for row in energy:
+        if row["province_code"] == "540000" or (row["year"] == 2012
+                                                 and row["fuel"] != "electricity"):
+            row.update(value=None, source_value=None)
+    batch = {"energy_consumption": energy, "gdp": series_rows("gdp"),
+             "gdp_index": series_rows("gdp_index")}
+    workdir = make_workdir(tmp_path, **batch)
+    summary = validate_workdir(workdir)
+    assert summary["status"] == "passed_with_warnings"
+    text = "\n".join(summary["warnings_summary"])
+    assert "coal, natural_gas: blank for every province in 2012 (all reported 2009-2011)" in text
+    assert "西藏自治区 (540000): no fossil-fuel consumption reported in any year" in text
+    assert "GDP" not in text  # no fossil fuel in 2012, so GDP 2012 is not needed
+
+
+def test_blank_cells_warn_with_the_fuel_share_of_emissions(tmp_path):
+    batch = clean_batch()
+    energy = batch["energy_consumption"]
+    find(energy, "630000", 2010, "natural_gas").update(value=None, source_value=None)  # gap
+    find(energy, "110000", 2011, "natural_gas").update(value=None, source_value=None)  # stops
+    find(energy, "110000", 2009, "coal").update(value=None, source_value=None)  # coal blank
+    workdir = make_workdir(tmp_path, **batch)
+    summary = validate_workdir(workdir)
+    assert summary["status"] == "passed_with_warnings"
+    gap = failed_rule(workdir, "between reported years")["examples"]
+    assert "青海省 (630000) natural_gas: blank in 2010 between reported 2009 (10) and 2011 " in gap
+    assumed = failed_rule(workdir, "assumed_zero")["examples"]
+    assert "北京市 (110000) natural_gas: blank in 2011, no longer reported after 2010" in assumed
+    # 2010: coal 105 万吨 x 1.9003 kg/kg = 1.9953e9 kg; gas 10.5 亿m³ x 2.1622 = 2.2703e9 kg
+    share = 10.5e8 * 2.1622 / (105e7 * 1.9003 + 10.5e8 * 2.1622)
+    assert f"{100 * share:.1f} % of the province's fuel-combustion CO2 in 2010" in assumed
+    coal = failed_rule(workdir, "coal blank")["examples"]
+    assert "北京市 (110000) coal: blank in 2009" in coal and "insufficient data" in coal
+
+
+def test_missing_gdp_file_is_reported_as_such(tmp_path):
+    batch = clean_batch()
+    del batch["gdp"]
+    workdir = make_workdir(tmp_path, **batch)
+    with pytest.raises(ValidationFailed, match="no GDP file in the landing folder"):
+        validate_workdir(workdir)
+    error = failed_rule(workdir, "plan base or final year")
+    assert error["source"] == "gdp" and error["unexpected_count"] == 2  # 2 provinces x 2010
+
+
+def test_ingest_warnings_are_part_of_the_results(tmp_path):
+    workdir = make_workdir(tmp_path, **clean_batch())
+    report = {"warnings": ["notes.txt: skipped, not a CSV or XLSX file"],
+              "warning_details": [{"file": "notes.txt", "sheet": None,
+                                   "message": "skipped, not a CSV or XLSX file"}]}
+    (workdir / "ingest_report.json").write_text(json.dumps(report), encoding="utf-8")
+    summary = validate_workdir(workdir)
+    assert summary["status"] == "passed_with_warnings" and summary["warnings"] == 1
+    (row,) = failed(workdir, "warning")
+    assert row["source"] == "ingest"
+    assert row["examples"] == "notes.txt: skipped, not a CSV or XLSX file"

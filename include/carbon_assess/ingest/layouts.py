@@ -10,7 +10,7 @@ Two NBS layouts are understood:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -56,6 +56,7 @@ class ParsedTable:
     observations: list[Observation] = field(default_factory=list)
     columns_used: list[str] = field(default_factory=list)
     columns_skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # warnings for the run report
 
 
 @cache
@@ -68,9 +69,14 @@ def _units() -> dict[str, dict[str, str]]:
     return {row["unit"]: row for row in reference.load("units")}
 
 
+def normalise(text: str) -> str:
+    """NFKC (full-width digits, letters, punctuation and spaces → ASCII), stripped."""
+    return unicodedata.normalize("NFKC", text).replace("\u00a0", " ").strip()
+
+
 def parse_indicator(header: str, file: str, row: int) -> Indicator | None:
     """The indicator a header names, None if the pipeline does not use it; unknown unit → error."""
-    match = HEADER_RE.match(header.strip())
+    match = HEADER_RE.match(normalise(header))
     if not match:
         return None
     name, unit = match["name"].strip(), match["unit"].strip()
@@ -98,12 +104,14 @@ def parse_indicator(header: str, file: str, row: int) -> Indicator | None:
 
 def parse_number(text: str, file: str, row: int, column: str) -> float | None:
     """NBS cell text → float; NBS blank markers → None; anything else is an error."""
-    cleaned = text.strip().replace("\u00a0", "")
-    if cleaned.casefold() in BLANKS:
+    cleaned = normalise(text.replace("\u00a0", ""))
+    if cleaned.casefold() in BLANKS or text.strip() in BLANKS:
         return None
     if THOUSANDS_RE.match(cleaned):
         cleaned = cleaned.replace(",", "")
     try:
+        if "_" in cleaned:  # float() would read 1_000 as 1000
+            raise ValueError(cleaned)
         value = float(cleaned)
     except ValueError:
         rule = "formula cells are not accepted; paste values" if cleaned.startswith("=") else (
@@ -115,10 +123,18 @@ def parse_number(text: str, file: str, row: int, column: str) -> float | None:
     return value
 
 
+CHINESE_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
+
+
 def parse_year(text: str, file: str, row: int, column: str) -> int:
-    match = YEAR_RE.match(text.strip().removesuffix(".0"))
+    cleaned = normalise(text).removesuffix(".0")
+    match = YEAR_RE.match(cleaned)
     if not match:
-        raise InputError(file, "not a year", row=row, column=column, value=text)
+        rule = "not a year"
+        spelled = cleaned.removesuffix("年").translate(CHINESE_DIGITS)
+        if spelled != cleaned.removesuffix("年") and YEAR_RE.match(spelled):
+            rule = f"not a year: write years in digits ({spelled}), not in Chinese numerals"
+        raise InputError(file, rule, row=row, column=column, value=text)
     return int(match["year"])
 
 
@@ -139,7 +155,7 @@ def parse_table(rows: list[tuple[int, list[str]]], file: str) -> ParsedTable | N
     if not content:
         raise InputError(file, "file is empty")
     first_row, first = content[0]
-    first = [c.lstrip("\ufeff") for c in first]
+    first = [normalise(c.lstrip("\ufeff")) for c in first]
     if first[0].startswith(("数据库", "指标：", "指标:")) or first[0] in ("地区", "指标"):
         return _parse_wide(content, file)
     if any(c in YEAR_COLUMNS for c in first):
@@ -149,7 +165,7 @@ def parse_table(rows: list[tuple[int, list[str]]], file: str) -> ParsedTable | N
 
 def _parse_long(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
     header_row, header = content[0]
-    header = [c.lstrip("\ufeff") for c in header]
+    header = [normalise(c.lstrip("\ufeff")) for c in header]
     if len(content) == 1:
         raise InputError(file, "header only, no data rows", row=header_row)
     year_col = next(i for i, c in enumerate(header) if c in YEAR_COLUMNS)
@@ -158,15 +174,37 @@ def _parse_long(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
     province_col = code_col if code_col is not None else name_col
     parsed = ParsedTable(layout="nbs_long" if province_col is not None else "nbs_long_national")
     value_cols: list[tuple[int, Indicator]] = []
+    seen: dict[tuple[str, str, str | None], int] = {}
     for i, column in enumerate(header):
-        if i in (year_col, code_col, name_col) or not column:
+        if i in (year_col, code_col, name_col):
+            continue
+        if not column:
+            if any(i < len(cells) and cells[i] for _, cells in content[1:]):
+                parsed.notes.append(
+                    f"column {i + 1} has values but no header (merged header cell?): skipped"
+                )
             continue
         indicator = parse_indicator(column, file, header_row)
         if indicator is None:
             parsed.columns_skipped.append(column)
-        else:
-            value_cols.append((i, indicator))
-            parsed.columns_used.append(column)
+            continue
+        key = (indicator.source_kind, indicator.variable, indicator.fuel)
+        if key in seen:
+            raise InputError(
+                file,
+                f"duplicate column: {header[seen[key]]!r} (column {seen[key] + 1}) and "
+                f"column {i + 1} hold the same indicator",
+                row=header_row,
+                column=column,
+            )
+        seen[key] = i
+        value_cols.append((i, indicator))
+        parsed.columns_used.append(column)
+    duplicates = {c for c in header if c and header.count(c) > 1} - set(parsed.columns_used)
+    if duplicates:
+        parsed.notes.append(
+            f"duplicated column header(s) not used: {', '.join(sorted(duplicates))}"
+        )
     for row_number, cells in content[1:]:
         if len(cells) < len(header):
             raise InputError(
@@ -179,6 +217,16 @@ def _parse_long(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
             code = NATIONAL_CODE
         else:
             code = _province(cells[province_col], file, row_number, header[province_col])
+            if code_col is not None and name_col is not None and cells[name_col].strip():
+                named = resolve_province(cells[name_col])
+                if named != code:
+                    rule = (
+                        "unknown province" if named is None
+                        else f"province name does not match the code {cells[code_col]!r}"
+                    )
+                    raise InputError(
+                        file, rule, row=row_number, column=header[name_col], value=cells[name_col]
+                    )
         for i, indicator in value_cols:
             value = parse_number(cells[i], file, row_number, header[i])
             parsed.observations.append(
@@ -200,7 +248,7 @@ def _parse_wide(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
     indicator_text = ""
     header_index = None
     for index, (row_number, cells) in enumerate(content):
-        head = cells[0].lstrip("\ufeff")
+        head = normalise(cells[0].lstrip("\ufeff"))
         if head.startswith(("指标：", "指标:")):
             indicator_text = re.split(r"[：:]", head, maxsplit=1)[1].strip()
             indicator = parse_indicator(indicator_text, file, row_number)
@@ -212,16 +260,28 @@ def _parse_wide(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
     if header_index is None:
         raise InputError(file, "portal export without a `地区, 2019年, ...` header row")
     header_row, header = content[header_index]
-    national = header[0].lstrip("\ufeff") == "指标"
+    header = [normalise(c.lstrip("\ufeff")) for c in header]
+    national = header[0] == "指标"
     years: list[tuple[int, int]] = []
+    seen_years: dict[int, int] = {}
     for i, column in enumerate(header[1:], start=1):
         if column:
-            years.append((i, parse_year(column, file, header_row, column)))
+            year = parse_year(column, file, header_row, column)
+            if year in seen_years:
+                raise InputError(
+                    file,
+                    f"duplicate column: year {year} appears in columns {seen_years[year] + 1} "
+                    f"and {i + 1}",
+                    row=header_row,
+                    column=column,
+                )
+            seen_years[year] = i
+            years.append((i, year))
     parsed = ParsedTable(layout="nbs_portal_wide_national" if national else "nbs_portal_wide")
     data_rows = [
         (n, cells)
         for n, cells in content[header_index + 1 :]
-        if not cells[0].startswith(("注", "数据来源", "附注", "说明"))
+        if not normalise(cells[0]).startswith(("注", "数据来源", "附注", "说明"))
     ]
     if not data_rows:
         raise InputError(file, "header only, no data rows", row=header_row)

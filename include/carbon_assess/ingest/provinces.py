@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
 from carbon_assess import reference
@@ -29,7 +30,7 @@ def province_codes() -> frozenset[str]:
 
 def resolve_province(text: str) -> str | None:
     """The GB/T 2260 code for `text`, or None when it names no province."""
-    cleaned = text.strip()
+    cleaned = unicodedata.normalize("NFKC", text).strip()  # full-width letters, digits, spaces
     if re.fullmatch(r"\d{6}(\.0+)?", cleaned):
         cleaned = cleaned[:6]
     return _lookup().get(_key(cleaned))

@@ -1,10 +1,17 @@
 """Validation stage: Great Expectations 1.x suites on the raw Parquet of a work directory.
 
-`validate_workdir(workdir)` runs one suite per source kind present in `<workdir>/raw/`
-(see `suites.py`), writes `<workdir>/validation/results.{json,parquet}` and returns a summary.
-If an error-severity expectation fails, the batch (raw Parquet + run.json, same layout as the
-work directory) is copied to `<quarantine_root>/<run_id>/` with `report.md` / `report.json`, and
-`ValidationFailed` is raised.
+`validate_workdir(workdir)` runs one suite per source kind present in `<workdir>/raw/` (see
+`suites.py`; derived check columns come from `checks.py`) and, whatever the outcome, writes
+
+    <workdir>/validation/results.{json,parquet}   one row per expectation (+ ingest warnings)
+    <workdir>/validation/data_docs/index.html     GX Data Docs (static, local, no network)
+    <workdir>/validation/report.{md,json}         when anything failed (errors or warnings)
+
+If an error-severity expectation fails, the batch (raw Parquet, run.json, ingest report,
+validation results and Data Docs: copies) goes to `<CARBON_ASSESS_HOME>/quarantine/<run_id>/`
+with `report.md` / `report.json`, and `ValidationFailed` is raised with a one-line message naming
+the first offending file/row/column/value and the report. The landing files and the warehouse are
+never touched here.
 
 GX and pandas are imported inside the function so that importing this package stays cheap.
 """
@@ -12,27 +19,51 @@ GX and pandas are imported inside the function so that importing this package st
 from __future__ import annotations
 
 import json
+import logging
 import os
-import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 __all__ = ["validate_workdir"]
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())  # no stderr noise in the CLI; Airflow handlers see it
 
 RESULT_FORMAT = {
     "result_format": "COMPLETE",  # unexpected_index_list: all offending DataFrame index labels
     "partial_unexpected_count": 5,
     "return_unexpected_index_query": False,
 }
+DATA_DOCS_SITE = "local"
 
 
-def _gx_context():
-    """An ephemeral GX context (no files, no analytics, no progress bars) with a pandas source."""
+def _gx_context(docs_dir: Path):
+    """An ephemeral GX context (no analytics, no progress bars) with a pandas source and a
+    file-system Data Docs site in `docs_dir`."""
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
 
-    context = gx.get_context(mode="ephemeral")
+    site = {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(docs_dir),
+        },
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        data_docs_sites={DATA_DOCS_SITE: site},
+        analytics_enabled=False,
+    )
+    context = gx.get_context(project_config=config, mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas(name="raw")
     return context, source
@@ -83,6 +114,14 @@ def _result_row(run_id: str, kind: str, rule, res, df) -> dict[str, Any]:
         row["examples"] = "missing columns: " + ", ".join(missing)
         row["note"] = row["examples"]
         return row
+    if rule.expectation == "ExpectColumnValuesToBeOfType":
+        row["unexpected_count"] = len(df)
+        row["examples"] = (
+            f"column {rule.column} is {result.get('observed_value')}, "
+            f"expected {rule.kwargs['type_']}"
+        )
+        row["note"] = row["examples"]
+        return row
     index = result.get("unexpected_index_list") or []
     row["unexpected_count"] = int(result.get("unexpected_count") or len(index))
     labels = [i for i in index[:MAX_REPORT_ROWS] if i in df.index]
@@ -104,18 +143,43 @@ def _summary_line(row: dict[str, Any]) -> str:
     return f"{row['source']}: {row['rule']}: {count} (e.g. {example})"
 
 
+def _ingest_warnings(workdir: Path) -> list[dict[str, Any]]:
+    path = workdir / "ingest_report.json"
+    if not path.exists():
+        return []
+    report = json.loads(path.read_text(encoding="utf-8"))
+    if "warning_details" in report:
+        return list(report["warning_details"])
+    return [{"file": w.split(":", 1)[0], "sheet": None, "message": w.split(":", 1)[-1].strip()}
+            for w in report.get("warnings", [])]
+
+
 def validate_workdir(workdir: Path, quarantine_root: Path | None = None) -> dict[str, Any]:
     """Validate `<workdir>/raw/*.parquet` with GX; quarantine and raise on error-severity failures.
 
-    Returns {"status", "errors", "warnings", "results_path", "report_path", "warnings_summary"}.
-    Raises carbon_assess.errors.ValidationFailed (one-line message naming file, row, column,
-    value and rule; `.report_path` = quarantine report.md; `.summary` = the summary dict).
+    Returns {"status", "errors", "warnings", "results_path", "report_path", "data_docs_path",
+    "warnings_summary", "seconds"}. Raises carbon_assess.errors.ValidationFailed (one-line message
+    naming file, row, column, value and rule; `.report_path` = quarantine report.md; `.summary` =
+    the summary dict).
     """
     from carbon_assess.errors import ValidationFailed
     from carbon_assess.ingest.schema import SOURCE_KINDS
-    from carbon_assess.validate.report import write_report, write_results
-    from carbon_assess.validate.suites import ERROR, add_yoy_factor, build_suite, rules_for
+    from carbon_assess.validate.checks import prepare_batches
+    from carbon_assess.validate.report import (
+        ingest_rows,
+        quarantine_batch,
+        render_offender,
+        write_report,
+        write_results,
+    )
+    from carbon_assess.validate.suites import (
+        CURRENT_YEAR_PARAMETER,
+        ERROR,
+        build_suite,
+        rules_for,
+    )
 
+    started = datetime.now(UTC)
     workdir = Path(workdir).resolve()
     run_json = workdir / "run.json"
     run_info = json.loads(run_json.read_text(encoding="utf-8")) if run_json.exists() else {}
@@ -125,67 +189,92 @@ def validate_workdir(workdir: Path, quarantine_root: Path | None = None) -> dict
         for kind in SOURCE_KINDS
         if (workdir / "raw" / f"{kind}.parquet").exists()
     }
+    validation_dir = workdir / "validation"
+    docs_dir = validation_dir / "data_docs"
+    validation_dir.mkdir(parents=True, exist_ok=True)
 
     rows: list[dict[str, Any]] = []
+    data_docs_path: str | None = None
     if raw_files:
+        import great_expectations as gx
         import pandas as pd
+        from great_expectations.core.run_identifier import RunIdentifier
 
-        _, source = _gx_context()
-        for kind, path in raw_files.items():
-            df = pd.read_parquet(path).reset_index(drop=True)
-            df = add_yoy_factor(df, kind)
+        frames = {kind: pd.read_parquet(path) for kind, path in raw_files.items()}
+        batches = prepare_batches(frames, run_info.get("run_id"))
+        context, source = _gx_context(docs_dir)
+        gx_run = RunIdentifier(run_name=run_id, run_time=started)
+        parameters = {CURRENT_YEAR_PARAMETER: started.year}
+        for kind in [k for k in SOURCE_KINDS if k in batches]:
+            df = batches[kind]
             rules = rules_for(kind, run_id=run_info.get("run_id"))
-            suite = build_suite(kind, rules=rules)
+            suite = context.suites.add(build_suite(kind, rules=rules))
             batch_definition = source.add_dataframe_asset(
                 name=kind
             ).add_batch_definition_whole_dataframe(name=f"{kind}_whole")
-            batch = batch_definition.get_batch(batch_parameters={"dataframe": df})
-            validation = batch.validate(suite, result_format=dict(RESULT_FORMAT))
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=f"validate_{kind}", data=batch_definition,
+                                        suite=suite)
+            )
+            validation = definition.run(
+                batch_parameters={"dataframe": df},
+                expectation_parameters=parameters,
+                result_format=dict(RESULT_FORMAT),
+                run_id=gx_run,
+            )
             # GX does not keep suite order (expectations that raised come first): match by key
             by_key = {r.expectation_config.meta.get("rule"): r for r in validation.results}
             rows += [_result_row(run_id, kind, rule, by_key.get(rule.key), df) for rule in rules]
+        try:
+            sites = context.build_data_docs(site_names=[DATA_DOCS_SITE])
+            data_docs_path = str(docs_dir / "index.html") if sites else None
+        except Exception as exc:  # noqa: BLE001 - docs are a view; results are already complete
+            log.warning("could not build Great Expectations Data Docs: %s", exc)
 
+    gx_rows = list(rows)
+    rows += ingest_rows(run_id, [], _ingest_warnings(workdir))
     failed_errors = [r for r in rows if not r["success"] and r["severity"] == ERROR]
     failed_warnings = [r for r in rows if not r["success"] and r["severity"] != ERROR]
     status = "failed" if failed_errors else "passed_with_warnings" if failed_warnings else "passed"
-    warnings_summary = [_summary_line(r) for r in failed_warnings]
+    warnings_summary = [
+        _summary_line(r) for r in gx_rows if not r["success"] and r["severity"] != ERROR
+    ]
     if not raw_files:
         warnings_summary.append(f"no raw Parquet files in {workdir / 'raw'}")
 
-    results_path = write_results(rows, workdir / "validation")
+    results_path = write_results(rows, validation_dir)
     summary: dict[str, Any] = {
         "status": status,
         "errors": len(failed_errors),
         "warnings": len(failed_warnings),
         "results_path": str(results_path),
         "report_path": None,
+        "data_docs_path": data_docs_path,
         "warnings_summary": warnings_summary,
+        "seconds": round((datetime.now(UTC) - started).total_seconds(), 3),
     }
     report_meta = {"run_id": run_id, "workdir": str(workdir), **summary}
+    for line in warnings_summary:
+        log.warning("validation warning: %s", line)
 
     if not failed_errors:
         if failed_warnings:
-            md, _ = write_report(report_meta, rows, workdir / "validation")
+            md, _ = write_report(report_meta, rows, validation_dir)
             summary["report_path"] = str(md)
+        log.info("validation %s in %.1f s: %s", status, summary["seconds"], results_path)
         return summary
 
     # Quarantine: copy the batch (same layout as the work directory) and write the report there.
-    root = Path(quarantine_root) if quarantine_root else workdir.parent.parent / "quarantine"
-    target = root.resolve() / run_id
-    (target / "raw").mkdir(parents=True, exist_ok=True)
-    for path in raw_files.values():
-        shutil.copy2(path, target / "raw" / path.name)
-    if run_json.exists():
-        shutil.copy2(run_json, target / "run.json")
+    target = quarantine_batch(workdir, run_id, quarantine_root)
     report_meta["quarantine"] = str(target)
+    if data_docs_path:
+        report_meta["data_docs_path"] = str(target / "validation" / "data_docs" / "index.html")
     md, _ = write_report(report_meta, rows, target)
     summary["report_path"] = str(md)
 
     first = failed_errors[0]
     kinds = ", ".join(dict.fromkeys(r["source"] for r in failed_errors))
     if first["offenders"]:
-        from carbon_assess.validate.report import render_offender
-
         example = f"{render_offender(first['offenders'][0])}: {first['rule']}"
     else:
         example = f"{first['rule']}: {first['examples']}"
@@ -194,6 +283,7 @@ def validate_workdir(workdir: Path, quarantine_root: Path | None = None) -> dict
         f"report: {md}"
     )
     message = message.replace("\r", " ").replace("\n", " ")  # strictly one line
+    log.error(message)
     exc = ValidationFailed(message, str(md))
     exc.summary = summary
     raise exc

@@ -1,11 +1,17 @@
 """Rendering of validation results: offending rows with lineage, results files, quarantine report.
 
 Everything here works on plain dicts/lists; pandas/pyarrow are imported inside the functions.
+
+A result row (one per expectation, plus one per ingest error or warning) is a dict with the public
+columns of `RESULT_COLUMNS` (what `meta_validation_result` holds) and, for the reports, `rule`,
+`note` and `offenders` (file / sheet / row / column / value / detail of each offending cell).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +28,21 @@ RESULT_COLUMNS = (
 MAX_EXAMPLES = 5  # in the `examples` column and the one-line messages
 MAX_REPORT_ROWS = 50  # offending rows listed per failed expectation in report.md
 
+# Derived check columns whose cell text *is* the explanation of the finding (see checks.py).
+NOTE_COLUMNS = (
+    "missing_required",
+    "missing_year",
+    "gap",
+    "assumed_zero",
+    "coal_missing",
+    "no_fuel_data",
+    "not_covered",
+)
+INGEST_SOURCE = "ingest"
+
 
 def _text(value: Any) -> str:
-    if value is None:
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
         return ""
     try:
         if value != value:  # NaN / NA
@@ -40,7 +58,11 @@ def offender(row: dict[str, Any], column: str | None) -> dict[str, Any]:
     if not value:
         value = _text(row.get("value"))
     detail = None
-    if column == "yoy_factor":
+    if column in NOTE_COLUMNS:
+        detail = _text(row.get(column)) or None
+    elif column and _text(row.get(f"{column}_note")):
+        detail = _text(row.get(f"{column}_note"))
+    elif column == "yoy_factor":
         factor = row.get("yoy_factor")
         if factor is not None and factor == factor:
             detail = f"{float(factor):.3g}x the previous year"
@@ -66,7 +88,10 @@ def render_offender(o: dict[str, Any]) -> str:
         text += f" sheet {o['sheet']!r}"
     if o.get("row") is not None:
         text += f" row {o['row']}"
-    text += f" column {o['column']!r} value {o['value']!r}"
+    if o.get("column"):
+        text += f" column {o['column']!r}"
+    if o.get("value") or o.get("row") is not None:
+        text += f" value {o['value']!r}"
     if o.get("detail"):
         text += f" ({o['detail']})"
     return text
@@ -113,12 +138,18 @@ def render_markdown(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         f"- workdir: `{summary['workdir']}`",
         f"- failed error expectations: {summary['errors']}",
         f"- failed warning expectations: {summary['warnings']}",
-        "",
     ]
-    if summary["status"] == "failed":
+    if summary.get("stage"):
+        lines.append(f"- rejected at: {summary['stage']} (before any Great Expectations suite ran)")
+    if summary.get("quarantine"):
+        lines.append(f"- quarantine: `{summary['quarantine']}`")
+    if summary.get("data_docs_path"):
+        lines.append(f"- Great Expectations Data Docs: `{summary['data_docs_path']}`")
+    lines.append("")
+    if summary["status"] in ("failed", "rejected"):
         lines += [
-            "The batch was quarantined: nothing was computed or published. Fix the landing files",
-            "named below and trigger a new run.",
+            "The batch was quarantined: nothing was computed or published, and the landing files",
+            "were left as they are. Fix the landing files named below and trigger a new run.",
             "",
         ]
     failed = [r for r in rows if not r["success"]]
@@ -142,7 +173,8 @@ def render_markdown(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
             ]
             for o in offenders[:MAX_REPORT_ROWS]:
                 file = o["file"] + (f" [{o['sheet']}]" if o.get("sheet") else "")
-                value = o["value"] + (f" ({o['detail']})" if o.get("detail") else "")
+                detail = f"({o['detail']})" if o.get("detail") else ""
+                value = " ".join(part for part in (o["value"], detail) if part)
                 lines.append(
                     f"| {_md_cell(file)} | {_md_cell(o['row'])} | {_md_cell(o['column'])} | "
                     f"{_md_cell(value)} | {_md_cell(r['rule'])} | {r['severity']} |"
@@ -179,5 +211,123 @@ def write_report(
             for r in rows
         ],
     }
-    js.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
+    js.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=str),
+                  encoding="utf-8")
     return md, js
+
+
+# --- quarantine -----------------------------------------------------------------------------
+
+
+def quarantine_root(workdir: Path, explicit: Path | None = None) -> Path:
+    """Where rejected batches go: the explicit root, else `$CARBON_ASSESS_HOME/quarantine`,
+    else `<home>/quarantine` next to the `<home>/runs/<run_id>` work directory, else
+    `./var/quarantine` (the CLI's default home)."""
+    if explicit is not None:
+        return Path(explicit).resolve()
+    home = os.environ.get("CARBON_ASSESS_HOME")
+    if home:
+        return (Path(home) / "quarantine").resolve()
+    workdir = Path(workdir).resolve()
+    if workdir.parent.name == "runs":
+        return workdir.parent.parent / "quarantine"
+    return Path("var", "quarantine").resolve()
+
+
+def quarantine_batch(workdir: Path, run_id: str, root: Path | None = None) -> Path:
+    """Copy the batch (raw Parquet, run.json, ingest report, validation results and Data Docs)
+    to `<root>/<run_id>/`, same layout as the work directory. Copies only: the work directory
+    and, above all, the landing files are left in place."""
+    workdir = Path(workdir)
+    target = quarantine_root(workdir, root) / run_id
+    target.mkdir(parents=True, exist_ok=True)
+    raw = workdir / "raw"
+    if raw.is_dir():
+        (target / "raw").mkdir(exist_ok=True)
+        for path in sorted(raw.glob("*.parquet")):
+            shutil.copy2(path, target / "raw" / path.name)
+    for name in ("run.json", "ingest_report.json"):
+        if (workdir / name).exists():
+            shutil.copy2(workdir / name, target / name)
+    validation = workdir / "validation"
+    if validation.is_dir() and validation.resolve() != (target / "validation").resolve():
+        shutil.copytree(validation, target / "validation", dirs_exist_ok=True)
+    return target
+
+
+def ingest_rows(
+    run_id: str,
+    errors: list[Any],
+    warnings: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Result rows for ingest-time findings (InputErrors and skipped files/columns), in the
+    same shape as GX results so they share the report and the warehouse table."""
+    rows: list[dict[str, Any]] = []
+    for exc in errors:
+        o = {
+            "file": exc.file,
+            "sheet": None,
+            "row": exc.row,
+            "column": exc.column or "",
+            "value": exc.value if exc.value is not None else "",
+            "detail": None,
+        }
+        rows.append({
+            "run_id": run_id,
+            "source": INGEST_SOURCE,
+            "expectation": "ingest: landing file follows the data contract",
+            "column": exc.column,
+            "severity": "error",
+            "success": False,
+            "unexpected_count": 1,
+            "examples": str(exc),
+            "rule": exc.rule,
+            "note": None,
+            "offenders": [o],
+        })
+    for w in warnings:
+        file = w.get("file") or "?"
+        o = {"file": file, "sheet": w.get("sheet"), "row": None, "column": "", "value": "",
+             "detail": w.get("message")}
+        rows.append({
+            "run_id": run_id,
+            "source": INGEST_SOURCE,
+            "expectation": "ingest: every landing file and column is recognised",
+            "column": None,
+            "severity": "warning",
+            "success": False,
+            "unexpected_count": 1,
+            "examples": f"{file}" + (f" [sheet {w['sheet']}]" if w.get("sheet") else "")
+            + f": {w.get('message')}",
+            "rule": "file or column skipped",
+            "note": None,
+            "offenders": [o],
+        })
+    return rows
+
+
+def write_ingest_rejection(
+    workdir: Path,
+    run_id: str,
+    errors: list[Any],
+    warnings: list[dict[str, Any]],
+    root: Path | None = None,
+) -> Path:
+    """Quarantine report for a batch rejected at ingest (bad encoding, unknown unit...): the same
+    report.md / report.json format as validation failures; returns the report.md path."""
+    workdir = Path(workdir)
+    target = quarantine_batch(workdir, run_id, root)
+    rows = ingest_rows(run_id, errors, warnings)
+    write_results(rows, target / "validation")
+    summary = {
+        "run_id": run_id,
+        "workdir": str(workdir.resolve()),
+        "status": "rejected",
+        "stage": "ingest",
+        "errors": len(errors),
+        "warnings": len(warnings),
+        "quarantine": str(target),
+        "message": str(errors[0]) if errors else None,
+    }
+    md, _ = write_report(summary, rows, target)
+    return md

@@ -1,4 +1,8 @@
-"""Expectation suites for the raw layer, as code: one suite per source kind.
+"""Expectation suites for the raw layer, as code: one suite per source kind (GX 1.x).
+
+Suites: `raw_energy_consumption`, `raw_energy_production`, `raw_gdp`, `raw_gdp_index`,
+`raw_population`. (The measures score sheet and user-overridable reference tables get their own
+suites when they are ingested; not yet.)
 
 A suite is first described as plain `Rule` records (cheap to import, no GX), then turned into a
 Great Expectations 1.x `ExpectationSuite` by `build_suite` (which imports GX lazily). Every
@@ -8,36 +12,44 @@ expectation carries in its `meta` the rule key, a one-line human description and
 - `warning` is recorded in the validation results and shown to the user.
 
 The native GX `severity` field is set too (`critical` / `warning`) so Data Docs agree.
+
+Versioning: `SUITE_VERSION` is stored in each suite's meta, and the suites as GX JSON are kept
+in `validate/suites/raw_<kind>.json` (regenerate with `python -m carbon_assess.validate.suites`;
+a test fails when code and JSON differ, so a change to a rule shows up in review). Checks that
+need more than one row (year-on-year change, level shift, coverage, the blank-value policy) are
+expectations on derived columns computed in `checks.py`.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SCHEMA, SOURCE_KINDS
+from carbon_assess.validate.checks import (
+    LEVEL_COLUMN,
+    LEVEL_RULES,
+    LEVEL_SHIFT_MAX,
+    MISSING_REQUIRED,
+    MISSING_YEAR,
+    YOY_COLUMN,
+    YOY_RULES,
+    add_yoy_factor,
+)
 
 ERROR = "error"
 WARNING = "warning"
+SUITE_VERSION = "2026-11-26.1"  # bump when a rule, threshold or severity changes
+SUITES_DIR = Path(__file__).resolve().parent / "suites"
 
-YEAR_MIN, YEAR_MAX = 1949, 2100
+YEAR_MIN = 1949
+CURRENT_YEAR_PARAMETER = "current_year"  # $PARAMETER: the year of the validation run
 NEGATIVE_NOISE = 1e-6  # |x| < 1e-6 is rounding noise (e.g. Qinghai kerosene 2006 = -1e-12)
 GDP_INDEX_MIN, GDP_INDEX_MAX = 80, 130  # previous year = 100; catches 1.07 written for 107
-
-# Year-on-year jump warnings: the ratio max(v, prev) / min(v, prev) of two consecutive years of
-# the same province, variable and fuel. `floor` ignores pairs where both values are tiny
-# (canonical units: 万吨, 亿立方米, 亿千瓦小时, 亿元, 万人). Energy series do jump for real
-# (plant closures, new pipelines), hence the wide factor; GDP and population never grow 50 %.
-YOY_COLUMN = "yoy_factor"  # derived column added to the DataFrame before validation
-YOY_RULES: dict[str, tuple[float, float]] = {  # kind -> (max factor, floor)
-    "energy_consumption": (5.0, 10.0),
-    "energy_production": (5.0, 10.0),
-    "gdp": (1.5, 0.0),
-    "population": (1.5, 0.0),
-}
 
 FUELS = (
     "coal",
@@ -68,10 +80,17 @@ CANONICAL_UNITS = {  # see reference/units.csv (canonical_unit)
     "gdp_index": ("上年=100",),
     "population": ("万人",),
 }
+COLUMN_TYPES = {  # pandas dtype names of the raw Parquet columns as read by pandas 3
+    "province_code": "str",
+    "year": "int32",
+    "variable": "str",
+    "value": "float64",
+}
 
 REQUIRED_COLUMNS = tuple(RAW_SCHEMA.names)
 KEY_COLUMNS = ("province_code", "year", "variable", "fuel")
-PROVINCES_CSV = Path(__file__).resolve().parents[1] / "reference" / "provinces.csv"
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "reference"
+PROVINCES_CSV = REFERENCE_DIR / "provinces.csv"
 
 
 @dataclass(frozen=True)
@@ -107,6 +126,19 @@ def province_codes() -> tuple[str, ...]:
     return tuple(sorted(codes | {NATIONAL_CODE}))
 
 
+@cache
+def source_units(kind: str) -> tuple[str, ...]:
+    """Header units the pipeline converts for one kind (reference/units.csv, by dimension)."""
+    with (REFERENCE_DIR / "indicators.csv").open(encoding="utf-8", newline="") as fh:
+        dimensions = {r["dimension"] for r in csv.DictReader(fh) if r["source_kind"] == kind}
+    with (REFERENCE_DIR / "units.csv").open(encoding="utf-8", newline="") as fh:
+        return tuple(sorted(r["unit"] for r in csv.DictReader(fh) if r["dimension"] in dimensions))
+
+
+def _null(key: str, column: str, severity: str, description: str) -> Rule:
+    return Rule(key, "ExpectColumnValuesToBeNull", {"column": column}, severity, description)
+
+
 def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
     """The rules of the suite for one source kind (optionally pinning the run id)."""
     if kind not in SOURCE_KINDS:
@@ -120,7 +152,17 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
             "required raw columns present",
         ),
     ]
-    for col in ("province_code", "year", "variable", "unit"):
+    for col, type_ in COLUMN_TYPES.items():
+        rules.append(
+            Rule(
+                f"type_{col}",
+                "ExpectColumnValuesToBeOfType",
+                {"column": col, "type_": type_},
+                ERROR,
+                f"{col} must be of type {type_}",
+            )
+        )
+    for col in ("province_code", "year", "variable", "unit", "source_file"):
         rules.append(
             Rule(
                 f"not_null_{col}",
@@ -141,9 +183,13 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
         Rule(
             "year_range",
             "ExpectColumnValuesToBeBetween",
-            {"column": "year", "min_value": YEAR_MIN, "max_value": YEAR_MAX},
+            {
+                "column": "year",
+                "min_value": YEAR_MIN,
+                "max_value": {"$PARAMETER": CURRENT_YEAR_PARAMETER},
+            },
             ERROR,
-            f"year must be between {YEAR_MIN} and {YEAR_MAX}",
+            f"year must be between {YEAR_MIN} and the current year",
         ),
         Rule(
             "variable_in_set",
@@ -158,6 +204,13 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
             {"column": "unit", "value_set": list(CANONICAL_UNITS[kind])},
             ERROR,
             f"unit must be canonical ({', '.join(CANONICAL_UNITS[kind])})",
+        ),
+        Rule(
+            "source_unit_known",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "source_unit", "value_set": list(source_units(kind))},
+            ERROR,
+            "unit in the header must be one the pipeline converts (reference/units.csv)",
         ),
     ]
     if kind in ENERGY_KINDS:
@@ -234,6 +287,44 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
                 + (f" (values >= {floor:g})" if floor else ""),
             )
         )
+    if kind in LEVEL_RULES:
+        rules.append(
+            Rule(
+                "level_shift",
+                "ExpectColumnValuesToBeBetween",
+                {"column": LEVEL_COLUMN, "max_value": LEVEL_SHIFT_MAX},
+                ERROR,
+                f"value more than {LEVEL_SHIFT_MAX:g}x the usual level of its series or year "
+                "(unit mix-up, e.g. 吨 given as 万吨)",
+            )
+        )
+    rules += [
+        _null(
+            "coverage_required",
+            MISSING_REQUIRED,
+            ERROR,
+            "a plan base or final year the release covers is missing for this province",
+        ),
+        _null(
+            "coverage_year",
+            MISSING_YEAR,
+            WARNING,
+            "a year the release covers is missing for this province (insufficient data)",
+        ),
+    ]
+    if kind == "energy_consumption":
+        rules += [
+            _null("gap", "gap", WARNING,
+                  "blank consumption between reported years (interpolated, imputed)"),
+            _null("assumed_zero", "assumed_zero", WARNING,
+                  "fuel not (or no longer) reported, taken as 0 (assumed_zero)"),
+            _null("coal_missing", "coal_missing", WARNING,
+                  "coal blank: province-year is insufficient data"),
+            _null("no_fuel_data", "no_fuel_data", WARNING,
+                  "province without any fuel consumption data (insufficient data)"),
+            _null("not_covered", "not_covered", WARNING,
+                  "fuel reported by no province in some years of the release"),
+        ]
     if run_id is not None:
         rules.append(
             Rule(
@@ -266,46 +357,51 @@ def build_suite(kind: str, run_id: str | None = None, rules: list[Rule] | None =
                 meta={"rule": rule.key, "severity": rule.severity, "description": rule.description},
             )
         )
-    return gx.ExpectationSuite(name=f"raw_{kind}", expectations=expectations)
+    return gx.ExpectationSuite(
+        name=f"raw_{kind}",
+        expectations=expectations,
+        meta={"version": SUITE_VERSION, "source_kind": kind},
+    )
 
 
-def add_yoy_factor(df, kind: str):
-    """Return `df` with the derived column `yoy_factor` (NaN where not comparable).
+def suite_json(kind: str) -> dict[str, Any]:
+    """The suite (without the per-run run_id rule) as GX serialises it, minus volatile ids."""
+    suite = build_suite(kind).to_json_dict()
+    suite.pop("id", None)
+    suite.get("meta", {}).pop("great_expectations_version", None)
+    for expectation in suite.get("expectations", []):
+        expectation.pop("id", None)
+    return suite
 
-    The factor is max(v, prev) / min(v, prev) between consecutive years of one
-    (province, variable, fuel) series, when both values are > 0 and one is >= the kind's floor.
-    """
-    import numpy as np
 
-    out = df.copy()
-    out[YOY_COLUMN] = np.nan
-    need = {"province_code", "variable", "fuel", "year", "value"}
-    if kind not in YOY_RULES or not need <= set(df.columns) or df.empty:
-        return out
-    _, floor = YOY_RULES[kind]
-    keys = ["province_code", "variable", "fuel"]
-    d = df[[*keys, "year", "value"]].copy()
-    d["fuel"] = d["fuel"].astype(object).where(d["fuel"].notna(), "")
-    d["value"] = d["value"].astype("float64")
-    d = d.sort_values([*keys, "year"], kind="stable")
-    grouped = d.groupby(keys, sort=False, dropna=False)
-    prev_value = grouped["value"].shift(1)
-    prev_year = grouped["year"].shift(1)
-    value = d["value"]
-    hi = np.fmax(value, prev_value)
-    lo = np.fmin(value, prev_value)
-    comparable = (prev_year == d["year"] - 1) & (value > 0) & (prev_value > 0) & (hi >= floor)
-    factor = (hi / lo).where(comparable)
-    out[YOY_COLUMN] = factor.reindex(df.index).astype("float64")
-    return out
+def export_suites(directory: Path = SUITES_DIR) -> list[Path]:
+    """Write `raw_<kind>.json` for every kind; returns the paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for kind in SOURCE_KINDS:
+        path = directory / f"raw_{kind}.json"
+        path.write_text(
+            json.dumps(suite_json(kind), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+            encoding="utf-8",
+        )
+        paths.append(path)
+    return paths
 
 
 __all__ = [
     "ERROR",
+    "SUITE_VERSION",
     "WARNING",
     "Rule",
     "add_yoy_factor",
     "build_suite",
+    "export_suites",
     "province_codes",
     "rules_for",
+    "suite_json",
 ]
+
+
+if __name__ == "__main__":
+    for written in export_suites():
+        print(written)
