@@ -45,3 +45,26 @@ def write_economy(landing: Path, gdp: dict[str, dict[int, float]],
         ["地区生产总值指数(上年=100)"],
         [(code, year, value) for code, years in index.items() for year, value in years.items()],
     )
+
+
+# The two-province 12th-FYP case worked by hand in test_arithmetic.py's docstring.
+QINGHAI_COAL = [1000, 1072.5, 1155.55, 1244.485, 1339.6515, 1433.3539]
+GUANGDONG_COAL = [2000, 2095.2, 2169.504, 2267.4816, 2340.0410112, 2439.084607488]
+PLAN_YEARS = list(range(2010, 2016))
+
+
+def write_two_province_plan(landing: Path) -> None:
+    """Coal, GDP and GDP index of Qinghai and Guangdong, 2010-2015 (see test_arithmetic.py)."""
+    write_long_csv(
+        landing / "energy.csv",
+        ["煤炭消费量(万吨)"],
+        [("630000", y, c) for y, c in zip(PLAN_YEARS, QINGHAI_COAL, strict=True)]
+        + [("440000", y, c) for y, c in zip(PLAN_YEARS, GUANGDONG_COAL, strict=True)],
+    )
+    write_economy(
+        landing,
+        gdp={"630000": {y: 1000 + y for y in PLAN_YEARS} | {2010: 1000},
+             "440000": {y: 5000 + y for y in PLAN_YEARS} | {2010: 2000}},
+        index={"630000": dict.fromkeys(PLAN_YEARS, 110),
+               "440000": dict.fromkeys(PLAN_YEARS, 108)},
+    )

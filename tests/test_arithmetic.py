@@ -33,29 +33,14 @@ import pytest
 
 from carbon_assess.pipeline import run_pipeline
 
-from builders import write_economy, write_long_csv
-
-QINGHAI_COAL = [1000, 1072.5, 1155.55, 1244.485, 1339.6515, 1433.3539]
-GUANGDONG_COAL = [2000, 2095.2, 2169.504, 2267.4816, 2340.0410112, 2439.084607488]
-YEARS = list(range(2010, 2016))
+from builders import write_economy, write_long_csv, write_two_province_plan
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     root = tmp_path_factory.mktemp("arith")
     landing = root / "landing"
-    write_long_csv(
-        landing / "energy.csv",
-        ["煤炭消费量(万吨)"],
-        [("630000", y, c) for y, c in zip(YEARS, QINGHAI_COAL, strict=True)]
-        + [("440000", y, c) for y, c in zip(YEARS, GUANGDONG_COAL, strict=True)],
-    )
-    write_economy(
-        landing,
-        gdp={"630000": {y: 1000 + y for y in YEARS} | {2010: 1000},
-             "440000": {y: 5000 + y for y in YEARS} | {2010: 2000}},
-        index={"630000": dict.fromkeys(YEARS, 110), "440000": dict.fromkeys(YEARS, 108)},
-    )
+    write_two_province_plan(landing)
     db = root / "w.duckdb"
     run_pipeline(landing, f"duckdb://{db}", vintage="test", workdir=root / "work")
     con = duckdb.connect(str(db), read_only=True)

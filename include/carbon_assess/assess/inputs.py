@@ -150,6 +150,23 @@ def read_sheet(rows: list[tuple[int, list[str]]], file: str, sheet: str | None
     return kind, records
 
 
+def check_sheet_duplicates(found: dict[str, list[dict[str, Any]]]) -> list[InputError]:
+    """The same key in two sheets (e.g. two measures files for one province-year) is an error."""
+    errors = []
+    for kind, records in found.items():
+        first: dict[tuple, dict[str, Any]] = {}
+        for record in records:
+            key = tuple(record[k] for k in SHEETS[kind]["key"])
+            if key in first and first[key]["source_file"] != record["source_file"]:
+                errors.append(InputError(
+                    record["source_file"],
+                    f"duplicate {', '.join(SHEETS[kind]['key'])}: also in "
+                    f"{first[key]['source_file']} row {first[key]['source_row']}",
+                    row=record["source_row"], value=" / ".join(map(str, key))))
+            first.setdefault(key, record)
+    return errors
+
+
 def write_sheets(found: dict[str, list[dict[str, Any]]], workdir: Path) -> dict[str, int]:
     """Write each sheet kind to `<workdir>/sheets/<kind>.parquet` (empty kinds are omitted)."""
     import pyarrow as pa
@@ -157,6 +174,8 @@ def write_sheets(found: dict[str, list[dict[str, Any]]], workdir: Path) -> dict[
 
     target = workdir / "sheets"
     target.mkdir(parents=True, exist_ok=True)
+    for stale in target.glob("*.parquet"):
+        stale.unlink()
     counts = {}
     for kind, records in found.items():
         if not records:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from carbon_assess.assess.inputs import check_sheet_duplicates, read_sheet, write_sheets
 from carbon_assess.errors import InputError
 from carbon_assess.ingest.layouts import ParsedTable, parse_table
 from carbon_assess.ingest.readers import (
@@ -160,6 +161,7 @@ def _ingest(landing: Path, workdir: Path, run_id: str, vintage: str) -> dict[str
     ]
     errors: list[InputError] = []
     limit = max_file_bytes()
+    sheets: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
     for path in files:
         name = path.relative_to(landing).as_posix()
@@ -176,6 +178,17 @@ def _ingest(landing: Path, workdir: Path, run_id: str, vintage: str) -> dict[str
             recognised = False
             for table in _tables(path, data, name):
                 where = name + (f" [sheet {table.sheet}]" if table.sheet else "")
+                sheet = read_sheet(table.rows, name, table.sheet) if table.rows else None
+                if sheet is not None:  # an assessment sheet (measures, targets, ...)
+                    kind, records = sheet
+                    sheets[kind].extend(records)
+                    recognised = True
+                    inputs.append({"file": name, "sheet": table.sheet, "sha256": sha256,
+                                   "bytes": len(data), "encoding": table.encoding,
+                                   "layout": f"assessment_sheet:{kind}",
+                                   "source_kinds": [kind], "observations": len(records),
+                                   "columns_used": [c for c in table.rows[0][1] if c]})
+                    continue
                 parsed: ParsedTable | None = parse_table(table.rows, where) if table.rows else None
                 if parsed is None:
                     if table.sheet is None or any(any(c) for _, c in table.rows):
@@ -233,6 +246,7 @@ def _ingest(landing: Path, workdir: Path, run_id: str, vintage: str) -> dict[str
         f"{d['file']}" + (f" [sheet {d['sheet']}]" if d["sheet"] else "") + f": {d['message']}"
         for d in details
     ]
+    errors += check_sheet_duplicates(sheets)
     if not errors and not inputs:
         errors.append(InputError(str(landing), "no recognised NBS file in the landing folder"))
     if errors:
@@ -257,8 +271,10 @@ def _ingest(landing: Path, workdir: Path, run_id: str, vintage: str) -> dict[str
         pq.write_table(table, target)
         row_counts[kind] = count
 
+    sheet_counts = write_sheets(sheets, workdir)
     report = {
         "inputs": inputs,
+        "sheet_counts": sheet_counts,
         "skipped_files": skipped,
         "warnings": warnings,
         "warning_details": details,
