@@ -37,6 +37,7 @@ class Indicator:
     canonical_unit: str
     factor: float
     source_unit: str
+    unit_from_reference: bool = False  # header had no unit: NBS unit from indicators.csv
 
 
 @dataclass
@@ -60,8 +61,12 @@ class ParsedTable:
 
 
 @cache
-def _indicators() -> dict[str, dict[str, str]]:
-    return {row["indicator_zh"]: row for row in reference.load("indicators")}
+def _indicators() -> dict[str, list[dict[str, str]]]:
+    """Indicator name → its specs (one per unit dimension it may be published in)."""
+    table: dict[str, list[dict[str, str]]] = {}
+    for row in reference.load("indicators"):
+        table.setdefault(row["indicator_zh"], []).append(row)
+    return table
 
 
 @cache
@@ -75,23 +80,38 @@ def normalise(text: str) -> str:
 
 
 def parse_indicator(header: str, file: str, row: int) -> Indicator | None:
-    """The indicator a header names, None if the pipeline does not use it; unknown unit → error."""
-    match = HEADER_RE.match(normalise(header))
-    if not match:
+    """The indicator a header names, None if the pipeline does not use it; unknown unit → error.
+
+    A header without a unit (national balance tables) takes the indicator's NBS unit from
+    indicators.csv (`unit_from_reference` is then set, so the report can say so).
+    """
+    text = normalise(header)
+    match = HEADER_RE.match(text)
+    name, unit = (match["name"].strip(), match["unit"].strip()) if match else (text, None)
+    specs = _indicators().get(name)
+    if not specs:
         return None
-    name, unit = match["name"].strip(), match["unit"].strip()
-    spec = _indicators().get(name)
-    if spec is None:
-        return None
+    from_reference = unit is None
+    if from_reference:
+        with_unit = [s for s in specs if s["nbs_unit"]]
+        if not with_unit:
+            return None
+        unit = with_unit[0]["nbs_unit"]
     unit_spec = _units().get(unit)
-    if unit_spec is None or unit_spec["dimension"] != spec["dimension"]:
-        known = sorted(u for u, s in _units().items() if s["dimension"] == spec["dimension"])
+    spec = next(
+        (s for s in specs if unit_spec and s["dimension"] == unit_spec["dimension"]), None
+    )
+    if spec is None:
+        dimensions = {s["dimension"] for s in specs}
+        known = sorted(u for u, s in _units().items() if s["dimension"] in dimensions)
         raise InputError(
             file,
             f"unknown unit {unit!r} for {name}; known units: {', '.join(known)}",
             row=row,
             column=header,
         )
+    if not spec["variable"]:
+        return None  # recognised, not used by the pipeline (e.g. an index with 1978 = 100)
     return Indicator(
         source_kind=spec["source_kind"],
         variable=spec["variable"],
@@ -99,6 +119,7 @@ def parse_indicator(header: str, file: str, row: int) -> Indicator | None:
         canonical_unit=unit_spec["canonical_unit"],
         factor=float(unit_spec["factor_to_canonical"]),
         source_unit=unit,
+        unit_from_reference=from_reference,
     )
 
 
@@ -174,6 +195,7 @@ def _parse_long(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
     province_col = code_col if code_col is not None else name_col
     parsed = ParsedTable(layout="nbs_long" if province_col is not None else "nbs_long_national")
     value_cols: list[tuple[int, Indicator]] = []
+    unitless: list[str] = []
     seen: dict[tuple[str, str, str | None], int] = {}
     for i, column in enumerate(header):
         if i in (year_col, code_col, name_col):
@@ -200,6 +222,13 @@ def _parse_long(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
         seen[key] = i
         value_cols.append((i, indicator))
         parsed.columns_used.append(column)
+        if indicator.unit_from_reference:
+            unitless.append(f"{column} [{indicator.source_unit}]")
+    if unitless:
+        parsed.notes.append(
+            f"{len(unitless)} column(s) without a unit in the header, NBS unit taken from "
+            f"indicators.csv: {', '.join(unitless)}"
+        )
     duplicates = {c for c in header if c and header.count(c) > 1} - set(parsed.columns_used)
     if duplicates:
         parsed.notes.append(

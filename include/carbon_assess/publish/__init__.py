@@ -47,6 +47,9 @@ PUBLISHED_TABLES = (
     "fct_intensity_decomposition",
     "fct_measures_score",
     "fct_target_assessment",
+    "fct_national_year",
+    "fct_national_intensity",
+    "fct_national_reconciliation",
 )
 
 

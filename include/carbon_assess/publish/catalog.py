@@ -316,6 +316,73 @@ TABLES: tuple[Table, ...] = (
         indexes=(("plan_id", "province_code", "assessment_year"),),
     ),
     Table(
+        "fct_national_year", "fact",
+        "The nation per year, computed from the national files (never as a sum of provinces): "
+        "CO2, fossil energy, GDP, GDP index and population. Empty when no national file was "
+        "supplied.",
+        (
+            C("year", B, "Calendar year", "year"),
+            _METHOD,
+            C("co2_mt", D, "National CO2 from fossil-fuel combustion", MT),
+            C("energy_10k_tce", D, "National fossil energy on the same basis as co2_mt", TCE),
+            C("gdp_current_100m_yuan", D, "GDP at current prices", GDP),
+            C("gdp_index_prev_year", D, "GDP index at constant prices, previous year = 100",
+              "index, previous year = 100"),
+            C("population_10k", D, "Year-end population", "10,000 persons (万人)"),
+            C("imputed_share", D, "Share of |CO2| resting on interpolated activity data",
+              "fraction 0-1"),
+            C("data_status", V, "complete or insufficient data"),
+            C("data_gaps", V, "Why the year is insufficient (semicolon-separated), else null"),
+        ),
+        primary_key=("year",),
+    ),
+    Table(
+        "fct_national_intensity", "fact",
+        "National carbon intensity per plan and year against the national target of the plan, "
+        "from national data.",
+        (
+            _PLAN,
+            C("year", B, "Calendar year (base year to end year of the plan)", "year"),
+            C("years_into_plan", B, "year - base_year", "years"),
+            C("gdp_const_100m_yuan", D, "GDP at constant prices of the plan's base year", GDP),
+            C("co2_mt", D, "National CO2 emissions", MT),
+            C("intensity_t_per_10k_yuan", D, "National carbon intensity", INTENSITY),
+            C("energy_10k_tce", D, "National fossil energy", TCE),
+            C("energy_intensity_tce_per_10k_yuan", D, "Fossil energy per unit of constant-price "
+              "GDP", "tce per 10,000 yuan"),
+            C("carbon_per_energy_t_per_tce", D, "CO2 per unit of fossil energy",
+              "t CO2 per tce"),
+            C("annual_decline_pct", D, "Decline of intensity against the previous year", PCT),
+            C("cumulative_decline_pct", D, "Decline of intensity against the base year", PCT),
+            C("target_pct", D, "National reduction target of the plan (dim_plan)", PCT),
+            C("expected_decline_pct", D, "Cumulative decline expected by this year at an even "
+              "pace", PCT),
+            C("completion_pct", D, "max(cumulative decline, 0) / target", PCT),
+            C("on_schedule", BOOL, "True when the cumulative decline reaches the expected "
+              "decline; null without data or target"),
+        ),
+        primary_key=("plan_id", "year"),
+    ),
+    Table(
+        "fct_national_reconciliation", "fact",
+        "Province sum against the national total per year (provincial inventories add up to a "
+        "few percent more than the national one); only province-years with complete data are "
+        "summed.",
+        (
+            C("year", B, "Calendar year", "year"),
+            C("national_co2_mt", D, "National CO2 from the national files", MT),
+            C("province_sum_co2_mt", D, "Sum of provincial CO2 (complete province-years)", MT),
+            C("provinces_in_sum", B, "Number of provinces in the sum", "provinces"),
+            C("co2_difference_pct", D, "province sum / national - 1", PCT),
+            C("national_energy_10k_tce", D, "National fossil energy", TCE),
+            C("province_sum_energy_10k_tce", D, "Sum of provincial fossil energy", TCE),
+            C("national_gdp_100m_yuan", D, "National GDP at current prices", GDP),
+            C("province_sum_gdp_100m_yuan", D, "Sum of provincial GDP at current prices "
+              "(provinces in the CO2 sum)", GDP),
+        ),
+        primary_key=("year",),
+    ),
+    Table(
         "fct_target_assessment", "fact",
         "Each province against its plan target for every year of the plan: status, scores, "
         "grade and veto (DESIGN.md §7).",

@@ -33,11 +33,18 @@ COMPUTE_MODELS = (
     "dim_emission_factor",
     "stg_energy",
     "stg_economy",
+    "int_energy_activity",
+    "int_emissions",
+    "int_geo_year",
+    "int_intensity",
     "fct_energy_activity",
     "fct_emissions",
     "fct_province_year",
     "fct_intensity",
     "fct_intensity_decomposition",
+    "fct_national_year",
+    "fct_national_intensity",
+    "fct_national_reconciliation",
 )
 ASSESS_MODELS = ("fct_measures_score", "fct_target_assessment")
 

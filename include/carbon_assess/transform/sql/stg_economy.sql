@@ -7,5 +7,5 @@ select
     max(case when variable = 'gdp_index_prev_year' then value end) as gdp_index_prev_year,
     max(case when variable = 'population' then value end) as population_10k
 from raw_economy
-where province_code <> '000000'
+
 group by province_code, year

@@ -14,4 +14,4 @@ select
     source_column,
     source_value
 from raw_energy
-where province_code <> '000000'
+

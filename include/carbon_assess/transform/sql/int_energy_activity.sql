@@ -1,0 +1,58 @@
+-- Energy activity after the blank-value policy of DESIGN.md §3:
+--   production blank            → 0 (NBS: no production), status 'blank_is_zero'
+--   consumption blank between reported years of the same province and fuel
+--                               → linear interpolation, status 'imputed'
+--   other consumption blanks    → 0, status 'assumed_zero' (fuel never / no longer reported)
+--   coal blank                  → stays null, status 'missing' (the province-year is insufficient)
+with neighbours as (
+    select
+        *,
+        last_value(case when quantity is not null then year end ignore nulls) over before_row
+            as prev_year,
+        last_value(quantity ignore nulls) over before_row as prev_quantity,
+        first_value(case when quantity is not null then year end ignore nulls) over after_row
+            as next_year,
+        first_value(quantity ignore nulls) over after_row as next_quantity
+    from stg_energy
+    window
+        before_row as (
+            partition by province_code, flow, fuel order by year
+            rows between unbounded preceding and 1 preceding
+        ),
+        after_row as (
+            partition by province_code, flow, fuel order by year
+            rows between 1 following and unbounded following
+        )
+)
+select
+    province_code,
+    year,
+    flow,
+    fuel,
+    case
+        when quantity is not null then quantity
+        when flow = 'production' then 0.0
+        when fuel = 'coal' then null
+        when prev_year is not null and next_year is not null
+            then prev_quantity
+                + (next_quantity - prev_quantity) * (year - prev_year) / (next_year - prev_year)
+        else 0.0
+    end as quantity,
+    unit,
+    case
+        when quantity is not null then 'reported'
+        when flow = 'production' then 'blank_is_zero'
+        when fuel = 'coal' then 'missing'
+        when prev_year is not null and next_year is not null then 'imputed'
+        else 'assumed_zero'
+    end as value_status,
+    quantity is null and flow = 'consumption' and fuel <> 'coal'
+        and prev_year is not null and next_year is not null as imputed,
+    noise_zeroed,
+    source_file,
+    source_sha256,
+    source_row,
+    source_column,
+    source_value
+from neighbours
+order by province_code, year, flow, fuel

@@ -1,0 +1,123 @@
+-- One row per geography (province, or the nation as 000000 from national files) and year:
+-- CO2 (the run's method), GDP, GDP index, population and the share of CO2 resting on
+-- interpolated activity; fossil energy (10,000 tce, same basis as CO2); net electricity import
+-- and, when the run enables it, its CO2 at the regional grid factor (a separate column: it does
+-- not enter the intensity). A geography-year with no energy row, or with blank coal, GDP or GDP
+-- index, is 'insufficient data' and its CO2 is null, never a guess.
+with years as (
+    select unnest(range(min(year), max(year) + 1)) as year
+    from (select year from stg_energy union all select year from stg_economy)
+),
+grid as (
+    -- the 31 provinces, plus the nation (000000) when national files were supplied
+    select g.province_code, y.year
+    from (
+        select province_code from dim_province
+        union all
+        select '000000'
+        where exists (select 1 from stg_energy where province_code = '000000')
+            or exists (select 1 from stg_economy where province_code = '000000')
+    ) as g
+    cross join years as y
+),
+co2 as (
+    select
+        province_code,
+        year,
+        count(*) as fuel_rows,
+        bool_or(fuel = 'coal' and co2_mt is null) as coal_blank,
+        bool_or(fuel = 'coal') as has_coal,
+        sum(co2_mt) as co2_mt,
+        sum(energy_10k_tce) as energy_10k_tce,
+        sum(case when imputed then abs(co2_mt) else 0 end) / nullif(sum(abs(co2_mt)), 0)
+            as imputed_share
+    from int_emissions
+    where method = getvariable('method')
+    group by province_code, year
+),
+reported as (
+    select
+        province_code,
+        year,
+        count(*) filter (
+            where flow = 'consumption' and fuel <> 'electricity' and value_status = 'reported'
+        ) as reported_fuels
+    from int_energy_activity
+    group by province_code, year
+),
+electricity as (
+    -- net imported electricity (consumption − generation) × the regional grid's average factor;
+    -- 亿kWh × 1e8 kWh × kgCO2/kWh / 1e9 = Mt
+    select
+        a.province_code,
+        a.year,
+        max(case when a.flow = 'consumption' then a.quantity end)
+            - coalesce(max(case when a.flow = 'production' then a.quantity end), 0)
+            as net_electricity_import_100m_kwh
+    from int_energy_activity as a
+    where a.fuel = 'electricity'
+    group by a.province_code, a.year
+),
+assumed as (
+    select province_code, year, string_agg(fuel, ', ' order by fuel) as assumed_zero_fuels
+    from int_energy_activity
+    where value_status = 'assumed_zero'
+    group by province_code, year
+),
+flagged as (
+    select
+        g.province_code,
+        g.year,
+        c.co2_mt,
+        c.energy_10k_tce,
+        el.net_electricity_import_100m_kwh,
+        el.net_electricity_import_100m_kwh * g.kgco2_per_kwh * 0.1 as co2_electricity_trade_mt,
+        e.gdp_current_100m_yuan,
+        e.gdp_index_prev_year,
+        e.population_10k,
+        c.imputed_share,
+        a.assumed_zero_fuels,
+        list_filter(
+            [
+                case when coalesce(r.reported_fuels, 0) = 0 then 'no fuel data' end,
+                case when r.reported_fuels > 0 and (c.coal_blank or not c.has_coal)
+                    then 'coal consumption blank' end,
+                case when e.gdp_current_100m_yuan is null then 'GDP blank' end,
+                case when e.gdp_index_prev_year is null then 'GDP index blank' end
+            ],
+            lambda x: x is not null
+        ) as gaps
+    from grid as g
+    left join co2 as c using (province_code, year)
+    left join stg_economy as e using (province_code, year)
+    left join assumed as a using (province_code, year)
+    left join reported as r using (province_code, year)
+    left join electricity as el using (province_code, year)
+    left join dim_province as dp using (province_code)
+    left join (
+        select grid_region, cast(kgco2_per_kwh as double) as kgco2_per_kwh
+        from ref_grid_emission_factors
+    ) as g on g.grid_region = dp.grid_region
+)
+select
+    province_code,
+    year,
+    getvariable('method') as method,
+    case
+        when not list_has_any(gaps, ['no fuel data', 'coal consumption blank']) then co2_mt
+    end as co2_mt,
+    case
+        when not list_has_any(gaps, ['no fuel data', 'coal consumption blank']) then energy_10k_tce
+    end as energy_10k_tce,
+    net_electricity_import_100m_kwh,
+    case when getvariable('electricity_trade') then co2_electricity_trade_mt end
+        as co2_electricity_trade_mt,
+    gdp_current_100m_yuan,
+    gdp_index_prev_year,
+    population_10k,
+    case when len(gaps) = 0 then coalesce(imputed_share, 0.0) end as imputed_share,
+    assumed_zero_fuels,
+    case when len(gaps) = 0 then 'complete' else 'insufficient data' end as data_status,
+    nullif(array_to_string(gaps, '; '), '') as data_gaps
+from flagged
+order by province_code, year

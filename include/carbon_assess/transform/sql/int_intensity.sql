@@ -1,0 +1,91 @@
+-- Carbon intensity per plan, geography (provinces; the nation as 000000) and year from the plan's base year B to its end year:
+--   GDP_B(t) = GDP_current(B) × Π_{k=B+1..t} index_k / 100      (constant prices of year B)
+--   I(t)     = CO2(t) / GDP_B(t)   in t CO2 per 10,000 yuan = co2_mt × 1e6 / (GDP 亿元 × 1e4)
+--   d(t)     = 1 − I(t)/I(B);  annual decline 1 − I(t)/I(t−1)
+--   e(t)     = 1 − (1 − T)^((t − B)/5);  completion = max(d, 0) / T;  on schedule when d ≥ e
+--   energy intensity = fossil energy (10,000 tce) / GDP_B(t) (亿元) = tce per 10,000 yuan
+with plan_years as (
+    select p.plan_id, p.base_year, p.end_year, py.province_code, py.year
+    from dim_plan as p
+    join int_geo_year as py on py.year between p.base_year and p.end_year
+),
+chain as (
+    select
+        g.plan_id,
+        g.province_code,
+        g.year,
+        g.base_year,
+        g.end_year,
+        count(k.gdp_index_prev_year) as indices_found,
+        product(k.gdp_index_prev_year / 100.0) as index_factor
+    from plan_years as g
+    left join int_geo_year as k
+        on k.province_code = g.province_code
+        and k.year > g.base_year
+        and k.year <= g.year
+    group by all
+),
+constant_gdp as (
+    select
+        c.plan_id,
+        c.province_code,
+        c.year,
+        c.base_year,
+        case
+            when c.year = c.base_year then b.gdp_current_100m_yuan
+            when c.indices_found = c.year - c.base_year
+                then b.gdp_current_100m_yuan * c.index_factor
+        end as gdp_const_100m_yuan,
+        py.co2_mt,
+        py.energy_10k_tce
+    from chain as c
+    join int_geo_year as b on b.province_code = c.province_code and b.year = c.base_year
+    join int_geo_year as py on py.province_code = c.province_code and py.year = c.year
+),
+intensity as (
+    select
+        *,
+        co2_mt * 100.0 / gdp_const_100m_yuan as intensity_t_per_10k_yuan,
+        energy_10k_tce / gdp_const_100m_yuan as energy_intensity_tce_per_10k_yuan
+    from constant_gdp
+),
+declines as (
+    select
+        i.*,
+        1 - i.intensity_t_per_10k_yuan / lag(i.intensity_t_per_10k_yuan) over (
+            partition by i.plan_id, i.province_code order by i.year
+        ) as annual_decline,
+        1 - i.intensity_t_per_10k_yuan / first_value(i.intensity_t_per_10k_yuan) over (
+            partition by i.plan_id, i.province_code order by i.year
+        ) as cumulative_decline,
+        t.target_pct / 100.0 as target
+    from intensity as i
+    left join (
+        select plan_id, province_code, target_pct from dim_target
+        union all
+        select plan_id, '000000', national_target_pct from dim_plan
+        where national_target_pct is not null
+    ) as t using (plan_id, province_code)
+)
+select
+    plan_id,
+    province_code,
+    year,
+    year - base_year as years_into_plan,
+    gdp_const_100m_yuan,
+    co2_mt,
+    intensity_t_per_10k_yuan,
+    energy_10k_tce,
+    energy_intensity_tce_per_10k_yuan,
+    co2_mt * 100.0 / energy_10k_tce as carbon_per_energy_t_per_tce,
+    100 * annual_decline as annual_decline_pct,
+    100 * cumulative_decline as cumulative_decline_pct,
+    100 * target as target_pct,
+    100 * (1 - pow(1 - target, (year - base_year) / 5.0)) as expected_decline_pct,
+    100 * greatest(cumulative_decline, 0) / target as completion_pct,
+    case
+        when cumulative_decline is null or target is null then null
+        else cumulative_decline >= 1 - pow(1 - target, (year - base_year) / 5.0) - 1e-12
+    end as on_schedule
+from declines
+order by plan_id, province_code, year
