@@ -86,3 +86,23 @@ def test_run_log_records_vintage_method_and_inputs(warehouse) -> None:
     assert factor_version
     # sha256 of the consumption file as listed in PROVENANCE.md
     assert "fd32f070141e6ab6a73c57dffd154901d592b1c7c55ad0004843eea76959cc7a" in inputs
+
+
+def test_every_province_year_of_the_11th_and_12th_plan_and_2016_2017_has_a_status(
+    warehouse,
+) -> None:
+    rows = warehouse.execute(
+        "select plan_id, province_code, assessment_year, status from carbon.fct_target_assessment "
+        "where plan_id in ('11th', '12th') or assessment_year in (2016, 2017)").fetchall()
+    codes = [c for (c,) in warehouse.execute(
+        "select province_code from carbon.dim_province").fetchall()]
+    expected = (
+        {("11th", c, y) for c in codes for y in range(2006, 2011)}
+        | {("12th", c, y) for c in codes for y in range(2011, 2016)}
+        | {("13th", c, y) for c in codes for y in (2016, 2017)}
+    )
+    assert {(p, c, y) for p, c, y, _ in rows} == expected
+    statuses = {s for *_, s in rows}
+    assert statuses <= {"met", "missed", "on schedule", "behind", "insufficient data",
+                        "no target"}
+    assert all(s == "no target" for p, c, _, s in rows if p == "11th" and c != "540000")

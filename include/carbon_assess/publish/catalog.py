@@ -408,7 +408,7 @@ TABLES: tuple[Table, ...] = (
               "percentage points"),
             C("completion_pct", D, "max(cumulative decline, 0) / target", PCT),
             C("status", V, "met or missed (end year), on schedule or behind (earlier years), "
-              "insufficient data"),
+              "insufficient data, or no target (plan without provincial carbon targets: 11th)"),
             C("target_achieved", BOOL, "End year only: true when the target was met"),
             C("annual_target_score", D, "Points for the annual target", "points"),
             C("cumulative_target_score", D, "Points for cumulative progress", "points"),
@@ -418,8 +418,8 @@ TABLES: tuple[Table, ...] = (
               "without one", "points"),
             C("measures_score_max", D, "Maximum points of the measures part", "points"),
             C("total_score", D, "target_score + measures_score", "points"),
-            C("grade", V, "excellent, good, pass, fail, provisional (no measures sheet) or "
-              "insufficient data"),
+            C("grade", V, "excellent, good, pass, fail, provisional (no measures sheet), "
+              "insufficient data or not assessed (no target)"),
             C("grade_is_provisional", BOOL, "True when the grade waits for the measures sheet"),
             C("veto", BOOL, "True when the annual or cumulative progress target was missed "
               "(grade fail whatever the score)"),

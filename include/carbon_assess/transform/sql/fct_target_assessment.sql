@@ -9,7 +9,8 @@
 --   grade from reference/grade_thresholds.csv; veto (annual or cumulative progress target missed)
 --     → 'fail' whatever the score; no measures sheet → 'provisional' (the note says why)
 --   status: end year → met / missed (未完成); earlier → on schedule / behind; never a number
---     without data ('insufficient data')
+--     without data ('insufficient data'); a plan without provincial carbon targets (11th FYP)
+--     → 'no target', grade 'not assessed'
 with rules as (
     select
         plan_id,
@@ -59,7 +60,7 @@ base as (
         i.cumulative_decline_pct is null or i.annual_decline_pct is null as insufficient
     from fct_intensity as i
     join dim_plan as p using (plan_id)
-    join rules as r using (plan_id)
+    left join rules as r using (plan_id)  -- plans without a carbon target have no rules
     left join sheet_annual_targets as yt
         on yt.plan = i.plan_id and yt.province = i.province_code and yt.year = i.year
     left join sheet_confirmed_declines as c
@@ -68,7 +69,7 @@ base as (
         on m.plan_id = i.plan_id and m.province_code = i.province_code
         and m.assessment_year = i.year
     left join fct_province_year as py on py.province_code = i.province_code and py.year = i.year
-    where i.target_pct is not null and i.year > p.base_year
+    where i.year > p.base_year
 ),
 official as (
     select
@@ -125,13 +126,14 @@ select
         as completion_pct,
     case
         when insufficient then 'insufficient data'
+        when target_pct is null then 'no target'
         when assessment_year = end_year and decline_pct >= target_pct - 1e-9 then 'met'
         when assessment_year = end_year then 'missed'
         when cumulative_missed then 'behind'
         else 'on schedule'
     end as status,
     case
-        when insufficient or assessment_year <> end_year then null
+        when insufficient or assessment_year <> end_year or target_pct is null then null
         else decline_pct >= target_pct - 1e-9
     end as target_achieved,
     case when not insufficient then round(annual_points, 2) end as annual_target_score,
@@ -143,15 +145,20 @@ select
     case when not insufficient then total_points end as total_score,
     case
         when insufficient then 'insufficient data'
+        when target_pct is null then 'not assessed'
         when annual_missed or cumulative_missed then 'fail'
         when measures_score is null then 'provisional'
         else score_grade
     end as grade,
-    not insufficient and not (annual_missed or cumulative_missed) and measures_score is null
-        as grade_is_provisional,
+    coalesce(
+        not insufficient and not (annual_missed or cumulative_missed) and measures_score is null,
+        false
+    ) as grade_is_provisional,
     case when not insufficient then annual_missed or cumulative_missed end as veto,
     case
         when insufficient then 'insufficient data: ' || coalesce(data_gaps, 'base or previous year incomplete')
+        when target_pct is null then
+            format('{} FYP: no provincial carbon-intensity target; declines reported for reference', plan_id)
         when annual_missed and cumulative_missed then
             format('veto: annual target missed ({:.2f}% < {:.2f}%) and cumulative progress target missed ({:.2f}% < {:.2f}%)',
                 annual_decline_pct, annual_target_pct, decline_pct, expected_decline_pct)
