@@ -52,6 +52,8 @@ Tasks, in order:
   `<repo>/var/landing`
 - `warehouse_url`: conf -> Variable `carbon_warehouse_url` -> env `CARBON_WAREHOUSE_URL` ->
   `duckdb:///<repo>/var/warehouse.duckdb` (`postgresql://user@host:port/db` for PostgreSQL)
+- `warehouse_conn_id`: an Airflow Postgres connection (production); wins over `warehouse_url`.
+  conf -> Variable `carbon_warehouse_conn_id` -> env `CARBON_WAREHOUSE_CONN_ID`
 - `vintage`: label of the statistical release, conf -> Variable `carbon_vintage` -> `unlabelled`
 - `method`: `reference` (default: primary fuels in full, secondary products by net supply) or
   `consumption` (every fuel's consumption x factor, no correction; overcounts)
@@ -138,6 +140,14 @@ def _mask_url_password(url: str) -> str:
             description="duckdb:///path/file.duckdb or postgresql://user@host:port/db. Empty: "
             "Variable carbon_warehouse_url, env CARBON_WAREHOUSE_URL, "
             "duckdb:///<repo>/var/warehouse.duckdb.",
+        ),
+        "warehouse_conn_id": Param(
+            None,
+            type=["null", "string"],
+            title="Warehouse Airflow connection",
+            description="A Postgres connection id (credentials stay in Airflow's connection "
+            "store); when set it wins over warehouse_url. Empty: Variable "
+            "carbon_warehouse_conn_id, env CARBON_WAREHOUSE_CONN_ID, none.",
         ),
         "vintage": Param(
             None,
@@ -229,7 +239,15 @@ def carbon_intensity_assessment():
         from carbon_assess.pipeline import publish_stage
 
         params = get_current_context()["params"]
-        url = _setting(params, "warehouse_url", "carbon_warehouse_url", _default_warehouse())
+        conn_id = _setting(params, "warehouse_conn_id", "carbon_warehouse_conn_id",
+                           os.environ.get("CARBON_WAREHOUSE_CONN_ID", ""))
+        if conn_id:
+            from carbon_assess.publish import warehouse_url_from_airflow_connection
+
+            url = warehouse_url_from_airflow_connection(conn_id)
+        else:
+            url = _setting(params, "warehouse_url", "carbon_warehouse_url",
+                           _default_warehouse())
         print(f"publishing to {_mask_url_password(url)}")
         workdir = assessed["workdir"]
         return {**publish_stage(workdir, url), "workdir": workdir}

@@ -9,13 +9,19 @@ stay fast.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from carbon_assess.publish import mask_url
+
+from pg_server import ADMIN_URL, db_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_NBS = (REPO_ROOT / ".." / "shared" / "data" / "nbs").resolve()
@@ -85,3 +91,38 @@ def shared_nbs() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return SHARED_NBS
+
+
+# --- PostgreSQL: a real server (tests/pg_server.py), a fresh database per test ---------------
+
+
+@pytest.fixture(scope="session")
+def server() -> None:
+    """Fail (under CI) or skip (locally) when the PostgreSQL server is unreachable."""
+    import psycopg
+
+    try:
+        psycopg.connect(ADMIN_URL, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        message = (f"PostgreSQL is not reachable at {mask_url(ADMIN_URL)} "
+                   f"(set CARBON_TEST_PG_URL): {str(exc).strip().splitlines()[0]}")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def pg_url(server) -> Iterator[str]:
+    """A fresh database for one test, dropped at the end (connections and all)."""
+    import psycopg
+
+    name = f"carbon_test_{secrets.token_hex(4)}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    try:
+        yield db_url(name)
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')
+
+

@@ -56,7 +56,8 @@ def test_dagbag_imports_the_dag_without_errors():
     assert dag.get_task("validate").retries == 0
     assert dag.catchup is False
     assert set(dag.params) == {
-        "landing_dir", "warehouse_url", "vintage", "method", "electricity_trade"
+        "landing_dir", "warehouse_url", "warehouse_conn_id", "vintage", "method",
+        "electricity_trade",
     }
     assert dag.doc_md
 
@@ -211,3 +212,27 @@ def test_bad_landing_file_fails_ingest_and_leaves_no_warehouse(dag, tmp_path, ca
     # the task log carries the library's one-line message naming the file and the value
     log = capfd.readouterr().out
     assert "hand_edited.csv" in log and "Atlantis" in log
+
+
+@pytest.mark.postgres
+def test_dag_publishes_to_postgres_through_an_airflow_connection(dag, tmp_path, pg_url,
+                                                                  monkeypatch):
+    """Production path: the warehouse is an Airflow Connection (credentials stay in Airflow)."""
+    import psycopg
+
+    from carbon_assess.demo import write_demo_landing
+
+    landing = tmp_path / "landing"
+    write_demo_landing(landing)
+    monkeypatch.setenv("AIRFLOW_CONN_CARBON_WAREHOUSE_TEST", pg_url)
+    dag_run = dag.test(
+        run_conf={"landing_dir": str(landing), "warehouse_conn_id": "carbon_warehouse_test",
+                  "vintage": "demo"}
+    )
+    assert dag_run.state == "success", _states(dag_run)
+    with psycopg.connect(pg_url) as conn:
+        provinces = conn.execute("select count(distinct province_code) from "
+                                 "carbon.fct_target_assessment where plan_id = '12th'").fetchone()
+        runs = conn.execute("select vintage from carbon.meta_pipeline_run").fetchall()
+    assert provinces == (31,)
+    assert runs == [("demo",)]

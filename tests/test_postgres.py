@@ -7,18 +7,15 @@ postgresql://postgres@127.0.0.1:5432/postgres). Unreachable → skipped locally,
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
-from test_publish import clone_run, compute_demo_run, thin_out
 
 from carbon_assess.errors import WarehouseError
 from carbon_assess.publish import (
@@ -34,46 +31,11 @@ from carbon_assess.publish import (
 )
 from carbon_assess.publish.catalog import PG_TYPES, TABLES, VIEWS, table
 
-psycopg = pytest.importorskip("psycopg")
+from test_publish import clone_run, compute_demo_run, thin_out
 
 pytestmark = pytest.mark.postgres
 
-ADMIN_URL = os.environ.get("CARBON_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 RUN_A = "20260101T000000Z-aaaaaa"
-
-
-def _db_url(name: str) -> str:
-    info = psycopg.conninfo.conninfo_to_dict(ADMIN_URL)
-    info["dbname"] = name
-    user = info.get("user", "postgres")
-    password = f":{info['password']}" if info.get("password") else ""
-    return (f"postgresql://{user}{password}@{info.get('host', '127.0.0.1')}:"
-            f"{info.get('port', 5432)}/{name}")
-
-
-@pytest.fixture(scope="module")
-def server() -> None:
-    try:
-        psycopg.connect(ADMIN_URL, connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        message = (f"PostgreSQL is not reachable at {mask_url(ADMIN_URL)} "
-                   f"(set CARBON_TEST_PG_URL): {str(exc).strip().splitlines()[0]}")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@pytest.fixture
-def pg_url(server) -> Iterator[str]:
-    """A fresh database for one test, dropped at the end (connections and all)."""
-    name = f"carbon_test_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'create database "{name}"')
-    try:
-        yield _db_url(name)
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
 
 
 @pytest.fixture(scope="module")
