@@ -87,6 +87,32 @@ _METHOD = C("method", V, "Emission accounting method: reference (primary fuels p
 _NAME_ZH = C("name_zh", V, "Province name in Chinese (e.g. 青海省)")
 _NAME_EN = C("name_en", V, "Province name in English (e.g. Qinghai)")
 
+# Columns of int_intensity, published per province (fct_intensity) and for the nation
+# (fct_national_intensity, target from dim_plan).
+_INTENSITY_COLUMNS = (
+    C("year", B, "Calendar year (base year to end year of the plan)", "year"),
+    C("years_into_plan", B, "year - base_year", "years"),
+    C("gdp_const_100m_yuan", D, "GDP at constant prices of the plan's base year "
+      "(current-price GDP of the base year chained with the GDP index)", GDP),
+    C("co2_mt", D, "CO2 emissions", MT),
+    C("intensity_t_per_10k_yuan", D, "Carbon intensity: CO2 per unit of constant-price "
+      "GDP", INTENSITY),
+    C("energy_10k_tce", D, "Fossil energy on the same basis as co2_mt", TCE),
+    C("energy_intensity_tce_per_10k_yuan", D, "Fossil energy per unit of constant-price "
+      "GDP", "tce per 10,000 yuan"),
+    C("carbon_per_energy_t_per_tce", D, "CO2 per unit of fossil energy",
+      "t CO2 per tce"),
+    C("annual_decline_pct", D, "Decline of intensity against the previous year", PCT),
+    C("cumulative_decline_pct", D, "Decline of intensity against the base year", PCT),
+    C("target_pct", D, "Reduction target for the plan (province: dim_target; nation: "
+      "dim_plan)", PCT),
+    C("expected_decline_pct", D, "Cumulative decline expected by this year at an even "
+      "pace: 1 - (1 - target)^(years_into_plan / 5)", PCT),
+    C("completion_pct", D, "max(cumulative decline, 0) / target", PCT),
+    C("on_schedule", BOOL, "True when the cumulative decline reaches the expected "
+      "decline; null without data or target"),
+)
+
 TABLES: tuple[Table, ...] = (
     Table(
         "dim_province", "dimension",
@@ -245,26 +271,7 @@ TABLES: tuple[Table, ...] = (
         (
             _PLAN,
             _PROVINCE,
-            C("year", B, "Calendar year (base year to end year of the plan)", "year"),
-            C("years_into_plan", B, "year - base_year", "years"),
-            C("gdp_const_100m_yuan", D, "GDP at constant prices of the plan's base year "
-              "(current-price GDP of the base year chained with the GDP index)", GDP),
-            C("co2_mt", D, "CO2 emissions", MT),
-            C("intensity_t_per_10k_yuan", D, "Carbon intensity: CO2 per unit of constant-price "
-              "GDP", INTENSITY),
-            C("energy_10k_tce", D, "Fossil energy on the same basis as co2_mt", TCE),
-            C("energy_intensity_tce_per_10k_yuan", D, "Fossil energy per unit of constant-price "
-              "GDP", "tce per 10,000 yuan"),
-            C("carbon_per_energy_t_per_tce", D, "CO2 per unit of fossil energy",
-              "t CO2 per tce"),
-            C("annual_decline_pct", D, "Decline of intensity against the previous year", PCT),
-            C("cumulative_decline_pct", D, "Decline of intensity against the base year", PCT),
-            C("target_pct", D, "The province's reduction target for the plan", PCT),
-            C("expected_decline_pct", D, "Cumulative decline expected by this year at an even "
-              "pace: 1 - (1 - target)^(years_into_plan / 5)", PCT),
-            C("completion_pct", D, "max(cumulative decline, 0) / target", PCT),
-            C("on_schedule", BOOL, "True when the cumulative decline reaches the expected "
-              "decline; null without data or target"),
+            *_INTENSITY_COLUMNS,
         ),
         primary_key=("plan_id", "province_code", "year"),
         indexes=(("province_code", "year"),),
@@ -342,24 +349,7 @@ TABLES: tuple[Table, ...] = (
         "from national data.",
         (
             _PLAN,
-            C("year", B, "Calendar year (base year to end year of the plan)", "year"),
-            C("years_into_plan", B, "year - base_year", "years"),
-            C("gdp_const_100m_yuan", D, "GDP at constant prices of the plan's base year", GDP),
-            C("co2_mt", D, "National CO2 emissions", MT),
-            C("intensity_t_per_10k_yuan", D, "National carbon intensity", INTENSITY),
-            C("energy_10k_tce", D, "National fossil energy", TCE),
-            C("energy_intensity_tce_per_10k_yuan", D, "Fossil energy per unit of constant-price "
-              "GDP", "tce per 10,000 yuan"),
-            C("carbon_per_energy_t_per_tce", D, "CO2 per unit of fossil energy",
-              "t CO2 per tce"),
-            C("annual_decline_pct", D, "Decline of intensity against the previous year", PCT),
-            C("cumulative_decline_pct", D, "Decline of intensity against the base year", PCT),
-            C("target_pct", D, "National reduction target of the plan (dim_plan)", PCT),
-            C("expected_decline_pct", D, "Cumulative decline expected by this year at an even "
-              "pace", PCT),
-            C("completion_pct", D, "max(cumulative decline, 0) / target", PCT),
-            C("on_schedule", BOOL, "True when the cumulative decline reaches the expected "
-              "decline; null without data or target"),
+            *_INTENSITY_COLUMNS,
         ),
         primary_key=("plan_id", "year"),
     ),
