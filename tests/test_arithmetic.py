@@ -21,6 +21,8 @@ Guangdong 440000, target T = 19.5 %, GDP 2010 = 2000 亿元, index 108 every yea
   r(t)        = 1, 0.97, 0.93, 0.90, 0.86, 0.83
   coal (万吨) = 2000 × r × 1.08^k = 2000, 2095.2, 2169.504, 2267.4816, 2340.0410112, 2439.084607488
   e(2011)     = 1 − 0.805^(1/5) = 4.2455 %;  d(2011) = 3 % → behind; annual 3 % < 4.2455 % → veto
+  2014: annual 1 − 0.86/0.90 = 4.444 % ≥ 4.2455 % (met), but d = 14 % <
+        e(2014) = 1 − 0.805^(4/5) = 1 − exp(0.8 × ln 0.805) = 15.9308 % → veto → fail
   2015: d = 17 % < 19.5 % → missed; completion 17/19.5 = 87.18 %
 """
 
@@ -152,3 +154,14 @@ def test_rising_intensity_gives_zero_completion(tmp_path: Path) -> None:
     assert a["completion_pct"] == 0
     assert a["target_score"] == 0
     assert a["status"] == "behind"
+
+
+def test_meeting_the_annual_target_but_missing_cumulative_progress_is_a_veto(warehouse) -> None:
+    a = _row(warehouse, "select * from carbon.fct_target_assessment where plan_id = '12th' "
+             "and province_code = '440000' and assessment_year = 2014")
+    assert a["annual_decline_pct"] == pytest.approx(100 * (1 - 0.86 / 0.90), abs=1e-9)
+    assert a["annual_decline_pct"] > a["annual_target_pct"]
+    assert a["expected_decline_pct"] == pytest.approx(15.9308, abs=1e-4)
+    assert (a["status"], a["veto"], a["grade"]) == ("behind", True, "fail")
+    assert a["annual_target_score"] == 25
+    assert a["note"].startswith("veto: cumulative progress target missed")

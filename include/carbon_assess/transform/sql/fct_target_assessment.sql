@@ -6,8 +6,8 @@
 --     recomputed figure and the difference are published next to it
 --   points = max_points × clamp(actual / target, 0, 1) per part (reference/scoring_rules.csv)
 --   measures = Σ assessors' points (measures sheet); total = target points + measures
---   grade from reference/grade_thresholds.csv; veto (annual or cumulative progress target missed)
---     → 'fail' whatever the score; no measures sheet → 'provisional' (the note says why)
+--   grade from reference/grade_thresholds.csv; veto (a part marked veto_if_missed in
+--     scoring_rules.csv missed: annual target, cumulative progress) → 'fail' whatever the score; no measures sheet → 'provisional' (the note says why)
 --   status: end year → met / missed (未完成); earlier → on schedule / behind; never a number
 --     without data ('insufficient data'); a plan without provincial carbon targets (11th FYP)
 --     → 'no target', grade 'not assessed'
@@ -19,7 +19,9 @@ with rules as (
         max(case when part = 'cumulative_progress' then cast(max_points as double) end)
             as cumulative_max,
         max(case when part = 'tasks_and_measures' then cast(max_points as double) end)
-            as measures_max
+            as measures_max,
+        bool_or(part = 'annual_target' and veto_if_missed = 'true') as annual_veto,
+        bool_or(part = 'cumulative_progress' and veto_if_missed = 'true') as cumulative_veto
     from ref_scoring_rules
     group by plan_id, rules_version
 ),
@@ -55,6 +57,8 @@ base as (
         r.annual_max,
         r.cumulative_max,
         r.measures_max,
+        r.annual_veto,
+        r.cumulative_veto,
         m.measures_score,
         py.data_gaps,
         i.cumulative_decline_pct is null or i.annual_decline_pct is null as insufficient
@@ -85,7 +89,9 @@ points as (
         cumulative_max * least(greatest(decline_pct / expected_decline_pct, 0), 1)
             as cumulative_points,
         annual_decline_pct < annual_target_pct - 1e-9 as annual_missed,
-        decline_pct < expected_decline_pct - 1e-9 as cumulative_missed
+        decline_pct < expected_decline_pct - 1e-9 as cumulative_missed,
+        (annual_veto and annual_decline_pct < annual_target_pct - 1e-9)
+            or (cumulative_veto and decline_pct < expected_decline_pct - 1e-9) as vetoed
     from official
 ),
 scored as (
@@ -146,27 +152,27 @@ select
     case
         when insufficient then 'insufficient data'
         when target_pct is null then 'not assessed'
-        when annual_missed or cumulative_missed then 'fail'
+        when vetoed then 'fail'
         when measures_score is null then 'provisional'
         else score_grade
     end as grade,
     coalesce(
-        not insufficient and not (annual_missed or cumulative_missed) and measures_score is null,
+        not insufficient and not vetoed and measures_score is null,
         false
     ) as grade_is_provisional,
-    case when not insufficient then annual_missed or cumulative_missed end as veto,
+    case when not insufficient then vetoed end as veto,
     case
         when insufficient then 'insufficient data: ' || coalesce(data_gaps, 'base or previous year incomplete')
         when target_pct is null then
             format('{} FYP: no provincial carbon-intensity target; declines reported for reference', plan_id)
-        when annual_missed and cumulative_missed then
-            format('veto: annual target missed ({:.2f}% < {:.2f}%) and cumulative progress target missed ({:.2f}% < {:.2f}%)',
-                annual_decline_pct, annual_target_pct, decline_pct, expected_decline_pct)
-        when annual_missed then
-            format('veto: annual target missed ({:.2f}% < {:.2f}%)', annual_decline_pct, annual_target_pct)
-        when cumulative_missed then
-            format('veto: cumulative progress target missed ({:.2f}% < {:.2f}%)',
-                decline_pct, expected_decline_pct)
+        when annual_missed or cumulative_missed then
+            case when vetoed then 'veto: ' else '' end
+            || concat_ws(' and ',
+                case when annual_missed then format('annual target missed ({:.2f}% < {:.2f}%)',
+                    annual_decline_pct, annual_target_pct) end,
+                case when cumulative_missed then
+                    format('cumulative progress target missed ({:.2f}% < {:.2f}%)',
+                        decline_pct, expected_decline_pct) end)
         when measures_score is null then
             format('provisional: no measures score sheet for this province and year; target part {:.1f}/{:.0f} points',
                 target_points, annual_max + cumulative_max)
