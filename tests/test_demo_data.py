@@ -74,13 +74,13 @@ def test_two_calls_write_byte_identical_files(tmp_path: Path) -> None:
     second = write_demo_landing(tmp_path / "b")
     assert [p.name for p in first] == [p.name for p in second]
     assert _sha256s(tmp_path / "a") == _sha256s(tmp_path / "b")
-    assert len(_sha256s(tmp_path / "a")) == 7
+    assert len(_sha256s(tmp_path / "a")) == 8
 
 
 def test_files_are_labelled_synthetic(tmp_path: Path) -> None:
     written = write_demo_landing(tmp_path)
     data = [p for p in written if p.name != "README_SYNTHETIC.txt"]
-    assert len(data) == 6
+    assert len(data) == 7
     assert all(p.name.startswith("synthetic_") for p in data)
     readme = (tmp_path / "README_SYNTHETIC.txt").read_text("utf-8")
     assert "invented" in readme and "NOT statistics of the National Bureau" in readme

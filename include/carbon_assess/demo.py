@@ -483,6 +483,30 @@ def _xlsx_bytes(sheet_title: str, rows: list[list[str | int | float | None]]) ->
     return out.getvalue()
 
 
+def _measures_rows(provinces: list[Province]) -> list[list[str]]:
+    """A synthetic assessors' score sheet (Chinese headers): every sub-indicator of the 12th and
+    13th FYP (reference/measures_indicators.csv) for every province and plan year, 55-100 % of
+    its maximum in half points, so the demo shows final grades instead of provisional ones."""
+    from carbon_assess import reference
+
+    indicators = reference.load("measures_indicators")
+    plans = {p["plan_id"]: p for p in reference.load("plans")}
+    rows = [["规划", "年份", "省份", "指标", "得分", "说明"]]
+    for province in provinces:
+        rng = random.Random(f"carbon-assess-demo-measures-{SEED}-{province.code}")
+        skill = rng.uniform(0.55, 1.0)  # a province's assessors' view, stable across years
+        for plan_id in ("12th", "13th"):
+            start, end = int(plans[plan_id]["start_year"]), int(plans[plan_id]["end_year"])
+            for year in range(start, end + 1):
+                for item in (i for i in indicators if i["plan_id"] == plan_id):
+                    top = float(item["max_points"])
+                    share = min(1.0, max(0.0, skill + rng.uniform(-0.1, 0.1)))
+                    points = round(top * share * 2) / 2
+                    rows.append([plan_id, str(year), province.name_zh, item["indicator"],
+                                 _fmt(points, 1), "合成演示评分"])
+    return rows
+
+
 def build_demo_files() -> dict[str, bytes]:
     """File name -> exact bytes of every demo file (README included); pure, no I/O."""
     provinces = _load_provinces()
@@ -549,6 +573,7 @@ def build_demo_files() -> dict[str, bytes]:
         _wide_rows(provinces, "地区生产总值指数(上年=100)", index, _ENGLISH_NAMES_INDEX),
         "gb18030",
     )
+    files["synthetic_measures_score_sheet.csv"] = _csv_bytes(_measures_rows(provinces), "utf-8")
     files["README_SYNTHETIC.txt"] = README_TEXT.encode("utf-8")
     return files
 

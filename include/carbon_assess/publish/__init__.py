@@ -194,6 +194,8 @@ ASSESSMENT_QUERY = f"""
         a.expected_decline_pct as expected_pct,
         a.status,
         a.target_score,
+        a.measures_score,
+        a.total_score,
         a.grade
     from {SCHEMA}.fct_target_assessment as a
     join {SCHEMA}.dim_province as p on p.province_code = a.province_code
