@@ -117,3 +117,15 @@ def test_other_failures_exit_1(tmp_path: Path, capsys) -> None:
     assert code == 1
     assert capsys.readouterr().err.startswith("error: warehouse")
     assert main(["run", "--landing", str(tmp_path), "--warehouse", "mysql://x"]) == 1
+
+
+def test_debug_shows_the_traceback_only_when_asked(tmp_path: Path, capsys) -> None:
+    missing = f"duckdb://{tmp_path / 'missing.duckdb'}"
+    assert main(["show", "--warehouse", missing]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    from carbon_assess.errors import WarehouseError
+
+    with pytest.raises(WarehouseError):
+        main(["show", "--warehouse", missing, "--debug"])
+    with pytest.raises(WarehouseError):
+        main(["--debug", "show", "--warehouse", missing])

@@ -148,13 +148,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Provincial carbon-intensity assessment pipeline.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    # `--debug` is accepted after the command too (carbon-assess run ... --debug)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo-data", help="write the bundled synthetic demo landing files")
+    demo = sub.add_parser(
+        "demo-data", parents=[common], help="write the bundled synthetic demo landing files")
     demo.add_argument("dir")
     demo.set_defaults(func=cmd_demo_data)
 
-    run = sub.add_parser("run", help="ingest → validate → compute → assess → publish")
+    run = sub.add_parser(
+        "run", parents=[common], help="ingest → validate → compute → assess → publish")
     run.add_argument("--landing", required=True, help="landing folder (scanned recursively)")
     run.add_argument("--warehouse", required=True,
                      help="duckdb:///path/file.duckdb or postgresql://user@host:port/db")
@@ -166,13 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workdir", help="work directory for this run (default var/runs/<run id>)")
     run.set_defaults(func=cmd_run)
 
-    validate = sub.add_parser("validate", help="ingest and validate only; publish nothing")
+    validate = sub.add_parser(
+        "validate", parents=[common], help="ingest and validate only; publish nothing")
     validate.add_argument("--landing", required=True)
     validate.add_argument("--vintage", default="unlabelled")
     validate.add_argument("--workdir", help="keep the work directory here")
     validate.set_defaults(func=cmd_validate)
 
-    show = sub.add_parser("show", help="print the published assessment table")
+    show = sub.add_parser(
+        "show", parents=[common], help="print the published assessment table")
     show.add_argument("--warehouse", required=True)
     show.add_argument("--plan", help="e.g. 12th")
     show.add_argument("--province", help="GB/T 2260 code, e.g. 630000")
@@ -181,13 +189,16 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="JSON instead of a text table")
     show.set_defaults(func=cmd_show)
 
-    warehouse = sub.add_parser("warehouse", help="warehouse administration")
+    warehouse = sub.add_parser(
+        "warehouse", parents=[common], help="warehouse administration")
     warehouse_sub = warehouse.add_subparsers(dest="warehouse_command", required=True)
-    init = warehouse_sub.add_parser("init", help="create schemas, roles and grants (idempotent)")
+    init = warehouse_sub.add_parser(
+        "init", parents=[common], help="create schemas, roles and grants (idempotent)")
     init.add_argument("--warehouse", required=True)
     init.set_defaults(func=cmd_warehouse_init)
 
-    roll = sub.add_parser("rollback", help="restore the previous published release")
+    roll = sub.add_parser(
+        "rollback", parents=[common], help="restore the previous published release")
     roll.add_argument("--warehouse", required=True)
     roll.set_defaults(func=cmd_rollback)
     return parser
