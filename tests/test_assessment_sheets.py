@@ -9,6 +9,7 @@ pass ≥ 60, fail below.
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import duckdb
@@ -105,15 +106,20 @@ def test_measures_sheet_in_chinese_headers(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("rows", "fragments"),
     [
+        # value rules: the sheet_measures suite at validation (file, row, column, value, rule)
         ([["12th", 2015, "青海省", "organisation", 4, ""]],
-         ["measures.csv", "row 2", "column 'points'", "maximum 3", "'4.0'"]),
+         ["validation failed", "sheet_measures", "measures.csv row 2", "column 'points'",
+          "value '4'", "maximum 3 for 12th organisation", "must not exceed the sub-indicator"]),
         ([["12th", 2015, "青海省", "tree_planting", 1, ""]],
-         ["measures.csv", "row 2", "column 'indicator'", "unknown sub-indicator",
-          "'tree_planting'"]),
+         ["validation failed", "measures.csv row 2", "column 'indicator'",
+          "value 'tree_planting'", "sub-indicator must be one of the 13 of the 12th FYP"]),
         ([["12th", 2015, "青海省", "funding", 1, ""], ["12th", 2015, "Qinghai", "funding", 2, ""]],
-         ["measures.csv", "row 3", "duplicate"]),
+         ["validation failed", "measures.csv row 2", "column 'plan, year, province, indicator'",
+          "value '12th / 2015 / 630000 / funding'", "same key also at measures.csv row 3",
+          "one row per plan, year, province, indicator"]),
+        # parsing: an unknown province is still rejected at ingest, as in an NBS file
         ([["12th", 2015, "Atlantis", "funding", 1, ""]],
-         ["measures.csv", "row 2", "unknown province", "'Atlantis'"]),
+         ["measures.csv", "row 2", "column 'province'", "unknown province", "'Atlantis'"]),
     ],
 )
 def test_bad_measures_sheet_is_rejected(tmp_path: Path, capsys, rows, fragments) -> None:
@@ -123,6 +129,7 @@ def test_bad_measures_sheet_is_rejected(tmp_path: Path, capsys, rows, fragments)
     assert err.startswith("error: ") and len(err.splitlines()) == 1
     for fragment in fragments:
         assert fragment in err, err
+    assert re.search(r"report: \S+report\.md", err), err  # ingest or validation quarantine
 
 
 def test_chaining_on_a_confirmed_decline(tmp_path: Path) -> None:

@@ -13,7 +13,15 @@ import pytest
 from carbon_assess.errors import ValidationFailed
 from carbon_assess.ingest.schema import RAW_SCHEMA, SOURCE_KINDS
 from carbon_assess.validate import validate_workdir
-from carbon_assess.validate.suites import SUITES_DIR, build_suite, rules_for, suite_json
+from carbon_assess.validate.suites import (
+    SHEET_KINDS,
+    SUITE_KINDS,
+    SUITES_DIR,
+    build_suite,
+    rules_for,
+    suite_json,
+    suite_name,
+)
 
 RUN_ID = "20240101T000000Z-abc123"
 YEARS = (2009, 2010, 2011)
@@ -147,10 +155,40 @@ def test_one_versioned_suite_per_source_kind_with_severities() -> None:
                 "value_not_negative", "coverage_required"} <= set(keys)
 
 
+def test_one_versioned_suite_per_assessment_sheet_with_severities() -> None:
+    names = {build_suite(kind).name for kind in SHEET_KINDS}
+    assert names == {"sheet_measures", "sheet_targets", "sheet_annual_targets",
+                     "sheet_confirmed_declines"}
+    for kind in SHEET_KINDS:
+        suite = build_suite(kind)
+        assert suite.meta["version"]
+        for expectation in suite.expectations:
+            assert expectation.meta["severity"] in ("error", "warning")
+            assert expectation.severity == (
+                "critical" if expectation.meta["severity"] == "error" else "warning")
+        rules = rules_for(kind)
+        keys = [r.key for r in rules]
+        assert len(keys) == len(set(keys))
+        assert {"columns", "plan_known", "province_known", "key_unique"} <= set(keys)
+        # every row-level rule names the sheet column whose value the report prints
+        assert all(r.column for r in rules if r.expectation != "ExpectTableColumnsToMatchSet")
+    measures = {r.key: r for r in rules_for("measures")}
+    assert {"year_in_plan_12th", "indicator_known_12th", "points_within_maximum",
+            "sheet_complete"} <= set(measures)
+    assert measures["sheet_complete"].severity == "warning"
+    targets = {r.key: r for r in rules_for("targets")}
+    assert targets["target_near_reference"].severity == "warning"
+    confirmed = {r.key: r for r in rules_for("confirmed_declines")}
+    assert confirmed["year_in_plan_12th"].kwargs["min_value"] == 2010  # the base year
+
+
 def test_committed_suite_json_matches_the_code() -> None:
     """Regenerate with `python -m carbon_assess.validate.suites` after changing a rule."""
-    for kind in SOURCE_KINDS:
-        committed = json.loads((SUITES_DIR / f"raw_{kind}.json").read_text(encoding="utf-8"))
+    committed_files = {p.name for p in SUITES_DIR.glob("*.json")}
+    assert committed_files == {f"{suite_name(kind)}.json" for kind in SUITE_KINDS}
+    for kind in SUITE_KINDS:
+        path = SUITES_DIR / f"{suite_name(kind)}.json"
+        committed = json.loads(path.read_text(encoding="utf-8"))
         assert committed == json.loads(json.dumps(suite_json(kind))), kind
 
 

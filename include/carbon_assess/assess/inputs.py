@@ -8,16 +8,23 @@ Recognised by their header (English or Chinese), never by file name:
 - confirmed declines:   plan, year, province, confirmed_decline_pct[, source]
                         (…, 核定累计下降率(%)): cumulative declines confirmed earlier
 
-Each is checked here (known plan, province, indicator; points within the sub-indicator maximum;
-no duplicates) and written to `<workdir>/sheets/<kind>.parquet` for the SQL models.
+Ingest only *parses* a sheet here, as it parses the NBS files: header recognition, numbers,
+years, required values present, province name → GB/T 2260 code (an unknown province is an
+`InputError`, as in an NBS file). Every rule on the *values* (plan known, year inside the plan,
+sub-indicator known and points within its maximum, percentages in range, one row per key across
+all files, the incomplete-sheet and target-override warnings) is an expectation of the
+`sheet_<kind>` Great Expectations suites (`carbon_assess.validate.suites`), run by the validate
+stage on `<workdir>/sheets/<kind>.parquet`, which is what `write_sheets` writes. Each row keeps
+its lineage (source_file, source_sheet, source_row) and the Parquet metadata keeps each file's
+header text, so the validation report names file, row, column and value.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from carbon_assess import reference
 from carbon_assess.errors import InputError
 
 ALIASES = {
@@ -51,6 +58,8 @@ SHEETS: dict[str, dict[str, Any]] = {
 }
 NUMERIC = {"points", "target_pct", "annual_target_pct", "confirmed_decline_pct"}
 OPTIONAL = ("note", "source")
+LINEAGE = ("source_file", "source_sheet", "source_row")
+HEADERS_METADATA = b"carbon_assess.headers"  # Parquet key: [{file, sheet, headers}] as JSON
 
 
 def _normalise(header: list[str]) -> list[str | None]:
@@ -67,62 +76,33 @@ def sheet_kind(header: list[str]) -> str | None:
     return None
 
 
-def _check_row(kind: str, record: dict[str, Any], file: str, row: int,
-               header_of: dict[str, str]) -> None:
-    from carbon_assess.ingest.provinces import resolve_province
-
-    plans = {p["plan_id"]: p for p in reference.load("plans")}
-    if record["plan"] not in plans:
-        raise InputError(file, f"unknown plan; known: {', '.join(plans)}", row=row,
-                         column=header_of["plan"], value=record["plan"])
-    code = resolve_province(record["province"])
-    if code is None:
-        raise InputError(file, "unknown province", row=row, column=header_of["province"],
-                         value=record["province"])
-    record["province"] = code
-    if "year" in record:
-        plan = plans[record["plan"]]
-        low = int(plan["start_year"]) if kind != "confirmed_declines" else int(plan["base_year"])
-        if not low <= record["year"] <= int(plan["end_year"]):
-            raise InputError(file, f"year outside the {record['plan']} plan "
-                             f"({plan['start_year']}-{plan['end_year']})", row=row,
-                             column=header_of["year"], value=str(record["year"]))
-    if kind == "measures":
-        maxima = {(m["plan_id"], m["indicator"]): float(m["max_points"])
-                  for m in reference.load("measures_indicators")}
-        limit = maxima.get((record["plan"], record["indicator"]))
-        if limit is None:
-            known = sorted(i for p, i in maxima if p == record["plan"])
-            raise InputError(file, f"unknown sub-indicator for {record['plan']}; known: "
-                             + ", ".join(known), row=row, column=header_of["indicator"],
-                             value=record["indicator"])
-        if not 0 <= record["points"] <= limit:
-            raise InputError(file, f"points must be between 0 and the sub-indicator maximum "
-                             f"{limit:g}", row=row, column=header_of["points"],
-                             value=str(record["points"]))
-    for column in ("target_pct", "annual_target_pct"):
-        if column in record and not 0 < record[column] < 100:
-            raise InputError(file, "a reduction target is a percentage between 0 and 100",
-                             row=row, column=header_of[column], value=str(record[column]))
+def sheet_columns(kind: str) -> list[str]:
+    """The columns of `<workdir>/sheets/<kind>.parquet`, in order."""
+    return [*SHEETS[kind]["required"], *OPTIONAL, *LINEAGE]
 
 
 def read_sheet(rows: list[tuple[int, list[str]]], file: str, sheet: str | None
                ) -> tuple[str, list[dict[str, Any]]] | None:
-    """Parse one table if it is an assessment sheet; None otherwise."""
+    """Parse one table if it is an assessment sheet; None otherwise.
+
+    Raises InputError for what cannot be parsed: a blank required cell, a number or year that is
+    not one, a province that names none. The values themselves are validated later (GX).
+    """
     from carbon_assess.ingest.layouts import parse_number, parse_year
+    from carbon_assess.ingest.provinces import resolve_province
 
     content = [(n, cells) for n, cells in rows if any(cells)]
     if not content:
         return None
-    header_row, header = content[0]
+    _, header = content[0]
     kind = sheet_kind(header)
     if kind is None:
         return None
     names = _normalise(header)
-    header_of = {name: header[i] for i, name in enumerate(names) if name}
-    wanted = set(SHEETS[kind]["required"]) | set(OPTIONAL)
+    header_of = {name: header[i].strip().lstrip("\ufeff") for i, name in enumerate(names) if name}
+    required = set(SHEETS[kind]["required"])
+    wanted = required | set(OPTIONAL)
     records: list[dict[str, Any]] = []
-    seen: dict[tuple, int] = {}
     for row_number, cells in content[1:]:
         record: dict[str, Any] = {}
         for i, name in enumerate(names):
@@ -131,44 +111,31 @@ def read_sheet(rows: list[tuple[int, list[str]]], file: str, sheet: str | None
             text = cells[i].strip() if i < len(cells) else ""
             if name in NUMERIC:
                 value = parse_number(text, file, row_number, header[i])
-                if value is None:
-                    raise InputError(file, "a value is required", row=row_number,
-                                     column=header[i], value=text)
-                record[name] = value
             elif name == "year":
-                record[name] = parse_year(text, file, row_number, header[i])
+                value = parse_year(text, file, row_number, header[i]) if text else None
             else:
-                record[name] = text
-        _check_row(kind, record, file, row_number, header_of)
-        key = tuple(record[k] for k in SHEETS[kind]["key"])
-        if key in seen:
-            raise InputError(file, f"duplicate {', '.join(SHEETS[kind]['key'])} (first at row "
-                             f"{seen[key]})", row=row_number, value=" / ".join(map(str, key)))
-        seen[key] = row_number
+                value = text
+            if name in required and value in (None, ""):
+                raise InputError(file, "a value is required", row=row_number, column=header[i],
+                                 value=text)
+            record[name] = value
+        code = resolve_province(record["province"])
+        if code is None:
+            raise InputError(file, "unknown province", row=row_number,
+                             column=header_of["province"], value=record["province"])
+        record["province"] = code
         record.update(source_file=file, source_sheet=sheet, source_row=row_number)
+        record["source_columns"] = header_of  # the header text of each column, for the report
         records.append(record)
     return kind, records
 
 
-def check_sheet_duplicates(found: dict[str, list[dict[str, Any]]]) -> list[InputError]:
-    """The same key in two sheets (e.g. two measures files for one province-year) is an error."""
-    errors = []
-    for kind, records in found.items():
-        first: dict[tuple, dict[str, Any]] = {}
-        for record in records:
-            key = tuple(record[k] for k in SHEETS[kind]["key"])
-            if key in first and first[key]["source_file"] != record["source_file"]:
-                errors.append(InputError(
-                    record["source_file"],
-                    f"duplicate {', '.join(SHEETS[kind]['key'])}: also in "
-                    f"{first[key]['source_file']} row {first[key]['source_row']}",
-                    row=record["source_row"], value=" / ".join(map(str, key))))
-            first.setdefault(key, record)
-    return errors
-
-
 def write_sheets(found: dict[str, list[dict[str, Any]]], workdir: Path) -> dict[str, int]:
-    """Write each sheet kind to `<workdir>/sheets/<kind>.parquet` (empty kinds are omitted)."""
+    """Write each sheet kind to `<workdir>/sheets/<kind>.parquet` (empty kinds are omitted).
+
+    The Parquet schema metadata `carbon_assess.headers` lists, per file and sheet, the header
+    text of each column (e.g. points → 得分), for the validation report.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -180,9 +147,23 @@ def write_sheets(found: dict[str, list[dict[str, Any]]], workdir: Path) -> dict[
     for kind, records in found.items():
         if not records:
             continue
-        columns = list(SHEETS[kind]["required"]) + list(OPTIONAL) + [
-            "source_file", "source_sheet", "source_row"]
+        columns = sheet_columns(kind)
         table = pa.table({c: [r.get(c) for r in records] for c in columns})
+        headers: dict[tuple, dict[str, str]] = {}
+        for r in records:
+            headers.setdefault((r["source_file"], r["source_sheet"]), r.get("source_columns", {}))
+        meta = [{"file": f, "sheet": s, "headers": h} for (f, s), h in headers.items()]
+        table = table.replace_schema_metadata(
+            {HEADERS_METADATA: json.dumps(meta, ensure_ascii=False).encode("utf-8")})
         pq.write_table(table, target / f"{kind}.parquet")
         counts[kind] = len(records)
     return counts
+
+
+def sheet_headers(table: Any) -> dict[tuple[str, str | None], dict[str, str]]:
+    """(file, sheet) -> {column: header text} from a sheet table's Parquet metadata."""
+    raw = (table.schema.metadata or {}).get(HEADERS_METADATA)
+    if not raw:
+        return {}
+    return {(m["file"], m.get("sheet")): dict(m.get("headers") or {})
+            for m in json.loads(raw.decode("utf-8"))}

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from carbon_assess.assess.inputs import check_sheet_duplicates, read_sheet, write_sheets
+from carbon_assess.assess.inputs import read_sheet, write_sheets
 from carbon_assess.errors import InputError
 from carbon_assess.ingest.layouts import ParsedTable, parse_table
 from carbon_assess.ingest.readers import (
@@ -246,7 +246,6 @@ def _ingest(landing: Path, workdir: Path, run_id: str, vintage: str) -> dict[str
         f"{d['file']}" + (f" [sheet {d['sheet']}]" if d["sheet"] else "") + f": {d['message']}"
         for d in details
     ]
-    errors += check_sheet_duplicates(sheets)
     if not errors and not inputs:
         errors.append(InputError(str(landing), "no recognised NBS file in the landing folder"))
     if errors:

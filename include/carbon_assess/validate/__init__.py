@@ -1,13 +1,15 @@
-"""Validation stage: Great Expectations 1.x suites on the raw Parquet of a work directory.
+"""Validation stage: Great Expectations 1.x suites on the raw and sheet Parquet of a work directory.
 
-`validate_workdir(workdir)` runs one suite per source kind present in `<workdir>/raw/` (see
+`validate_workdir(workdir)` runs one suite per source kind present in `<workdir>/raw/`
+(`raw_<kind>`) and one per assessment sheet kind present in `<workdir>/sheets/`
+(`sheet_measures`, `sheet_targets`, `sheet_annual_targets`, `sheet_confirmed_declines`; see
 `suites.py`; derived check columns come from `checks.py`) and, whatever the outcome, writes
 
     <workdir>/validation/results.{json,parquet}   one row per expectation (+ ingest warnings)
     <workdir>/validation/data_docs/index.html     GX Data Docs (static, local, no network)
     <workdir>/validation/report.{md,json}         when anything failed (errors or warnings)
 
-If an error-severity expectation fails, the batch (raw Parquet, run.json, ingest report,
+If an error-severity expectation fails, the batch (raw and sheet Parquet, run.json, ingest report,
 validation results and Data Docs: copies) goes to `<CARBON_ASSESS_HOME>/quarantine/<run_id>/`
 with `report.md` / `report.json`, and `ValidationFailed` is raised with a one-line message naming
 the first offending file/row/column/value and the report. The landing files and the warehouse are
@@ -79,8 +81,13 @@ def _exception_message(res) -> str | None:
     return None
 
 
-def _result_row(run_id: str, kind: str, rule, res, df) -> dict[str, Any]:
-    from carbon_assess.validate.report import MAX_EXAMPLES, MAX_REPORT_ROWS, offender
+def _result_row(run_id: str, kind: str, rule, res, df, sheet: bool = False) -> dict[str, Any]:
+    from carbon_assess.validate.report import (
+        MAX_EXAMPLES,
+        MAX_REPORT_ROWS,
+        offender,
+        sheet_offender,
+    )
     from carbon_assess.validate.report import render_offender as render
 
     row: dict[str, Any] = {
@@ -126,7 +133,10 @@ def _result_row(run_id: str, kind: str, rule, res, df) -> dict[str, Any]:
     row["unexpected_count"] = int(result.get("unexpected_count") or len(index))
     labels = [i for i in index[:MAX_REPORT_ROWS] if i in df.index]
     records = df.loc[labels].to_dict("records") if labels else []
-    row["offenders"] = [offender(rec, rule.column) for rec in records]
+    row["offenders"] = [
+        sheet_offender(rec, rule.column, rule.note) if sheet else offender(rec, rule.column)
+        for rec in records
+    ]
     row["examples"] = "; ".join(render(o) for o in row["offenders"][:MAX_EXAMPLES])
     if not row["examples"]:
         values = result.get("partial_unexpected_list") or []
@@ -154,8 +164,30 @@ def _ingest_warnings(workdir: Path) -> list[dict[str, Any]]:
             for w in report.get("warnings", [])]
 
 
+def _run_suite(context, source, name: str, suite, df, parameters, gx_run):
+    """Run one suite on one DataFrame; GX results by rule key."""
+    import great_expectations as gx
+
+    suite = context.suites.add(suite)
+    batch_definition = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe(
+        name=f"{name}_whole"
+    )
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"validate_{name}", data=batch_definition, suite=suite)
+    )
+    validation = definition.run(
+        batch_parameters={"dataframe": df},
+        expectation_parameters=parameters,
+        result_format=dict(RESULT_FORMAT),
+        run_id=gx_run,
+    )
+    # GX does not keep suite order (expectations that raised come first): match by key
+    return {r.expectation_config.meta.get("rule"): r for r in validation.results}
+
+
 def validate_workdir(workdir: Path, quarantine_root: Path | None = None) -> dict[str, Any]:
-    """Validate `<workdir>/raw/*.parquet` with GX; quarantine and raise on error-severity failures.
+    """Validate `<workdir>/raw/*.parquet` and `<workdir>/sheets/*.parquet` with GX; quarantine
+    and raise on error-severity failures.
 
     Returns {"status", "errors", "warnings", "results_path", "report_path", "data_docs_path",
     "warnings_summary", "seconds"}. Raises carbon_assess.errors.ValidationFailed (one-line message
@@ -164,7 +196,7 @@ def validate_workdir(workdir: Path, quarantine_root: Path | None = None) -> dict
     """
     from carbon_assess.errors import ValidationFailed
     from carbon_assess.ingest.schema import SOURCE_KINDS
-    from carbon_assess.validate.checks import prepare_batches
+    from carbon_assess.validate.checks import prepare_batches, prepare_sheet_batch
     from carbon_assess.validate.report import (
         ingest_rows,
         quarantine_batch,
@@ -175,8 +207,10 @@ def validate_workdir(workdir: Path, quarantine_root: Path | None = None) -> dict
     from carbon_assess.validate.suites import (
         CURRENT_YEAR_PARAMETER,
         ERROR,
+        SHEET_KINDS,
         build_suite,
         rules_for,
+        suite_name,
     )
 
     started = datetime.now(UTC)
@@ -189,42 +223,41 @@ def validate_workdir(workdir: Path, quarantine_root: Path | None = None) -> dict
         for kind in SOURCE_KINDS
         if (workdir / "raw" / f"{kind}.parquet").exists()
     }
+    sheet_files = {
+        kind: workdir / "sheets" / f"{kind}.parquet"
+        for kind in SHEET_KINDS
+        if (workdir / "sheets" / f"{kind}.parquet").exists()
+    }
     validation_dir = workdir / "validation"
     docs_dir = validation_dir / "data_docs"
     validation_dir.mkdir(parents=True, exist_ok=True)
 
     rows: list[dict[str, Any]] = []
     data_docs_path: str | None = None
-    if raw_files:
-        import great_expectations as gx
+    if raw_files or sheet_files:
         import pandas as pd
+        import pyarrow.parquet as pq
         from great_expectations.core.run_identifier import RunIdentifier
 
         frames = {kind: pd.read_parquet(path) for kind, path in raw_files.items()}
-        batches = prepare_batches(frames, run_info.get("run_id"))
+        batches = prepare_batches(frames, run_info.get("run_id")) if frames else {}
         context, source = _gx_context(docs_dir)
         gx_run = RunIdentifier(run_name=run_id, run_time=started)
         parameters = {CURRENT_YEAR_PARAMETER: started.year}
         for kind in [k for k in SOURCE_KINDS if k in batches]:
             df = batches[kind]
             rules = rules_for(kind, run_id=run_info.get("run_id"))
-            suite = context.suites.add(build_suite(kind, rules=rules))
-            batch_definition = source.add_dataframe_asset(
-                name=kind
-            ).add_batch_definition_whole_dataframe(name=f"{kind}_whole")
-            definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=f"validate_{kind}", data=batch_definition,
-                                        suite=suite)
-            )
-            validation = definition.run(
-                batch_parameters={"dataframe": df},
-                expectation_parameters=parameters,
-                result_format=dict(RESULT_FORMAT),
-                run_id=gx_run,
-            )
-            # GX does not keep suite order (expectations that raised come first): match by key
-            by_key = {r.expectation_config.meta.get("rule"): r for r in validation.results}
+            by_key = _run_suite(context, source, kind, build_suite(kind, rules=rules), df,
+                                parameters, gx_run)
             rows += [_result_row(run_id, kind, rule, by_key.get(rule.key), df) for rule in rules]
+        for kind, path in sheet_files.items():
+            df = prepare_sheet_batch(kind, pq.read_table(path))
+            rules = rules_for(kind)
+            name = suite_name(kind)
+            by_key = _run_suite(context, source, name, build_suite(kind, rules=rules), df,
+                                parameters, gx_run)
+            rows += [_result_row(run_id, name, rule, by_key.get(rule.key), df, sheet=True)
+                     for rule in rules]
         try:
             sites = context.build_data_docs(site_names=[DATA_DOCS_SITE])
             data_docs_path = str(docs_dir / "index.html") if sites else None

@@ -81,6 +81,29 @@ def offender(row: dict[str, Any], column: str | None) -> dict[str, Any]:
     }
 
 
+def _cell(value: Any) -> str:
+    """A sheet cell as text: 4.0 -> '4', 1.5 -> '1.5', 2015 -> '2015', blank -> ''."""
+    text = _text(value)
+    if text and isinstance(value, float):  # numpy float64 is a float too
+        return format(value, ".15g")
+    return text
+
+
+def sheet_offender(row: dict[str, Any], cell: str | None, note: str | None) -> dict[str, Any]:
+    """The lineage of one offending assessment-sheet row: file, sheet, row, the header text of
+    the rule's cell(s) in that file and their value(s), and the note explaining the finding."""
+    cells = [c for c in (cell or "").split(",") if c]
+    source_row = row.get("source_row")
+    return {
+        "file": _text(row.get("source_file")) or "?",
+        "sheet": _text(row.get("source_sheet")) or None,
+        "row": int(source_row) if _text(source_row) else None,
+        "column": ", ".join(_text(row.get(f"header_{c}")) or c for c in cells),
+        "value": " / ".join(_cell(row.get(c)) for c in cells),
+        "detail": (_text(row.get(note)) or None) if note else None,
+    }
+
+
 def render_offender(o: dict[str, Any]) -> str:
     """`prov.csv row 12 column '煤炭消费量(万吨)' value '-5'` (+ sheet / detail when useful)."""
     text = o["file"]
@@ -235,17 +258,17 @@ def quarantine_root(workdir: Path, explicit: Path | None = None) -> Path:
 
 
 def quarantine_batch(workdir: Path, run_id: str, root: Path | None = None) -> Path:
-    """Copy the batch (raw Parquet, run.json, ingest report, validation results and Data Docs)
-    to `<root>/<run_id>/`, same layout as the work directory. Copies only: the work directory
-    and, above all, the landing files are left in place."""
+    """Copy the batch (raw and sheet Parquet, run.json, ingest report, validation results and
+    Data Docs) to `<root>/<run_id>/`, same layout as the work directory. Copies only: the work
+    directory and, above all, the landing files are left in place."""
     workdir = Path(workdir)
     target = quarantine_root(workdir, root) / run_id
     target.mkdir(parents=True, exist_ok=True)
-    raw = workdir / "raw"
-    if raw.is_dir():
-        (target / "raw").mkdir(exist_ok=True)
-        for path in sorted(raw.glob("*.parquet")):
-            shutil.copy2(path, target / "raw" / path.name)
+    for folder in ("raw", "sheets"):
+        if (workdir / folder).is_dir():
+            (target / folder).mkdir(exist_ok=True)
+            for path in sorted((workdir / folder).glob("*.parquet")):
+                shutil.copy2(path, target / folder / path.name)
     for name in ("run.json", "ingest_report.json"):
         if (workdir / name).exists():
             shutil.copy2(workdir / name, target / name)

@@ -1,12 +1,22 @@
-"""Expectation suites for the raw layer, as code: one suite per source kind (GX 1.x).
+"""Expectation suites as code: one suite per source kind and per assessment sheet (GX 1.x).
 
-Suites: `raw_energy_consumption`, `raw_energy_production`, `raw_gdp`, `raw_gdp_index`,
-`raw_population`. (The measures score sheet and user-overridable reference tables get their own
-suites when they are ingested; not yet.)
+Suites on the raw statistics (`<workdir>/raw/<kind>.parquet`): `raw_energy_consumption`,
+`raw_energy_production`, `raw_gdp`, `raw_gdp_index`, `raw_population`.
+
+Suites on the assessment sheets a user drops in the landing folder
+(`<workdir>/sheets/<kind>.parquet`, see `carbon_assess.assess.inputs`), including the reference
+tables a user can override (targets, annual targets, confirmed declines):
+`sheet_measures`, `sheet_targets`, `sheet_annual_targets`, `sheet_confirmed_declines`. Ingest
+only parses a sheet (header, numbers, years, required values, province → code); every rule on the
+values is here: plan known (reference/plans.csv), year inside the plan (base year allowed for
+confirmed declines), sub-indicator known for the plan and points between 0 and its maximum
+(reference/measures_indicators.csv), percentages in range, one row per key across all files of a
+kind; warnings for an incomplete measures sheet and a target far from the reference target.
 
 A suite is first described as plain `Rule` records (cheap to import, no GX), then turned into a
 Great Expectations 1.x `ExpectationSuite` by `build_suite` (which imports GX lazily). Every
-expectation carries in its `meta` the rule key, a one-line human description and its severity:
+expectation carries in its `meta` the rule key, a one-line human description and its severity
+(and, for sheets, the sheet `cell` the report prints and the `note` column explaining a finding):
 
 - `error`   blocks the batch (it is quarantined, nothing is computed or published);
 - `warning` is recorded in the validation results and shown to the user.
@@ -14,10 +24,11 @@ expectation carries in its `meta` the rule key, a one-line human description and
 The native GX `severity` field is set too (`critical` / `warning`) so Data Docs agree.
 
 Versioning: `SUITE_VERSION` is stored in each suite's meta, and the suites as GX JSON are kept
-in `validate/suites/raw_<kind>.json` (regenerate with `python -m carbon_assess.validate.suites`;
+in `validate/suites/<suite>.json` (regenerate with `python -m carbon_assess.validate.suites`;
 a test fails when code and JSON differ, so a change to a rule shows up in review). Checks that
-need more than one row (year-on-year change, level shift, coverage, the blank-value policy) are
-expectations on derived columns computed in `checks.py`.
+need more than one row (year-on-year change, level shift, coverage, the blank-value policy, an
+incomplete measures sheet) or a reference lookup (a sub-indicator's maximum, the reference
+target) are expectations on derived columns computed in `checks.py`.
 """
 
 from __future__ import annotations
@@ -29,13 +40,22 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from carbon_assess import reference
+from carbon_assess.assess.inputs import SHEETS
 from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SCHEMA, SOURCE_KINDS
 from carbon_assess.validate.checks import (
+    KEY_NOTE,
     LEVEL_COLUMN,
     LEVEL_RULES,
     LEVEL_SHIFT_MAX,
+    MAX_POINTS,
+    MAX_POINTS_NOTE,
+    MISSING_INDICATORS,
     MISSING_REQUIRED,
     MISSING_YEAR,
+    TARGET_DIFFERENCE,
+    TARGET_DIFFERENCE_MAX,
+    TARGET_DIFFERENCE_NOTE,
     YOY_COLUMN,
     YOY_RULES,
     add_yoy_factor,
@@ -43,7 +63,7 @@ from carbon_assess.validate.checks import (
 
 ERROR = "error"
 WARNING = "warning"
-SUITE_VERSION = "2026-11-26.1"  # bump when a rule, threshold or severity changes
+SUITE_VERSION = "2026-11-27.1"  # bump when a rule, threshold or severity changes
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 
 YEAR_MIN = 1949
@@ -87,6 +107,21 @@ COLUMN_TYPES = {  # pandas dtype names of the raw Parquet columns as read by pan
     "value": "float64",
 }
 
+SHEET_KINDS = tuple(SHEETS)  # measures, targets, annual_targets, confirmed_declines
+SHEET_LABELS = {
+    "measures": "measures score sheet",
+    "targets": "targets sheet",
+    "annual_targets": "annual targets sheet",
+    "confirmed_declines": "confirmed declines sheet",
+}
+SHEET_RANGES = {  # value column -> (min, max, strict, description)
+    "target_pct": (0, 100, True, "a reduction target is a percentage strictly between 0 and 100"),
+    "annual_target_pct": (
+        0, 100, True, "an annual reduction target is a percentage strictly between 0 and 100"),
+    "confirmed_decline_pct": (
+        -100, 100, False, "a confirmed cumulative decline is a percentage between -100 and 100"),
+}
+
 REQUIRED_COLUMNS = tuple(RAW_SCHEMA.names)
 KEY_COLUMNS = ("province_code", "year", "variable", "fuel")
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "reference"
@@ -102,9 +137,13 @@ class Rule:
     kwargs: dict[str, Any] = field(hash=False)
     severity: str  # error | warning
     description: str  # the rule as a user reads it
+    cell: str | None = None  # sheets: the column(s) whose cell the report prints (a,b for keys)
+    note: str | None = None  # sheets: the batch column whose text explains a finding
 
     @property
     def column(self) -> str | None:
+        if self.cell:
+            return self.cell
         if "column" in self.kwargs:
             return self.kwargs["column"]
         if "column_list" in self.kwargs:
@@ -139,8 +178,176 @@ def _null(key: str, column: str, severity: str, description: str) -> Rule:
     return Rule(key, "ExpectColumnValuesToBeNull", {"column": column}, severity, description)
 
 
+def suite_name(kind: str) -> str:
+    """`raw_<kind>` for a source kind, `sheet_<kind>` for an assessment sheet kind."""
+    if kind in SHEET_KINDS:
+        return f"sheet_{kind}"
+    if kind in SOURCE_KINDS:
+        return f"raw_{kind}"
+    raise ValueError(f"unknown source or sheet kind {kind!r}")
+
+
+SUITE_KINDS = (*SOURCE_KINDS, *SHEET_KINDS)  # every suite, in the order validation runs them
+
+
+def _plan_condition(plan: str) -> dict[str, Any]:
+    """GX 1.x row condition `plan == <plan>` (a serialised `Column("plan") == plan`)."""
+    return {"type": "comparison", "column": {"name": "plan"}, "operator": "==",
+            "parameter": plan}
+
+
+def sheet_rules_for(kind: str) -> list[Rule]:
+    """The rules of the `sheet_<kind>` suite (reference data read from reference/*.csv)."""
+    if kind not in SHEET_KINDS:
+        raise ValueError(f"unknown sheet kind {kind!r}")
+    spec = SHEETS[kind]
+    label = SHEET_LABELS[kind]
+    plans = reference.load("plans")
+    indicators: dict[str, list[str]] = {}
+    for row in reference.load("measures_indicators"):
+        indicators.setdefault(row["plan_id"], []).append(row["indicator"])
+    rules = [
+        Rule(
+            "columns",
+            "ExpectTableColumnsToMatchSet",
+            {"column_set": [*spec["required"], "source_file", "source_row"],
+             "exact_match": False},
+            ERROR,
+            f"required {label} columns present",
+        ),
+    ]
+    if kind == "measures":
+        rules.append(Rule(
+            "plan_known",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "plan", "value_set": list(indicators)},
+            ERROR,
+            "plan must have sub-indicators in reference/measures_indicators.csv "
+            f"({', '.join(indicators)})",
+            cell="plan",
+        ))
+    else:
+        known = [p["plan_id"] for p in plans]
+        rules.append(Rule(
+            "plan_known",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "plan", "value_set": known},
+            ERROR,
+            f"plan must be one of reference/plans.csv ({', '.join(known)})",
+            cell="plan",
+        ))
+    rules.append(Rule(
+        "province_known",
+        "ExpectColumnValuesToBeInSet",
+        {"column": "province", "value_set": [c for c in province_codes() if c != NATIONAL_CODE]},
+        ERROR,
+        "province must be a GB/T 2260 provincial code (reference/provinces.csv)",
+        cell="province",
+    ))
+    if "year" in spec["required"]:
+        for plan in plans:
+            plan_id = plan["plan_id"]
+            if kind == "measures" and plan_id not in indicators:
+                continue  # such rows already fail plan_known
+            end = int(plan["end_year"])
+            if kind == "confirmed_declines":
+                low = int(plan["base_year"])
+                text = f"the base year {low} and the final year {end}"
+            else:
+                low = int(plan["start_year"])
+                text = f"{low} and {end}"
+            rules.append(Rule(
+                f"year_in_plan_{plan_id}",
+                "ExpectColumnValuesToBeBetween",
+                {"column": "year", "min_value": low, "max_value": end,
+                 "row_condition": _plan_condition(plan_id)},
+                ERROR,
+                f"year of a {plan_id} FYP row must be between {text}",
+                cell="year",
+            ))
+    if kind == "measures":
+        for plan_id, names in indicators.items():
+            rules.append(Rule(
+                f"indicator_known_{plan_id}",
+                "ExpectColumnValuesToBeInSet",
+                {"column": "indicator", "value_set": names,
+                 "row_condition": _plan_condition(plan_id)},
+                ERROR,
+                f"sub-indicator must be one of the {len(names)} of the {plan_id} FYP "
+                "(reference/measures_indicators.csv)",
+                cell="indicator",
+            ))
+        rules += [
+            Rule(
+                "points_not_negative",
+                "ExpectColumnValuesToBeBetween",
+                {"column": "points", "min_value": 0},
+                ERROR,
+                "points must be >= 0",
+                cell="points",
+            ),
+            Rule(
+                "points_within_maximum",
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {"column_A": MAX_POINTS, "column_B": "points", "or_equal": True,
+                 "ignore_row_if": "either_value_is_missing"},
+                ERROR,
+                "points must not exceed the sub-indicator maximum "
+                "(reference/measures_indicators.csv max_points)",
+                cell="points",
+                note=MAX_POINTS_NOTE,
+            ),
+        ]
+    for column, (low, high, strict, text) in SHEET_RANGES.items():
+        if column in spec["required"]:
+            rules.append(Rule(
+                f"{column}_range",
+                "ExpectColumnValuesToBeBetween",
+                {"column": column, "min_value": low, "max_value": high,
+                 "strict_min": strict, "strict_max": strict},
+                ERROR,
+                text,
+                cell=column,
+            ))
+    rules.append(Rule(
+        "key_unique",
+        "ExpectCompoundColumnsToBeUnique",
+        {"column_list": list(spec["key"]), "ignore_row_if": "never"},
+        ERROR,
+        f"one row per {', '.join(spec['key'])} across all {label} files",
+        note=KEY_NOTE,
+    ))
+    if kind == "measures":
+        rules.append(Rule(
+            "sheet_complete",
+            "ExpectColumnValuesToBeNull",
+            {"column": MISSING_INDICATORS},
+            WARNING,
+            "a province-year has points for some but not all sub-indicators of the plan "
+            "(incomplete sheet: its measures total is understated)",
+            cell="plan,year,province",
+            note=MISSING_INDICATORS,
+        ))
+    if kind == "targets":
+        rules.append(Rule(
+            "target_near_reference",
+            "ExpectColumnValuesToBeBetween",
+            {"column": TARGET_DIFFERENCE, "min_value": -TARGET_DIFFERENCE_MAX,
+             "max_value": TARGET_DIFFERENCE_MAX},
+            WARNING,
+            f"target differs from the reference target by more than {TARGET_DIFFERENCE_MAX:g} "
+            "percentage points (used as given)",
+            cell="target_pct",
+            note=TARGET_DIFFERENCE_NOTE,
+        ))
+    return rules
+
+
 def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
-    """The rules of the suite for one source kind (optionally pinning the run id)."""
+    """The rules of the suite for one source kind (optionally pinning the run id) or sheet kind
+    (`run_id` is not used: sheets carry no run id)."""
+    if kind in SHEET_KINDS:
+        return sheet_rules_for(kind)
     if kind not in SOURCE_KINDS:
         raise ValueError(f"unknown source kind {kind!r}")
     rules = [
@@ -339,7 +546,7 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
 
 
 def build_suite(kind: str, run_id: str | None = None, rules: list[Rule] | None = None):
-    """The GX 1.x ExpectationSuite `raw_<kind>` built from `rules_for(kind)`."""
+    """The GX 1.x ExpectationSuite `raw_<kind>` / `sheet_<kind>` built from `rules_for(kind)`."""
     import os
 
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
@@ -349,16 +556,18 @@ def build_suite(kind: str, run_id: str | None = None, rules: list[Rule] | None =
     expectations = []
     for rule in rules:
         cls = getattr(gx.expectations, rule.expectation)
+        meta = {"rule": rule.key, "severity": rule.severity, "description": rule.description}
+        meta.update({k: v for k, v in (("cell", rule.cell), ("note", rule.note)) if v})
         expectations.append(
             cls(
                 **rule.kwargs,
                 description=rule.description,
                 severity="critical" if rule.severity == ERROR else "warning",
-                meta={"rule": rule.key, "severity": rule.severity, "description": rule.description},
+                meta=meta,
             )
         )
     return gx.ExpectationSuite(
-        name=f"raw_{kind}",
+        name=suite_name(kind),
         expectations=expectations,
         meta={"version": SUITE_VERSION, "source_kind": kind},
     )
@@ -375,11 +584,11 @@ def suite_json(kind: str) -> dict[str, Any]:
 
 
 def export_suites(directory: Path = SUITES_DIR) -> list[Path]:
-    """Write `raw_<kind>.json` for every kind; returns the paths."""
+    """Write `<suite>.json` (raw_<kind>, sheet_<kind>) for every suite; returns the paths."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for kind in SOURCE_KINDS:
-        path = directory / f"raw_{kind}.json"
+    for kind in SUITE_KINDS:
+        path = directory / f"{suite_name(kind)}.json"
         path.write_text(
             json.dumps(suite_json(kind), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
             encoding="utf-8",
@@ -390,6 +599,8 @@ def export_suites(directory: Path = SUITES_DIR) -> list[Path]:
 
 __all__ = [
     "ERROR",
+    "SHEET_KINDS",
+    "SUITE_KINDS",
     "SUITE_VERSION",
     "WARNING",
     "Rule",
@@ -398,7 +609,9 @@ __all__ = [
     "export_suites",
     "province_codes",
     "rules_for",
+    "sheet_rules_for",
     "suite_json",
+    "suite_name",
 ]
 
 
