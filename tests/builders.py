@@ -14,6 +14,16 @@ NAMES = {
 }
 
 
+def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    """A plain UTF-8 CSV (assessment sheets and other hand-made inputs)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
 def write_long_csv(
     path: Path,
     columns: list[str],

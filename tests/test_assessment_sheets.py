@@ -8,7 +8,6 @@ pass ≥ 60, fail below.
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
@@ -17,17 +16,9 @@ import pytest
 
 from carbon_assess.cli import main
 
-from builders import write_two_province_plan
+from builders import write_csv, write_two_province_plan
 
 MEASURES = ["plan", "year", "province", "indicator", "points", "note"]
-
-
-def _write(path: Path, header: list[str], rows: list[list]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
 
 
 def _measures(points: dict[str, float], year: int, province: str = "青海省") -> list[list]:
@@ -45,7 +36,7 @@ def _run(tmp_path: Path, sheets: dict[str, tuple[list[str], list[list]]]) -> tup
     landing = tmp_path / "landing"
     write_two_province_plan(landing)
     for name, (header, rows) in sheets.items():
-        _write(landing / name, header, rows)
+        write_csv(landing / name, header, rows)
     db = tmp_path / "w.duckdb"
     code = main(["run", "--landing", str(landing), "--warehouse", f"duckdb://{db}",
                  "--workdir", str(tmp_path / "work")])

@@ -10,7 +10,6 @@ directory with the real ingest functions (`read_sheet` + `write_sheets`) and cal
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from carbon_assess.cli import main
 from carbon_assess.errors import InputError, ValidationFailed
 from carbon_assess.validate import validate_workdir
 
-from builders import write_two_province_plan
+from builders import write_csv, write_two_province_plan
 
 RUN_ID = "20240101T000000Z-sheets"
 MEASURES = ["plan", "year", "province", "indicator", "points", "note"]
@@ -76,19 +75,11 @@ def _failed(report: dict, rule: str) -> dict:
     return row
 
 
-def _write(path: Path, header: list[str], rows: list[list]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
 def _landing(tmp_path: Path, files: dict[str, tuple[list[str], list[list]]]) -> Path:
     landing = tmp_path / "landing"
     write_two_province_plan(landing)
     for name, (header, rows) in files.items():
-        _write(landing / name, header, rows)
+        write_csv(landing / name, header, rows)
     return landing
 
 
@@ -332,7 +323,7 @@ def test_xlsx_sheet_lineage_and_ingest_keeps_parse_errors(tmp_path: Path, capsys
     assert "annual.xlsx sheet '年度目标' row 2 column 'annual_target_pct' value '130'" in err
 
     # parsing stays at ingest: a value that is not a number, a blank required cell
-    _write(landing / "bad.csv", TARGETS, [["12th", "630000", "ten", ""]])
+    write_csv(landing / "bad.csv", TARGETS, [["12th", "630000", "ten", ""]])
     with pytest.raises(InputError, match="not a number"):
         read_sheet(_table(TARGETS, [["12th", "630000", "ten", ""]]), "bad.csv", None)
     with pytest.raises(InputError, match="a value is required") as info:
