@@ -1,0 +1,219 @@
+"""Airflow UI plugin: the published carbon-intensity assessment, inside the Airflow UI.
+
+A FastAPI app mounted by the API server at `/carbon-assess` (server-rendered HTML, inline SVG
+charts, no JavaScript) and a "Carbon assessment" entry in the UI's Browse menu that shows it.
+
+Routes (all relative to the mount point):
+
+- `/`                               the latest assessment (`?plan=12th` for another plan), the
+                                    last runs and the latest validation results
+- `/province/{code}`                one province's intensity and declines, per plan
+- `/api/assessment.json`            the data of `/` as JSON (`?plan=` too)
+- `/data-docs/{run_id}/{path}`      a run's GX Data Docs, only from
+                                    `<runs>/<run_id>/validation/data_docs/`
+
+Security: Airflow mounts plugin apps without any of the core API's authentication. Every route
+here depends, at the application level, on Airflow's own `requires_access_dag("GET",
+param_dag_id=DAG_ID)` from `airflow.api_fastapi.core_api.security`: it resolves the user with
+the core API's `get_user` (JWT from `Authorization: Bearer` or the UI's `_token` cookie; 401
+without one, 403 for an invalid one) and asks the configured auth manager whether that user may
+read the DAG `carbon_intensity_assessment` (403 otherwise). OpenAPI/docs routes are disabled
+because FastAPI serves them outside the dependency system.
+
+Data access and HTML live in the library (`carbon_assess.report`); this file wires routes and
+resolves settings. It imports nothing heavy (DuckDB, psycopg and pandas load on first request).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from airflow.api_fastapi.core_api.security import requires_access_dag
+from airflow.plugins_manager import AirflowPlugin
+from fastapi import Depends, FastAPI
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Like the DAG: the library is installed (pip install -e .) or on PYTHONPATH (docker-compose);
+# otherwise make <repo>/include importable.
+if importlib.util.find_spec("carbon_assess") is None:
+    sys.path.insert(0, str(REPO_ROOT / "include"))
+
+from carbon_assess import report  # noqa: E402  (after the sys.path fallback above)
+
+log = logging.getLogger(__name__)
+
+DAG_ID = report.DAG_ID
+URL_PREFIX = "/carbon-assess"
+
+# Our pages run no script at all; a strict policy makes any injected markup inert. The UI shows
+# the pages in a same-origin iframe, hence frame-ancestors 'self'.
+HTML_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+# GX Data Docs load jQuery, Bootstrap and Vega from public CDNs. Sandboxed (an opaque origin),
+# those scripts cannot act with the operator's Airflow session.
+DATA_DOCS_HEADERS = {
+    "Content-Security-Policy": (
+        "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox; "
+        "frame-ancestors 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
+# ------------------------------------------------------------------------------------ settings
+
+
+def _variable(name: str) -> str | None:
+    """An Airflow Variable, None when unset (or when the metadata DB cannot be read)."""
+    try:
+        from airflow.models import Variable
+
+        value = Variable.get(name, default_var=None)
+    except Exception as exc:  # a Variable must never take the page down
+        log.warning("cannot read Airflow Variable %s: %s", name, exc)
+        return None
+    return None if value in (None, "") else str(value)
+
+
+def warehouse_url() -> str:
+    """The warehouse the DAG publishes to, resolved as the DAG does when its run conf is empty:
+    an Airflow connection (Variable `carbon_warehouse_conn_id`, env `CARBON_WAREHOUSE_CONN_ID`)
+    wins; else Variable `carbon_warehouse_url`, env `CARBON_WAREHOUSE_URL`,
+    `duckdb:///<repo>/var/warehouse.duckdb`."""
+    conn_id = _variable("carbon_warehouse_conn_id") or os.environ.get("CARBON_WAREHOUSE_CONN_ID")
+    if conn_id:
+        from carbon_assess.publish import warehouse_url_from_airflow_connection
+
+        return warehouse_url_from_airflow_connection(conn_id)
+    return (
+        _variable("carbon_warehouse_url")
+        or os.environ.get("CARBON_WAREHOUSE_URL")
+        or f"duckdb:///{REPO_ROOT / 'var' / 'warehouse.duckdb'}"
+    )
+
+
+def runs_dir() -> Path:
+    """Where the DAG's tasks keep each run's work directory (and its GX Data Docs)."""
+    home = os.environ.get("CARBON_ASSESS_HOME")
+    return Path(home) / "runs" if home else REPO_ROOT / "var" / "runs"
+
+
+def _resolve_url() -> tuple[str | None, dict[str, Any] | None]:
+    """The warehouse URL, or the data of an 'unavailable' page when it cannot be resolved
+    (e.g. the Airflow connection named by the settings does not exist)."""
+    from carbon_assess.errors import CarbonAssessError
+
+    try:
+        return warehouse_url(), None
+    except CarbonAssessError as exc:
+        return None, {"state": "unavailable", "message": str(exc), "warehouse": "(not resolved)"}
+
+
+# ------------------------------------------------------------------------------------ app
+
+app = FastAPI(
+    title="Carbon-intensity assessment",
+    # The interactive docs and the OpenAPI schema are plain Starlette routes, outside the
+    # dependency system: they would be reachable without authentication.
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
+    dependencies=[Depends(requires_access_dag("GET", param_dag_id=DAG_ID))],
+)
+
+
+def _html(page: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(page, status_code=status_code, headers=HTML_HEADERS)
+
+
+def _status(data: dict[str, Any]) -> int:
+    return 503 if data.get("state") == "unavailable" else 200
+
+
+def _report(plan: str | None) -> dict[str, Any]:
+    url, failed = _resolve_url()
+    if failed:
+        return failed
+    return report.load_report(url, plan=plan or None, runs_dir=runs_dir())
+
+
+@app.get("/", response_class=HTMLResponse)
+def report_page(plan: str | None = None) -> Response:
+    """The assessment of one plan (default: the latest with data), runs and data quality."""
+    try:
+        data = _report(plan)
+    except report.ReportNotFound as exc:
+        return _html(report.render_message_html("Not found", str(exc)), 404)
+    return _html(report.render_report_html(data, root=""), _status(data))
+
+
+@app.get("/province/{code}", response_class=HTMLResponse)
+def province_page(code: str) -> Response:
+    """One province's carbon intensity and declines, per plan."""
+    url, failed = _resolve_url()
+    if failed:
+        data = {**failed, "query": code}
+    else:
+        try:
+            data = report.load_province(url, code)
+        except report.ReportNotFound as exc:
+            return _html(report.render_message_html("Not found", str(exc), root="../"), 404)
+    return _html(report.render_province_html(data, root="../"), _status(data))
+
+
+@app.get("/api/assessment.json")
+def assessment_json(plan: str | None = None) -> Response:
+    """The data of the report page as JSON."""
+    try:
+        data = _report(plan)
+    except report.ReportNotFound as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    return JSONResponse(report.to_jsonable(data), status_code=_status(data),
+                        headers={"Cache-Control": "no-store"})
+
+
+@app.get("/data-docs/{run_id}/{path:path}")
+def data_docs(run_id: str, path: str) -> Response:
+    """A file of run `run_id`'s GX Data Docs; 404 for anything outside that folder."""
+    target = report.data_docs_file(runs_dir(), run_id, path or "index.html")
+    if target is None:
+        root = "../" * (2 + path.count("/"))  # from data-docs/<run_id>/<path> to the app root
+        return _html(report.render_message_html(
+            "Not found", "No such Data Docs file on this server.", root=root), 404)
+    return FileResponse(target, headers=DATA_DOCS_HEADERS)
+
+
+# ------------------------------------------------------------------------------------ plugin
+
+
+class CarbonAssessPlugin(AirflowPlugin):
+    name = "carbon_assess"
+    fastapi_apps = [
+        {"app": app, "url_prefix": URL_PREFIX, "name": "Carbon-intensity assessment report"}
+    ]
+    external_views = [
+        {
+            "name": "Carbon assessment",
+            # Relative, no leading slash: the UI resolves it against its <base href>, so it
+            # works under a base_url path or behind a proxy. Trailing slash: the app's root.
+            "href": URL_PREFIX.lstrip("/") + "/",
+            "url_route": "carbon-assessment",  # shown in an iframe at /plugin/carbon-assessment
+            "destination": "nav",
+            "category": "browse",
+        }
+    ]

@@ -1,0 +1,437 @@
+"""The Airflow UI plugin (plugins/carbon_assess_plugin.py) and its library (carbon_assess.report).
+
+The plugin's FastAPI app is taken from Airflow's own plugin discovery and called through
+`TestClient` with JWTs issued by the configured auth manager (SimpleAuthManager), against a real
+DuckDB warehouse published from the demo data.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from carbon_assess import report
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PLUGIN_FILE = REPO_ROOT / "plugins" / "carbon_assess_plugin.py"
+PLUGIN_NAME = "carbon_assess"
+URL_PREFIX = "/carbon-assess"
+HEAVY_MODULES = ["duckdb", "pandas", "great_expectations", "pyarrow", "psycopg",
+                 "carbon_assess.pipeline"]
+# Sample values for the path parameters of every route, when probing them all.
+PATH_SAMPLES = {"code": "630000", "run_id": "some-run", "path": "index.html"}
+
+
+# ---------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> dict[str, Any]:
+    """A DuckDB warehouse published from the demo data; the run's work directory (with its GX
+    Data Docs) under <home>/runs/<run_id>, as the DAG lays it out."""
+    from carbon_assess.demo import write_demo_landing
+    from carbon_assess.pipeline import run_pipeline
+
+    root = tmp_path_factory.mktemp("plugin")
+    home = root / "carbon_home"
+    landing = root / "landing"
+    write_demo_landing(landing)
+    url = f"duckdb:///{root / 'warehouse.duckdb'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CARBON_ASSESS_HOME", str(home))
+        result = run_pipeline(landing, url, vintage="demo")
+    assert Path(result["workdir"]).parent == (home / "runs").resolve()
+    return {"url": url, "home": home, "run_id": result["run_id"], "workdir": result["workdir"]}
+
+
+@pytest.fixture(scope="module")
+def plugin(airflow_db):
+    """Our plugin as Airflow's plugin manager discovers it (plugins_folder = <repo>/plugins)."""
+    from airflow import plugins_manager
+
+    plugins, errors = plugins_manager._get_plugins()
+    assert not {k: v for k, v in errors.items() if "carbon" in k}, errors
+    ours = [p for p in plugins if p.name == PLUGIN_NAME]
+    assert len(ours) == 1, [p.name for p in plugins]
+    return ours[0]
+
+
+@pytest.fixture(scope="module")
+def auth_manager(airflow_db):
+    """The configured auth manager, initialised as the API server does."""
+    os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", "plugin-tests-" + "0123456789" * 7)
+    from airflow.api_fastapi.app import init_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
+
+    manager = init_auth_manager()
+    assert isinstance(manager, SimpleAuthManager), type(manager)
+    return manager
+
+
+def _token(manager, role: str | None) -> str:
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    return manager.generate_jwt(SimpleAuthManagerUser(username=f"tester-{role}", role=role))
+
+
+@pytest.fixture
+def client(plugin, published, auth_manager, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    monkeypatch.setenv("CARBON_WAREHOUSE_URL", published["url"])
+    monkeypatch.setenv("CARBON_ASSESS_HOME", str(published["home"]))
+    monkeypatch.delenv("CARBON_WAREHOUSE_CONN_ID", raising=False)
+    with TestClient(plugin.fastapi_apps[0]["app"]) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def viewer(auth_manager) -> dict[str, str]:
+    """Headers of a user with the `viewer` role (may read DAGs, nothing more)."""
+    return {"Authorization": f"Bearer {_token(auth_manager, 'viewer')}"}
+
+
+def _row(page: str, text: str) -> str:
+    """The table row of the page that contains `text`."""
+    rows = [r for r in re.findall(r"<tr>.*?</tr>", page, re.S) if text in r]
+    assert rows, f"no table row with {text!r}"
+    return rows[0]
+
+
+# ---------------------------------------------------------------------------------- discovery
+
+
+@pytest.mark.airflow
+def test_plugin_is_discovered_with_its_app_and_nav_entry(plugin):
+    from airflow import plugins_manager
+    from fastapi import FastAPI
+
+    [entry] = plugin.fastapi_apps
+    assert isinstance(entry["app"], FastAPI)
+    assert entry["url_prefix"] == URL_PREFIX
+    apps, _ = plugins_manager.get_fastapi_plugins()
+    assert any(a["app"] is entry["app"] for a in apps)
+
+    [view] = plugin.external_views
+    assert view["name"] == "Carbon assessment"
+    assert view["destination"] == "nav"
+    assert view["href"] == URL_PREFIX.lstrip("/") + "/"  # relative: works under a base_url
+    assert not view["url_route"].startswith("/")
+    external_views, _ = plugins_manager._get_ui_plugins()
+    assert view in external_views  # not dropped (e.g. for a conflicting url_route)
+
+
+@pytest.mark.airflow
+def test_plugin_module_imports_nothing_heavy_at_top_level():
+    probe = (
+        "import importlib.util, sys\n"
+        "spec = importlib.util.spec_from_file_location("
+        f"'carbon_plugin_probe', {str(PLUGIN_FILE)!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)\n"
+        f"heavy = [m for m in {HEAVY_MODULES!r} if m in sys.modules]\n"
+        "print('heavy modules imported:', heavy)\n"
+        "sys.exit(1 if heavy else 0)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ.copy()
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+
+
+# ---------------------------------------------------------------------------------- auth
+
+
+def _all_requests(app) -> list[tuple[str, str]]:
+    """(method, path) of every route of the app, path parameters filled in. Anything but an
+    APIRoute (a Mount, StaticFiles, the OpenAPI/docs routes) escapes the app-level auth
+    dependency, so it fails here."""
+    from fastapi.routing import APIRoute
+
+    calls = []
+    for route in app.routes:
+        assert isinstance(route, APIRoute), (
+            f"{route!r} is not an APIRoute: app-level dependencies do not protect it"
+        )
+        path = route.path_format.format(
+            **{name: PATH_SAMPLES.get(name, "x") for name in route.param_convertors}
+        )
+        calls += [(method, path) for method in sorted(route.methods)]
+    assert len(calls) >= 4
+    return calls
+
+
+@pytest.mark.airflow
+def test_every_route_refuses_anonymous_and_unauthorised_callers(client, auth_manager):
+    app = client.app
+    for method, path in _all_requests(app):
+        anonymous = client.request(method, path)
+        assert anonymous.status_code == 401, (method, path, anonymous.status_code)
+        assert "Qinghai" not in anonymous.text
+
+        forged = client.request(method, path, headers={"Authorization": "Bearer not-a-jwt"})
+        assert forged.status_code == 403, (method, path, forged.status_code)
+
+        # authenticated, but the auth manager gives a user without a role no DAG access
+        no_role = {"Authorization": f"Bearer {_token(auth_manager, None)}"}
+        denied = client.request(method, path, headers=no_role)
+        assert denied.status_code == 403, (method, path, denied.status_code)
+        assert "Qinghai" not in denied.text
+
+
+@pytest.mark.airflow
+def test_access_follows_the_auth_managers_dag_permission(client, viewer, auth_manager,
+                                                         monkeypatch):
+    calls = []
+
+    def deny(**kwargs):
+        calls.append(kwargs)
+        return False
+
+    assert client.get("/", headers=viewer).status_code == 200
+    monkeypatch.setattr(auth_manager, "is_authorized_dag", deny)
+    assert client.get("/", headers=viewer).status_code == 403
+    assert calls[0]["method"] == "GET"
+    assert calls[0]["details"].id == "carbon_intensity_assessment"
+
+
+# ---------------------------------------------------------------------------------- pages
+
+
+@pytest.mark.airflow
+def test_report_page_shows_the_published_assessment(client, viewer, published):
+    response = client.get("/", headers=viewer)
+    assert response.status_code == 200, response.text[:2000]
+    assert response.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    page = response.text
+
+    import duckdb
+
+    con = duckdb.connect(published["url"].removeprefix("duckdb://"), read_only=True)
+    try:
+        plan, status, grade = con.execute(
+            "select plan_id, status, grade from carbon.v_latest_assessment "
+            "where province_code = '630000' order by plan_id desc limit 1"
+        ).fetchone()
+    finally:
+        con.close()
+    assert f"<strong>{plan} Five-Year Plan</strong>" in page  # the latest plan by default
+    qinghai = _row(page, "Qinghai")
+    assert f">{status}<" in qinghai and f">{grade}<" in qinghai
+    assert 'href="province/630000"' in qinghai  # relative link
+    assert "<svg" in page and "Cumulative decline of carbon intensity" in page
+    assert published["run_id"] in _row(page, published["run_id"])  # runs table
+    assert "Data quality of the latest run" in page and "warnings" in page
+    docs_link = f'href="data-docs/{published["run_id"]}/index.html"'
+    assert docs_link in page
+    assert not re.search(r'(href|src|action)="/', page), "links must be relative"
+    assert "_blank" not in page  # the UI's iframe sandbox blocks new windows
+
+    other = client.get("/", params={"plan": "12th"}, headers=viewer)
+    assert other.status_code == 200
+    assert "<strong>12th Five-Year Plan</strong>" in other.text
+    assert 'href="api/assessment.json?plan=12th"' in other.text
+    assert client.get("/", params={"plan": "99th"}, headers=viewer).status_code == 404
+
+
+@pytest.mark.airflow
+def test_the_ui_cookie_authenticates_too(client, auth_manager):
+    client.cookies.set("_token", _token(auth_manager, "viewer"))
+    try:
+        assert client.get("/").status_code == 200
+    finally:
+        client.cookies.clear()
+
+
+@pytest.mark.airflow
+def test_json_api_carries_the_same_data(client, viewer, published):
+    response = client.get("/api/assessment.json", params={"plan": "12th"}, headers=viewer)
+    assert response.status_code == 200
+    data = response.json()
+    assert data["state"] == "ok" and data["plan"] == "12th"
+    qinghai = next(r for r in data["rows"] if r["province_code"] == "630000")
+    assert qinghai["name_en"] == "Qinghai" and qinghai["assessment_year"] == 2015
+    assert {"status", "grade", "veto", "note", "target_score", "measures_score"} <= set(qinghai)
+    assert data["runs"][0]["run_id"] == published["run_id"]
+    assert data["runs"][0]["data_docs"] is True
+    assert data["validation"]["run_id"] == published["run_id"]
+
+
+@pytest.mark.airflow
+def test_province_page_and_unknown_province(client, viewer):
+    response = client.get("/province/630000", headers=viewer)
+    assert response.status_code == 200
+    page = response.text
+    assert "Qinghai" in page and "青海" in page
+    assert page.count("<svg") == 2 and "<polyline" in page
+    assert "12th Five-Year Plan" in page and 'href="../?plan=12th"' in page
+    assert not re.search(r'(href|src|action)="/', page)
+
+    assert client.get("/province/Qinghai", headers=viewer).status_code == 200
+    missing = client.get("/province/999999", headers=viewer)
+    assert missing.status_code == 404
+    assert "999999" in missing.text
+
+
+@pytest.mark.airflow
+def test_data_docs_are_served_and_traversal_is_refused(client, viewer, published):
+    run_id = published["run_id"]
+    index = client.get(f"/data-docs/{run_id}/index.html", headers=viewer)
+    assert index.status_code == 200 and "<html" in index.text.lower()
+    assert index.headers["content-security-policy"].startswith("sandbox")
+    assert client.get(f"/data-docs/{run_id}/", headers=viewer).status_code == 200
+
+    # a file of the run outside data_docs, a file of the runs folder, and the system
+    secret = Path(published["workdir"]) / "run.json"
+    assert secret.exists()
+    # (the HTTP client normalises a literal ../ away; percent-encoded, it reaches the route)
+    literal = client.get(f"/data-docs/{run_id}/../../run.json", headers=viewer)
+    assert literal.status_code == 404 and '"run_id"' not in literal.text
+    for path in (
+        f"/data-docs/{run_id}/%2e%2e/%2e%2e/run.json",
+        f"/data-docs/{run_id}/..%2f..%2frun.json",
+        f"/data-docs/{run_id}/%2fetc%2fpasswd",
+        "/data-docs/..%2f..%2f..%2f/etc/passwd",
+        "/data-docs/%2e%2e/index.html",
+        "/data-docs/no-such-run/index.html",
+    ):
+        response = client.get(path, headers=viewer)
+        assert response.status_code == 404, (path, response.status_code)
+        assert "No such Data Docs file" in response.text  # refused by the plugin's guard
+        assert '"run_id"' not in response.text and "root:" not in response.text
+
+
+@pytest.mark.airflow
+def test_no_warehouse_yet_is_a_friendly_page_not_an_error(client, viewer, tmp_path,
+                                                          monkeypatch):
+    monkeypatch.setenv("CARBON_WAREHOUSE_URL", f"duckdb:///{tmp_path / 'none.duckdb'}")
+    response = client.get("/", headers=viewer)
+    assert response.status_code == 200
+    assert "No assessment has been published yet" in response.text
+    assert client.get("/province/630000", headers=viewer).status_code == 200
+    assert client.get("/api/assessment.json", headers=viewer).json()["state"] == "empty"
+    assert not (tmp_path / "none.duckdb").exists()  # read-only: nothing created
+
+
+@pytest.mark.airflow
+def test_an_unknown_airflow_connection_is_reported_not_raised(client, viewer, monkeypatch):
+    monkeypatch.setenv("CARBON_WAREHOUSE_CONN_ID", "no_such_connection")
+    response = client.get("/", headers=viewer)
+    assert response.status_code == 503
+    assert "no_such_connection" in response.text
+
+
+# ---------------------------------------------------------------------------------- library
+
+
+def _crafted(note: str) -> dict[str, Any]:
+    row = {
+        "province_code": "630000", "name_en": "Qinghai<b>", "name_zh": "青海省",
+        "assessment_year": 2015, "end_of_plan": True, "target_pct": 10.0,
+        "cumulative_decline_pct": 9.5, "expected_decline_pct": 10.0, "completion_pct": 95.0,
+        "status": "missed", "target_score": 40.0, "target_score_max": 50.0,
+        "measures_score": 30.0, "measures_score_max": 50.0, "total_score": 70.0,
+        "grade": "fail", "grade_is_provisional": False, "veto": True, "note": note,
+    }
+    return {
+        "state": "ok", "message": "", "warehouse": "duckdb:///w.duckdb", "generated_at": None,
+        "plans": [{"plan_id": "12th", "start_year": 2011, "end_year": 2015, "base_year": 2010,
+                   "national_target_pct": 17.0, "has_data": True, "has_target": True,
+                   "latest_year": 2015}],
+        "plan": "12th",
+        "plan_info": {"plan_id": "12th", "start_year": 2011, "end_year": 2015,
+                      "base_year": 2010, "national_target_pct": 17.0, "latest_year": 2015},
+        "rows": [row], "status_counts": {"missed": 1},
+        "runs": [{"run_id": "run-<i>1</i>", "finished_at": None, "vintage": "v\"><x>",
+                  "method": "reference", "factor_version": "f1", "status": "published",
+                  "code_version": "0.1", "warnings": 0, "data_docs": True}],
+        "validation": {"run_id": "run-<i>1</i>", "data_docs": True,
+                       "counts": {"expectations": 2, "passed": 1, "errors": 0, "warnings": 1},
+                       "issues": [{"source": "gdp", "expectation": "<img src=x onerror=1>",
+                                   "column": "value", "severity": "warning", "success": False,
+                                   "unexpected_count": 1, "examples": "<script>x</script>"}]},
+    }
+
+
+def test_render_report_html_escapes_every_value():
+    page = report.render_report_html(_crafted("<script>alert('x')</script> & more"))
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in page
+    assert "Qinghai&lt;b&gt;" in page and "<b>" not in page
+    assert "<i>" not in page and "<img" not in page and "<x>" not in page
+    assert "v&quot;&gt;&lt;x&gt;" in page
+    assert 'href="data-docs/run-%3Ci%3E1%3C%2Fi%3E/index.html"' in page  # encoded, then escaped
+    assert "<svg" in page and "veto" in page
+
+
+def test_render_province_html_escapes_every_value():
+    data = {
+        "state": "ok", "warehouse": "w", "generated_at": None, "query": "x",
+        "province": {"province_code": "630000", "name_en": "<script>p</script>",
+                     "name_zh": "青海省", "region": "west", "grid_region": "northwest"},
+        "plans": [{"plan_id": "12th<", "plan_info": {"base_year": 2010},
+                   "years": [{"year": 2011, "intensity_t_per_10k_yuan": 3.0,
+                              "cumulative_decline_pct": 2.0, "expected_decline_pct": 2.1,
+                              "assessment": {"status": "on schedule", "grade": "good",
+                                             "note": "<script>n</script>", "veto": False}}]}],
+    }
+    page = report.render_province_html(data)
+    assert "<script>" not in page
+    assert "&lt;script&gt;p&lt;/script&gt;" in page and "&lt;script&gt;n&lt;/script&gt;" in page
+    assert "12th&lt;" in page and 'href="../?plan=12th%3C"' in page
+
+
+def test_empty_and_unavailable_states_render_without_data():
+    empty = report.load_report("duckdb:///nonexistent/dir/w.duckdb")
+    assert empty["state"] == "empty" and empty["rows"] == []
+    assert "No assessment has been published yet" in report.render_report_html(empty)
+    unavailable = {"state": "unavailable", "message": "connection <refused>", "warehouse": "pg"}
+    page = report.render_report_html(unavailable)
+    assert "cannot be read" in page and "connection &lt;refused&gt;" in page
+
+
+def test_data_docs_file_stays_inside_the_runs_data_docs(tmp_path):
+    runs = tmp_path / "runs"
+    docs = runs / "r1" / "validation" / "data_docs"
+    (docs / "static").mkdir(parents=True)
+    (docs / "index.html").write_text("<html></html>")
+    (docs / "static" / "a.css").write_text("")
+    (runs / "r1" / "run.json").write_text("{}")
+    (tmp_path / "outside.txt").write_text("secret")
+    (docs / "link.txt").symlink_to(tmp_path / "outside.txt")
+
+    assert report.data_docs_file(runs, "r1", "index.html") == docs / "index.html"
+    assert report.data_docs_file(runs, "r1", "") == docs / "index.html"
+    assert report.data_docs_file(runs, "r1", "static/a.css") == docs / "static" / "a.css"
+    for run_id, path in [
+        ("r1", "../../run.json"), ("r1", "../../../outside.txt"), ("r1", "/etc/passwd"),
+        ("r1", "link.txt"), ("r1", "static"), ("r1", "missing.html"), ("..", "r1/run.json"),
+        ("r1/validation/..", "index.html"), ("", "index.html"), ("r2", "index.html"),
+        ("r1", "index.html\x00"),
+    ]:
+        assert report.data_docs_file(runs, run_id, path) is None, (run_id, path)
+
+
+@pytest.mark.postgres
+def test_postgres_warehouse_gives_the_same_report(published, pg_url):
+    from carbon_assess.pipeline import publish_stage
+
+    publish_stage(published["workdir"], pg_url)
+    from_pg = report.load_report(pg_url, plan="12th")
+    from_duck = report.load_report(published["url"], plan="12th")
+    assert from_pg["state"] == "ok", from_pg["message"]
+    assert from_pg["rows"] == from_duck["rows"]
+    assert [p["plan_id"] for p in from_pg["plans"]] == [p["plan_id"] for p in from_duck["plans"]]
+    assert from_pg["validation"]["counts"] == from_duck["validation"]["counts"]
+    with report._reader(pg_url) as reader:  # the session the pages read through
+        assert reader.rows("show transaction_read_only") == [{"transaction_read_only": "on"}]
+    province = report.load_province(pg_url, "630000")
+    assert province["province"]["name_en"] == "Qinghai"
+    assert "<svg" in report.render_province_html(province)
