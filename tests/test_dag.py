@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from import_probe import heavy_imports
 
 pytestmark = pytest.mark.airflow
 
@@ -63,18 +63,7 @@ def test_dagbag_imports_the_dag_without_errors():
 
 
 def test_dag_module_imports_nothing_heavy_at_top_level():
-    probe = (
-        "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('carbon_dag_probe', {str(DAG_FILE)!r})\n"
-        "module = importlib.util.module_from_spec(spec)\n"
-        "spec.loader.exec_module(module)\n"
-        f"heavy = [m for m in {HEAVY_MODULES!r} if m in sys.modules]\n"
-        "print('heavy modules imported:', heavy)\n"
-        "sys.exit(1 if heavy else 0)\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ.copy()
-    )
+    proc = heavy_imports(DAG_FILE, HEAVY_MODULES)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
 
 

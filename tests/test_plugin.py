@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from carbon_assess import report
+
+from import_probe import heavy_imports
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_FILE = REPO_ROOT / "plugins" / "carbon_assess_plugin.py"
@@ -129,19 +129,7 @@ def test_plugin_is_discovered_with_its_app_and_nav_entry(plugin):
 
 @pytest.mark.airflow
 def test_plugin_module_imports_nothing_heavy_at_top_level():
-    probe = (
-        "import importlib.util, sys\n"
-        "spec = importlib.util.spec_from_file_location("
-        f"'carbon_plugin_probe', {str(PLUGIN_FILE)!r})\n"
-        "module = importlib.util.module_from_spec(spec)\n"
-        "spec.loader.exec_module(module)\n"
-        f"heavy = [m for m in {HEAVY_MODULES!r} if m in sys.modules]\n"
-        "print('heavy modules imported:', heavy)\n"
-        "sys.exit(1 if heavy else 0)\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ.copy()
-    )
+    proc = heavy_imports(PLUGIN_FILE, HEAVY_MODULES)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
 
 
