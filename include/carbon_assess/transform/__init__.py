@@ -106,31 +106,36 @@ def _load_sheets(con: Any, workdir: Path) -> None:
                         [str(parquet)])
 
 
+def _set_run_variables(con: Any) -> None:
+    """Expose the stored run parameters to the SQL models as DuckDB variables."""
+    method, factor_version, electricity_trade = con.execute(
+        "select method, factor_version, electricity_trade from run_parameters").fetchone()
+    con.execute("set variable method = ?", [method])
+    con.execute("set variable factor_version = ?", [factor_version])
+    con.execute("set variable electricity_trade = ?", [electricity_trade])
+
+
 def connect(workdir: Path) -> Any:
-    """A connection to the run's compute database with the run parameters set as variables."""
+    """A connection to the run's compute database (built by `run_transforms`), with the run
+    parameters set as variables."""
     import duckdb
 
     con = duckdb.connect(str(compute_db_path(workdir)))
-    exists = con.execute("select count(*) from information_schema.tables "
-                         "where table_name = 'run_parameters'").fetchone()[0]
-    if exists:
-        method, factor_version, electricity_trade = con.execute(
-            "select method, factor_version, electricity_trade from run_parameters").fetchone()
-        con.execute("set variable method = ?", [method])
-        con.execute("set variable factor_version = ?", [factor_version])
-        con.execute("set variable electricity_trade = ?", [electricity_trade])
+    _set_run_variables(con)
     return con
 
 
 def run_transforms(workdir: Path, method: str, electricity_trade: bool = False) -> dict[str, Any]:
     """Build every compute model from the raw Parquet of this run (a fresh database each time)."""
+    import duckdb
+
     compute_db_path(workdir).unlink(missing_ok=True)
-    with connect(workdir) as con:
+    with duckdb.connect(str(compute_db_path(workdir))) as con:
         con.execute("create table run_parameters "
                     "(method varchar, factor_version varchar, electricity_trade boolean)")
         con.execute("insert into run_parameters values (?, ?, ?)",
                     [method, current_factor_version(), electricity_trade])
-    with connect(workdir) as con:
+        _set_run_variables(con)
         _load_inputs(con, workdir)
         _load_sheets(con, workdir)
         counts = run_models(con, COMPUTE_MODELS)
