@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from carbon_assess.errors import WarehouseError
 
@@ -125,6 +126,29 @@ def mask_url(url: str) -> str:
     """The URL with its password (if any) replaced by ***, for messages and logs."""
     url = re.sub(r"^([a-z][a-z0-9+.-]*://[^:/@]*):[^/]*@", r"\1:***@", url, flags=re.I)
     return re.sub(r"([?&]password=)[^&]*", r"\1***", url, flags=re.I)
+
+
+def _url_password(url: str) -> str:
+    """The password of a libpq URL or conninfo string ('' if none or unparsable)."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        return str(conninfo_to_dict(url).get("password") or "")
+    except Exception:  # psycopg missing or an unparsable URL: fall back to the URL syntax
+        try:
+            return unquote(urlsplit(url).password or "")
+        except ValueError:
+            return ""
+
+
+def one_line_error(exc: BaseException, url: str = "") -> str:
+    """A driver error as one line for the user: URLs masked, `url`'s password removed."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    text = mask_url(text or type(exc).__name__)
+    password = _url_password(url) if url else ""
+    if password:
+        text = text.replace(password, "***")
+    return text[:400]
 
 
 def lock_timeout_seconds(value: float | None = None) -> float:

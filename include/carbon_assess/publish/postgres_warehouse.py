@@ -36,7 +36,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from carbon_assess.errors import WarehouseError
 from carbon_assess.publish import (
@@ -45,6 +44,7 @@ from carbon_assess.publish import (
     READER_ROLE,
     SCHEMA,
     mask_url,
+    one_line_error,
     rows_digest,
     run_record,
 )
@@ -71,27 +71,6 @@ def _psycopg() -> Any:
     return psycopg
 
 
-def _password(url: str) -> str:
-    try:
-        from psycopg.conninfo import conninfo_to_dict
-
-        return str(conninfo_to_dict(url).get("password") or "")
-    except Exception:  # an unparsable URL: fall back to the URL syntax
-        try:
-            return unquote(urlsplit(url).password or "")
-        except ValueError:
-            return ""
-
-
-def _one_line(exc: BaseException, url: str) -> str:
-    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-    text = text or type(exc).__name__
-    password = _password(url)
-    if password:
-        text = text.replace(password, "***")
-    return text[:400]
-
-
 def connect(url: str, connect_timeout: int = 10) -> Any:
     """An autocommit psycopg connection; any failure is a one-line WarehouseError."""
     psycopg = _psycopg()
@@ -104,7 +83,7 @@ def connect(url: str, connect_timeout: int = 10) -> Any:
         )
     except (psycopg.Error, ValueError) as exc:
         raise WarehouseError(
-            f"cannot connect to PostgreSQL warehouse {mask_url(url)}: {_one_line(exc, url)}"
+            f"cannot connect to PostgreSQL warehouse {mask_url(url)}: {one_line_error(exc, url)}"
         ) from None
 
 
@@ -116,7 +95,9 @@ def _errors(url: str, action: str) -> Iterator[None]:
     except WarehouseError:
         raise
     except psycopg.Error as exc:
-        raise WarehouseError(f"{action} on {mask_url(url)} failed: {_one_line(exc, url)}") from None
+        raise WarehouseError(
+            f"{action} on {mask_url(url)} failed: {one_line_error(exc, url)}"
+        ) from None
 
 
 def _ident(*names: str) -> Any:
@@ -339,7 +320,7 @@ def _ensure_base(conn: Any, create_role: bool, strict: bool) -> list[str]:
                 )
         except psycopg.errors.InsufficientPrivilege as exc:
             message = (
-                f"cannot create role {READER_ROLE} ({_one_line(exc, '')}): run `carbon-assess "
+                f"cannot create role {READER_ROLE} ({one_line_error(exc, '')}): run `carbon-assess "
                 "warehouse init` as a role with CREATEROLE"
             )
             if strict:
