@@ -28,10 +28,10 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
 from carbon_assess.errors import WarehouseError
-from carbon_assess.publish import SCHEMA, mask_url, parse_warehouse_url
+from carbon_assess.publish import SCHEMA, mask_url, one_line_error, parse_warehouse_url
 
 DAG_ID = "carbon_intensity_assessment"
 DEFAULT_RUN_LIMIT = 10
@@ -89,7 +89,7 @@ def _reader(warehouse_url: str) -> Iterator[_Reader]:
         try:
             yield _Reader("duckdb", con)
         except duckdb.Error as exc:
-            raise WarehouseError(f"reading {path} failed: {_one_line(exc)}") from None
+            raise WarehouseError(f"reading {path} failed: {one_line_error(exc)}") from None
         finally:
             con.close()
         return
@@ -107,24 +107,10 @@ def _reader(warehouse_url: str) -> Iterator[_Reader]:
             yield _Reader("postgresql", conn)
     except psycopg.Error as exc:
         raise WarehouseError(
-            f"reading {mask_url(target.target)} failed: {_one_line(exc, target.target)}"
+            f"reading {mask_url(target.target)} failed: {one_line_error(exc, target.target)}"
         ) from None
     finally:
         conn.close()
-
-
-def _one_line(exc: BaseException, url: str = "") -> str:
-    """The error on one line, without the URL's password."""
-    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-    text = mask_url(text or type(exc).__name__)
-    if url:
-        try:
-            secret = unquote(urlsplit(url).password or "")
-        except ValueError:
-            secret = ""
-        if secret:
-            text = text.replace(secret, "***")
-    return text[:400]
 
 
 def _base(warehouse_url: str) -> dict[str, Any]:
@@ -539,6 +525,23 @@ def _tick_label(value: float, step: float) -> str:
     return _fmt(value, digits)
 
 
+def _svg_open(width: int, height: float, title: str) -> list[str]:
+    """The opening <svg> element and its accessible title, shared by both charts."""
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" font-size="11" font-family="system-ui,sans-serif">',
+        f"<title>{_e(title)}</title>",
+    ]
+
+
+def _ticks(lo: float, hi: float, step: float) -> Iterator[float]:
+    """Axis tick values lo, lo + step, ... up to hi (tolerating float drift)."""
+    tick = lo
+    while tick <= hi + step / 1000:
+        yield tick
+        tick += step
+
+
 def svg_bar_chart(rows: list[dict[str, Any]], title: str = "") -> str:
     """Horizontal bars of cumulative decline per province, a black tick at the target and a
     grey tick at the decline expected by the assessment year; bar colour = status."""
@@ -564,19 +567,15 @@ def svg_bar_chart(rows: list[dict[str, Any]], title: str = "") -> str:
         return label_w + (v - lo) / (hi - lo) * plot_w
 
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" font-size="11" font-family="system-ui,sans-serif">',
-        f"<title>{_e(title)}</title>",
+        *_svg_open(width, height, title),
         f'<text x="{label_w}" y="14" font-weight="600">{_e(title)} (%)</text>',
     ]
-    tick = lo
-    while tick <= hi + step / 1000:
+    for tick in _ticks(lo, hi, step):
         tx = x(tick)
         out.append(f'<line class="grid" x1="{tx:.1f}" y1="{top - 6}" x2="{tx:.1f}" '
                    f'y2="{top + row_h * len(items)}" stroke="#e1e4e8"/>')
         out.append(f'<text x="{tx:.1f}" y="{top - 9}" text-anchor="middle">'
                    f"{_e(_tick_label(tick, step))}</text>")
-        tick += step
     for i, r in enumerate(items):
         y = top + i * row_h
         decline = _num(r["cumulative_decline_pct"]) or 0.0
@@ -650,21 +649,17 @@ def svg_line_chart(
         return top + (hi - v) / (hi - lo) * plot_h
 
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" font-size="11" font-family="system-ui,sans-serif">',
-        f"<title>{_e(title)}</title>",
+        *_svg_open(width, height, title),
         f'<text x="{left}" y="16" font-weight="600">{_e(title)}</text>',
         f'<text x="12" y="{top + plot_h / 2:.1f}" transform="rotate(-90 12 '
         f'{top + plot_h / 2:.1f})" text-anchor="middle">{_e(y_label)}</text>',
     ]
-    tick = lo
-    while tick <= hi + step / 1000:
+    for tick in _ticks(lo, hi, step):
         ty = py(tick)
         out.append(f'<line class="grid" x1="{left}" y1="{ty:.1f}" x2="{left + plot_w}" '
                    f'y2="{ty:.1f}" stroke="#e1e4e8"/>')
         out.append(f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end">'
                    f"{_e(_tick_label(tick, step))}</text>")
-        tick += step
     years = range(int(math.ceil(x_lo)), int(math.floor(x_hi)) + 1)
     every = max(1, math.ceil(len(years) / 16))
     for year in years:
