@@ -513,34 +513,26 @@ def build_demo_files() -> dict[str, bytes]:
     series = {p.code: _province_series(p.code) for p in provinces}
     files: dict[str, bytes] = {}
 
-    cons = {
-        p.code: {
-            y: [
-                _fmt(series[p.code].consumption[key][y], 4 if key == "electricity" else 2)
-                for _, key in _CONSUMPTION_COLUMNS
-            ]
-            for y in YEARS
+    def energy_file(flow: str, columns: Sequence[tuple[str, str]], encoding: str) -> bytes:
+        """A long-format energy file: one column per fuel of `flow` (consumption/production)."""
+        cells = {
+            p.code: {
+                y: [
+                    _fmt(getattr(series[p.code], flow)[key][y],
+                         4 if key == "electricity" else 2)
+                    for _, key in columns
+                ]
+                for y in YEARS
+            }
+            for p in provinces
         }
-        for p in provinces
-    }
-    header = [h for h, _ in _CONSUMPTION_COLUMNS]
-    files["synthetic_prov_energy_consumption.csv"] = _csv_bytes(
-        _long_rows(provinces, header, cons), "utf-8-sig"
-    )
+        return _csv_bytes(_long_rows(provinces, [h for h, _ in columns], cells), encoding)
 
-    prod = {
-        p.code: {
-            y: [
-                _fmt(series[p.code].production[key][y], 4 if key == "electricity" else 2)
-                for _, key in _PRODUCTION_COLUMNS
-            ]
-            for y in YEARS
-        }
-        for p in provinces
-    }
-    header = [h for h, _ in _PRODUCTION_COLUMNS]
-    files["synthetic_prov_energy_production.csv"] = _csv_bytes(
-        _long_rows(provinces, header, prod), "utf-8"
+    files["synthetic_prov_energy_consumption.csv"] = energy_file(
+        "consumption", _CONSUMPTION_COLUMNS, "utf-8-sig"
+    )
+    files["synthetic_prov_energy_production.csv"] = energy_file(
+        "production", _PRODUCTION_COLUMNS, "utf-8"
     )
 
     gdp = {
