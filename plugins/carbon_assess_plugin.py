@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,11 +44,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if importlib.util.find_spec("carbon_assess") is None:
     sys.path.insert(0, str(REPO_ROOT / "include"))
 
-from carbon_assess import report  # noqa: E402  (after the sys.path fallback above)
+from carbon_assess import report, settings  # noqa: E402  (after the sys.path fallback above)
+from carbon_assess.errors import CarbonAssessError  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-DAG_ID = report.DAG_ID
+DAG_ID = settings.DAG_ID
 URL_PREFIX = "/carbon-assess"
 
 # Our pages run no script at all; a strict policy makes any injected markup inert. The UI shows
@@ -78,46 +78,20 @@ DATA_DOCS_HEADERS = {
 # ------------------------------------------------------------------------------------ settings
 
 
-def _variable(name: str) -> str | None:
-    """An Airflow Variable, None when unset (or when the metadata DB cannot be read)."""
-    try:
-        from airflow.models import Variable
-
-        value = Variable.get(name, default_var=None)
-    except Exception as exc:  # a Variable must never take the page down
-        log.warning("cannot read Airflow Variable %s: %s", name, exc)
-        return None
-    return None if value in (None, "") else str(value)
-
-
 def warehouse_url() -> str:
-    """The warehouse the DAG publishes to, resolved as the DAG does when its run conf is empty:
-    an Airflow connection (Variable `carbon_warehouse_conn_id`, env `CARBON_WAREHOUSE_CONN_ID`)
-    wins; else Variable `carbon_warehouse_url`, env `CARBON_WAREHOUSE_URL`,
-    `duckdb:///<repo>/var/warehouse.duckdb`."""
-    conn_id = _variable("carbon_warehouse_conn_id") or os.environ.get("CARBON_WAREHOUSE_CONN_ID")
-    if conn_id:
-        from carbon_assess.publish import warehouse_url_from_airflow_connection
-
-        return warehouse_url_from_airflow_connection(conn_id)
-    return (
-        _variable("carbon_warehouse_url")
-        or os.environ.get("CARBON_WAREHOUSE_URL")
-        or f"duckdb:///{REPO_ROOT / 'var' / 'warehouse.duckdb'}"
-    )
+    """The warehouse the DAG publishes to, resolved as the DAG does when its run conf is empty
+    (`carbon_assess.settings`: connection, Variable, environment, default)."""
+    return settings.warehouse_url(None, REPO_ROOT)
 
 
 def runs_dir() -> Path:
     """Where the DAG's tasks keep each run's work directory (and its GX Data Docs)."""
-    home = os.environ.get("CARBON_ASSESS_HOME")
-    return Path(home) / "runs" if home else REPO_ROOT / "var" / "runs"
+    return settings.runs_dir(REPO_ROOT)
 
 
 def _resolve_url() -> tuple[str | None, dict[str, Any] | None]:
     """The warehouse URL, or the data of an 'unavailable' page when it cannot be resolved
     (e.g. the Airflow connection named by the settings does not exist)."""
-    from carbon_assess.errors import CarbonAssessError
-
     try:
         return warehouse_url(), None
     except CarbonAssessError as exc:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from carbon_assess.publish import mask_url
+from carbon_assess.errors import mask_url
 
 from pg_server import ADMIN_URL, db_url
 

@@ -17,21 +17,20 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from carbon_assess.errors import WarehouseError
+from carbon_assess.errors import WarehouseError, mask_url
 from carbon_assess.publish import (
     PUBLISHED_TABLES,
     READER_ROLE,
     init_warehouse,
-    mask_url,
     publish,
     query_assessment,
     rollback,
     table_checksums,
-    warehouse_url_from_airflow_connection,
 )
 from carbon_assess.publish.catalog import PG_TYPES, TABLES, VIEWS, table
+from carbon_assess.settings import warehouse_url_from_airflow_connection
 
-from test_publish import clone_run, compute_demo_run, thin_out
+from workdirs import clone_run, compute_demo_run, thin_out
 
 pytestmark = pytest.mark.postgres
 

@@ -13,7 +13,7 @@ from carbon_assess import schema_docs
 from carbon_assess.publish import PUBLISHED_TABLES, publish
 from carbon_assess.publish.catalog import META_TABLES, PG_TYPES, TABLES, VIEWS, table
 
-from test_publish import compute_demo_run
+from workdirs import compute_demo_run
 
 
 def test_committed_dictionary_is_up_to_date(repo_root: Path) -> None:

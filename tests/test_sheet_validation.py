@@ -1,7 +1,7 @@
 """The sheet_<kind> Great Expectations suites on the assessment sheets (measures score sheet,
 targets, annual targets, confirmed declines).
 
-Ingest only parses a sheet (assess/inputs.py); every rule on its values is an expectation run by
+Ingest only parses a sheet (ingest/sheets.py); every rule on its values is an expectation run by
 the validate stage on `<workdir>/sheets/<kind>.parquet`, reported like the raw NBS suites: file,
 row, column (as written in the file's header), value, rule, severity. Most tests build the work
 directory with the real ingest functions (`read_sheet` + `write_sheets`) and call
@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from carbon_assess.assess.inputs import read_sheet, write_sheets
 from carbon_assess.cli import main
 from carbon_assess.errors import InputError, ValidationFailed
+from carbon_assess.ingest.sheets import read_sheet, write_sheets
 from carbon_assess.validate import validate_workdir
 
 from builders import write_csv, write_two_province_plan

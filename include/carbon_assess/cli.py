@@ -13,7 +13,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from carbon_assess.demo import write_demo_landing
 from carbon_assess.errors import EXIT_FAILURE, EXIT_OK, CarbonAssessError
+from carbon_assess.ingest.provinces import resolve_province
+from carbon_assess.pipeline import (
+    DEFAULT_METHOD,
+    METHODS,
+    ingest_stage,
+    new_run_id,
+    run_pipeline,
+    validate_stage,
+)
+from carbon_assess.publish import init_warehouse, query_assessment, rollback
+from carbon_assess.workdir import Run
 
 
 def _format_table(columns: list[str], rows: list[tuple]) -> str:
@@ -61,16 +73,12 @@ def _summary_lines(result: dict[str, Any]) -> list[str]:
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    from carbon_assess.demo import write_demo_landing
-
     files = write_demo_landing(Path(args.dir))
     print(f"wrote {len(files)} synthetic demo landing file(s) to {args.dir}")
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from carbon_assess.pipeline import run_pipeline
-
     result = run_pipeline(
         args.landing,
         args.warehouse,
@@ -84,13 +92,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from carbon_assess.pipeline import default_workdir, ingest_stage, new_run_id, validate_stage
-
     run_id = new_run_id()
     # kept (under $CARBON_ASSESS_HOME/runs) so that the report and Data Docs can be opened
-    workdir = Path(args.workdir) if args.workdir else default_workdir(run_id)
-    ingested = ingest_stage(args.landing, workdir, run_id, vintage=args.vintage)
-    validated = validate_stage(workdir)
+    run = Run(Path(args.workdir)) if args.workdir else Run.in_home(run_id)
+    ingested = ingest_stage(args.landing, run, run_id, vintage=args.vintage)
+    validated = validate_stage(run)
     print("\n".join(_summary_lines({"run_id": run_id, "ingest": ingested,
                                      "validate": validated})))
     return EXIT_OK
@@ -108,8 +114,6 @@ def _default_year(rows: list[tuple], columns: list[str]) -> dict[str, int]:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from carbon_assess.publish import query_assessment
-
     columns, rows = query_assessment(args.warehouse, args.plan, args.province, args.year)
     if not rows:
         print("no assessment rows match")
@@ -127,16 +131,12 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_warehouse_init(args: argparse.Namespace) -> int:
-    from carbon_assess.publish import init_warehouse
-
     result = init_warehouse(args.warehouse)
     print(f"warehouse ready: {result['warehouse']}")
     return EXIT_OK
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from carbon_assess.publish import rollback
-
     result = rollback(args.warehouse)
     print(f"restored the previous release of {len(result['restored_tables'])} table(s)")
     return EXIT_OK
@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warehouse", required=True,
                      help="duckdb:///path/file.duckdb or postgresql://user@host:port/db")
     run.add_argument("--vintage", default="unlabelled", help="data release label, e.g. nbs-2021")
-    run.add_argument("--method", default="reference", choices=["reference", "consumption"])
+    run.add_argument("--method", default=DEFAULT_METHOD, choices=METHODS)
     run.add_argument("--electricity-trade", action="store_true",
                      help="also report CO2 of net imported electricity at the regional grid "
                      "factor (a separate column; not part of the intensity)")
@@ -208,8 +208,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "show" and args.province:
-        from carbon_assess.ingest.provinces import resolve_province
-
         args.province = resolve_province(args.province) or args.province
     try:
         return args.func(args)

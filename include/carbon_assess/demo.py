@@ -34,6 +34,8 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from carbon_assess import reference
+
 __all__ = ["README_TEXT", "SEED", "YEARS", "build_demo_files", "write_demo_landing"]
 
 SEED = 20110041  # fixed: the demo data must be identical on every call
@@ -487,8 +489,6 @@ def _measures_rows(provinces: list[Province]) -> list[list[str]]:
     """A synthetic assessors' score sheet (Chinese headers): every sub-indicator of the 12th and
     13th FYP (reference/measures_indicators.csv) for every province and plan year, 55-100 % of
     its maximum in half points, so the demo shows final grades instead of provisional ones."""
-    from carbon_assess import reference
-
     indicators = reference.load("measures_indicators")
     plans = {p["plan_id"]: p for p in reference.load("plans")}
     rows = [["规划", "年份", "省份", "指标", "得分", "说明"]]

@@ -1,104 +1,76 @@
-"""The pipeline stages as plain functions.
+"""The pipeline stages as plain functions: the one place that orders them.
 
-Every stage takes and returns JSON-serialisable values (paths, counts), so the same functions back
-the CLI and the Airflow tasks (which pass them through XCom). Stages communicate through files in a
-per-run *work directory*:
+Every stage takes the run (a `Run`, or its work-directory path) and returns JSON-serialisable
+values (paths, counts), so the same functions back the CLI and the Airflow tasks (which pass
+them through XCom). Stages communicate through the run's work directory, whose layout
+`carbon_assess.workdir.Run` owns. Nothing here touches the warehouse except `publish_stage`.
 
-    <workdir>/run.json              run id, vintage, method, landing, start time
-    <workdir>/raw/<kind>.parquet    typed raw observations with lineage (ingest)
-    <workdir>/ingest_report.json    inputs (file, sha256, rows), skipped files/columns, warnings
-    <workdir>/validation/           GX results (validate)
-    <workdir>/compute.duckdb        stg_/int_/fct_ tables (compute + assess)
-
-Nothing here touches the warehouse except `publish_stage`.
+Imports flow one way (tests/test_architecture.py): errors, reference, workdir, quarantine →
+ingest → transform → validate → publish → report → this module, settings and the CLI.
+Validation sits above transform because it reads the blank-value flags the SQL models set.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-DEFAULT_METHOD = "reference"
-METHODS = ("reference", "consumption")
+from carbon_assess.errors import CarbonAssessError
+from carbon_assess.ingest import ingest_landing
+from carbon_assess.publish import parse_warehouse_url, publish
+from carbon_assess.settings import DEFAULT_METHOD, METHODS
+from carbon_assess.transform import run_assessment, run_transforms
+from carbon_assess.validate import validate_workdir
+from carbon_assess.workdir import Run, RunInfo, new_run_id
 
-
-def new_run_id() -> str:
-    """A sortable, unique run id (UTC timestamp + random suffix)."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-def default_workdir(run_id: str) -> Path:
-    """Work directories live under $CARBON_ASSESS_HOME/runs (default ./var/runs)."""
-    home = Path(os.environ.get("CARBON_ASSESS_HOME", "var"))
-    return (home / "runs" / run_id).resolve()
-
-
-def read_run_info(workdir: str | Path) -> dict[str, Any]:
-    return json.loads((Path(workdir) / "run.json").read_text(encoding="utf-8"))
+__all__ = ["DEFAULT_METHOD", "METHODS", "assess_stage", "compute_stage", "ingest_stage",
+           "new_run_id", "publish_stage", "run_pipeline", "validate_stage"]
 
 
 def ingest_stage(
     landing: str | Path,
-    workdir: str | Path,
+    workdir: Run | str | Path,
     run_id: str,
     vintage: str = "unlabelled",
     method: str = DEFAULT_METHOD,
     electricity_trade: bool = False,
 ) -> dict[str, Any]:
-    """Read every recognised landing file into raw Parquet. Raises InputError on bad input."""
-    from carbon_assess.ingest import ingest_landing
-
+    """Start the run (run.json) and read every recognised landing file into raw Parquet.
+    Raises InputError on bad input (the quarantine report is written first)."""
     if method not in METHODS:
-        from carbon_assess.errors import CarbonAssessError
-
         raise CarbonAssessError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    info = {
-        "run_id": run_id,
-        "vintage": vintage,
-        "method": method,
-        "electricity_trade": bool(electricity_trade),
-        "landing": str(Path(landing).resolve()),
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    (workdir / "run.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
-    report = ingest_landing(Path(landing), workdir, run_id=run_id, vintage=vintage)
-    return {"workdir": str(workdir), **report}
+    run = Run.of(workdir)
+    run.start(RunInfo(
+        run_id=run_id,
+        vintage=vintage,
+        method=method,
+        electricity_trade=bool(electricity_trade),
+        landing=str(Path(landing).resolve()),
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    ))
+    report = ingest_landing(Path(landing), run, run_id=run_id, vintage=vintage)
+    return {"workdir": str(run.path), **report}
 
 
-def validate_stage(workdir: str | Path) -> dict[str, Any]:
+def validate_stage(workdir: Run | str | Path) -> dict[str, Any]:
     """Run the GX suites on the raw Parquet; ValidationFailed (after quarantine) on errors."""
-    from carbon_assess.validate import validate_workdir
-
-    return validate_workdir(Path(workdir))
+    return validate_workdir(Run.of(workdir))
 
 
-def compute_stage(workdir: str | Path) -> dict[str, Any]:
-    """Build stg_/int_/fct_ tables in <workdir>/compute.duckdb from the SQL files."""
-    from carbon_assess.transform import run_transforms
-
-    info = read_run_info(workdir)
-    return run_transforms(Path(workdir), method=info["method"],
-                          electricity_trade=info.get("electricity_trade", False))
+def compute_stage(workdir: Run | str | Path) -> dict[str, Any]:
+    """Build the stg_/int_/fct_ models in <workdir>/compute.duckdb (method from run.json)."""
+    return run_transforms(Run.of(workdir))
 
 
-def assess_stage(workdir: str | Path) -> dict[str, Any]:
-    """Score each province against its plan target (adds fct_target_assessment)."""
-    from carbon_assess.assess import run_assessment
-
-    return run_assessment(Path(workdir))
+def assess_stage(workdir: Run | str | Path) -> dict[str, Any]:
+    """Score each province against its plan target (fct_target_assessment)."""
+    return run_assessment(Run.of(workdir))
 
 
-def publish_stage(workdir: str | Path, warehouse_url: str) -> dict[str, Any]:
+def publish_stage(workdir: Run | str | Path, warehouse_url: str) -> dict[str, Any]:
     """Swap the computed tables into the warehouse atomically and log the run."""
-    from carbon_assess.publish import publish
-
-    return publish(Path(workdir), warehouse_url)
+    return publish(Run.of(workdir), warehouse_url)
 
 
 def run_pipeline(
@@ -110,20 +82,18 @@ def run_pipeline(
     electricity_trade: bool = False,
 ) -> dict[str, Any]:
     """All stages in order, as the DAG runs them."""
-    from carbon_assess.publish import parse_warehouse_url
-
     parse_warehouse_url(warehouse_url)  # a bad URL fails before any work is done
     run_id = new_run_id()
-    workdir = Path(workdir) if workdir else default_workdir(run_id)
-    ingested = ingest_stage(landing, workdir, run_id, vintage=vintage, method=method,
+    run = Run(Path(workdir)) if workdir else Run.in_home(run_id)
+    ingested = ingest_stage(landing, run, run_id, vintage=vintage, method=method,
                             electricity_trade=electricity_trade)
-    validated = validate_stage(workdir)
-    computed = compute_stage(workdir)
-    assessed = assess_stage(workdir)
-    published = publish_stage(workdir, warehouse_url)
+    validated = validate_stage(run)
+    computed = compute_stage(run)
+    assessed = assess_stage(run)
+    published = publish_stage(run, warehouse_url)
     return {
         "run_id": run_id,
-        "workdir": str(workdir),
+        "workdir": str(run.path),
         "ingest": ingested,
         "validate": validated,
         "compute": computed,

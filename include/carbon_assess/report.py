@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from carbon_assess.errors import WarehouseError
-from carbon_assess.publish import SCHEMA, mask_url, one_line_error, parse_warehouse_url
+from carbon_assess.errors import WarehouseError, mask_url, one_line_error
+from carbon_assess.publish import SCHEMA, duckdb_warehouse, parse_warehouse_url, postgres_warehouse
+from carbon_assess.settings import DAG_ID
 
-DAG_ID = "carbon_intensity_assessment"
 DEFAULT_RUN_LIMIT = 10
 MAX_ISSUES_SHOWN = 50
 LOCK_WAIT_SECONDS = 2.0  # a DuckDB file being published is locked; wait this long, then give up
@@ -80,12 +80,10 @@ def _reader(warehouse_url: str) -> Iterator[_Reader]:
     if target.kind == "duckdb":
         import duckdb
 
-        from carbon_assess.publish.duckdb_warehouse import connect_warehouse
-
         path = Path(target.target)
         if not path.exists():
             raise _Empty(f"the warehouse file {path} does not exist yet")
-        con = connect_warehouse(path, read_only=True, wait=LOCK_WAIT_SECONDS)
+        con = duckdb_warehouse.connect_warehouse(path, read_only=True, wait=LOCK_WAIT_SECONDS)
         try:
             yield _Reader("duckdb", con)
         except duckdb.Error as exc:
@@ -96,9 +94,7 @@ def _reader(warehouse_url: str) -> Iterator[_Reader]:
 
     import psycopg
 
-    from carbon_assess.publish.postgres_warehouse import connect
-
-    conn = connect(target.target)  # WarehouseError (masked) when unreachable
+    conn = postgres_warehouse.connect(target.target)  # WarehouseError (masked) when unreachable
     try:
         # One snapshot for every query of the page, and no way to write by mistake.
         conn.read_only = True

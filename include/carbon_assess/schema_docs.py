@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from carbon_assess.publish.catalog import PG_TYPES, TABLES, VIEWS, Table
@@ -85,40 +84,6 @@ def write_data_dictionary(path: Path = DATA_DICTIONARY_PATH) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_data_dictionary(), encoding="utf-8")
     return path
-
-
-def sql_literal(text: str) -> str:
-    """A standard SQL string literal (DuckDB and PostgreSQL with standard_conforming_strings)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def comment_statements(
-    schema: str,
-    present: Mapping[str, Iterable[str]],
-    views: Iterable[str] = (),
-) -> list[str]:
-    """`COMMENT ON` statements for the documented tables/views in `present` (name → its actual
-    columns); columns that are not documented get no comment (the docs test reports them)."""
-    view_names = set(views)
-    statements = []
-    for t in TABLES + VIEWS:
-        if t.name not in present:
-            continue
-        kind = "view" if t.name in view_names or t.kind == "view" else "table"
-        target = f"{quote_ident(schema)}.{quote_ident(t.name)}"
-        statements.append(f"comment on {kind} {target} is {sql_literal(t.description)}")
-        documented = {c.name: c for c in t.columns}
-        for name in present[t.name]:
-            if name in documented:
-                statements.append(
-                    f"comment on column {target}.{quote_ident(name)} "
-                    f"is {sql_literal(documented[name].comment())}"
-                )
-    return statements
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,6 @@ the raised error (one line for the CLI) is the first one, with `.report_path` se
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import stat
@@ -20,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from carbon_assess.assess.inputs import read_sheet, write_sheets
 from carbon_assess.errors import InputError
 from carbon_assess.ingest.layouts import ParsedTable, parse_table
 from carbon_assess.ingest.readers import (
@@ -33,6 +31,9 @@ from carbon_assess.ingest.readers import (
     read_xlsx,
 )
 from carbon_assess.ingest.schema import RAW_SCHEMA, SOURCE_KINDS
+from carbon_assess.ingest.sheets import read_sheet, write_sheets
+from carbon_assess.quarantine import write_ingest_rejection
+from carbon_assess.workdir import Run
 
 __all__ = ["ingest_landing", "landing_files", "scan_landing"]
 
@@ -124,21 +125,21 @@ def _tables(path: Path, data: bytes, name: str) -> list[Table]:
     return list(read_xlsx(data, name))
 
 
-def ingest_landing(landing: Path, workdir: Path, run_id: str, vintage: str) -> dict[str, Any]:
+def ingest_landing(landing: Path, workdir: Run | Path, run_id: str, vintage: str
+                   ) -> dict[str, Any]:
     """Parse all landing files, write `raw/<kind>.parquet`, return the ingest report.
 
     On bad input, writes a quarantine report (every file's first error) and raises the first
     `InputError`, with `.report_path` naming the report.
     """
+    run = Run.of(workdir)
     try:
-        return _ingest(Path(landing), Path(workdir), run_id, vintage)
+        return _ingest(Path(landing), run, run_id, vintage)
     except InputError as exc:
-        errors = getattr(exc, "all_errors", None) or [exc]
-        warnings = getattr(exc, "warning_details", None) or []
+        errors = exc.all_errors or [exc]
         try:
-            from carbon_assess.validate.report import write_ingest_rejection
-
-            exc.report_path = str(write_ingest_rejection(Path(workdir), run_id, errors, warnings))
+            exc.report_path = str(write_ingest_rejection(run, run_id, errors,
+                                                         exc.warning_details))
         except OSError:  # the report is a courtesy; the error itself must still surface
             exc.report_path = None
         for error in errors:
@@ -148,7 +149,7 @@ def ingest_landing(landing: Path, workdir: Path, run_id: str, vintage: str) -> d
         raise
 
 
-def _ingest(landing: Path, workdir: Path, run_id: str, vintage: str) -> dict[str, Any]:
+def _ingest(landing: Path, run: Run, run_id: str, vintage: str) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -254,11 +255,10 @@ def _ingest(landing: Path, workdir: Path, run_id: str, vintage: str) -> dict[str
         first.warning_details = details
         raise first
 
-    raw_dir = workdir / "raw"
-    raw_dir.mkdir(parents=True, exist_ok=True)
+    run.raw_dir.mkdir(parents=True, exist_ok=True)
     row_counts: dict[str, int] = {}
     for kind, data_columns in columns.items():
-        target = raw_dir / f"{kind}.parquet"
+        target = run.raw(kind)
         target.unlink(missing_ok=True)
         count = len(data_columns["year"])
         if count == 0:
@@ -270,7 +270,7 @@ def _ingest(landing: Path, workdir: Path, run_id: str, vintage: str) -> dict[str
         pq.write_table(table, target)
         row_counts[kind] = count
 
-    sheet_counts = write_sheets(sheets, workdir)
+    sheet_counts = write_sheets(sheets, run)
     report = {
         "inputs": inputs,
         "sheet_counts": sheet_counts,
@@ -279,9 +279,7 @@ def _ingest(landing: Path, workdir: Path, run_id: str, vintage: str) -> dict[str
         "warning_details": details,
         "row_counts": row_counts,
     }
-    (workdir / "ingest_report.json").write_text(
-        json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
+    run.write_ingest_report(report)
     for warning in warnings:
         log.warning("ingest warning: %s", warning)
     return report

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from carbon_assess.errors import InputError
+from carbon_assess.errors import CarbonAssessError, InputError
 
 ENCODINGS = ("utf-8", "gb18030")
 SUPPORTED_SUFFIXES = (".csv", ".xlsx")
@@ -42,8 +42,6 @@ def max_file_bytes() -> int:
     try:
         value = int(float(raw))
     except ValueError:
-        from carbon_assess.errors import CarbonAssessError
-
         raise CarbonAssessError(f"{MAX_BYTES_ENV}={raw!r} is not a number of bytes") from None
     return max(value, 1)
 

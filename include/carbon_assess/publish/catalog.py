@@ -16,6 +16,7 @@ column is not documented or when a documented column is no longer published.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 # DuckDB type (as in information_schema.columns.data_type) → PostgreSQL type. Same semantics in
@@ -640,7 +641,9 @@ order by y.province_code, y.year
     ),
 )
 
-META_TABLES = ("meta_pipeline_run", "meta_validation_result")
+META_TABLES = tuple(t.name for t in TABLES if t.kind == "run log")
+# What a publish swaps in: every dimension and fact the catalog documents, in catalog order.
+PUBLISHED_TABLES = tuple(t.name for t in TABLES if t.kind in ("dimension", "fact"))
 
 _BY_NAME = {t.name: t for t in TABLES + VIEWS}
 
@@ -659,3 +662,37 @@ def row_order(name: str, columns: list[str] | tuple[str, ...]) -> list[str]:
     doc = documented(name)
     key = [c for c in (doc.primary_key if doc else ()) if c in columns]
     return key + [c for c in columns if c not in key]
+
+
+def sql_literal(text: str) -> str:
+    """A standard SQL string literal (DuckDB and PostgreSQL with standard_conforming_strings)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def comment_statements(
+    schema: str,
+    present: Mapping[str, Iterable[str]],
+    views: Iterable[str] = (),
+) -> list[str]:
+    """`COMMENT ON` statements for the documented tables/views in `present` (name → its actual
+    columns); columns that are not documented get no comment (the docs test reports them)."""
+    view_names = set(views)
+    statements = []
+    for t in TABLES + VIEWS:
+        if t.name not in present:
+            continue
+        kind = "view" if t.name in view_names or t.kind == "view" else "table"
+        target = f"{quote_ident(schema)}.{quote_ident(t.name)}"
+        statements.append(f"comment on {kind} {target} is {sql_literal(t.description)}")
+        documented = {c.name: c for c in t.columns}
+        for name in present[t.name]:
+            if name in documented:
+                statements.append(
+                    f"comment on column {target}.{quote_ident(name)} "
+                    f"is {sql_literal(documented[name].comment())}"
+                )
+    return statements

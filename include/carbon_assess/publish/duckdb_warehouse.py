@@ -16,16 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from carbon_assess.errors import WarehouseError
-from carbon_assess.publish import (
+from carbon_assess.publish.catalog import (
+    META_TABLES,
+    VIEWS,
+    comment_statements,
+    quote_ident,
+    row_order,
+    table,
+)
+from carbon_assess.publish.common import (
     PREVIOUS_SCHEMA,
     PUBLISHED_TABLES,
     SCHEMA,
     rows_digest,
     run_record,
 )
-from carbon_assess.publish.catalog import META_TABLES, VIEWS, row_order, table
-from carbon_assess.schema_docs import comment_statements, quote_ident
-from carbon_assess.transform import compute_db_path
+from carbon_assess.workdir import Run
 
 
 def _meta_ddl(name: str) -> str:
@@ -150,10 +156,10 @@ def init_duckdb(path: Path, wait: float = 0.0) -> None:
             con.execute(ddl)
 
 
-def publish_duckdb(workdir: Path, path: Path, lock_timeout: float = 0.0) -> dict[str, Any]:
-    record = run_record(workdir, status="published")
-    validation = workdir / "validation" / "results.parquet"
-    compute_db = compute_db_path(workdir)
+def publish_duckdb(run: Run, path: Path, lock_timeout: float = 0.0) -> dict[str, Any]:
+    record = run_record(run, status="published")
+    validation = run.validation_results
+    compute_db = run.compute_db
     if not compute_db.exists():
         raise WarehouseError(f"{compute_db} not found: run the compute and assess stages first")
     started = time.monotonic()

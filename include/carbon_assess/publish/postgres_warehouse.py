@@ -37,20 +37,24 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from carbon_assess.errors import WarehouseError
-from carbon_assess.publish import (
+from carbon_assess.errors import WarehouseError, mask_url, one_line_error
+from carbon_assess.publish.catalog import (
+    META_TABLES,
+    PG_TYPES,
+    VIEWS,
+    comment_statements,
+    row_order,
+    table,
+)
+from carbon_assess.publish.common import (
     PREVIOUS_SCHEMA,
     PUBLISHED_TABLES,
     READER_ROLE,
     SCHEMA,
-    mask_url,
-    one_line_error,
     rows_digest,
     run_record,
 )
-from carbon_assess.publish.catalog import META_TABLES, PG_TYPES, VIEWS, row_order, table
-from carbon_assess.schema_docs import comment_statements
-from carbon_assess.transform import compute_db_path
+from carbon_assess.workdir import Run
 
 # pg_advisory_lock key of "a publish / rollback / init is running in this database".
 LOCK_KEY = int.from_bytes(b"carbonpb", "big") >> 1
@@ -464,14 +468,14 @@ def _duck_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def publish_postgres(workdir: Path, url: str, lock_timeout: float) -> dict[str, Any]:
+def publish_postgres(run: Run, url: str, lock_timeout: float) -> dict[str, Any]:
     import duckdb
 
-    record = run_record(workdir, status="published")
-    compute_db = compute_db_path(workdir)
+    record = run_record(run, status="published")
+    compute_db = run.compute_db
     if not compute_db.exists():
         raise WarehouseError(f"{compute_db} not found: run the compute and assess stages first")
-    validation = workdir / "validation" / "results.parquet"
+    validation = run.validation_results
     started = time.monotonic()
     duck = duckdb.connect(str(compute_db), read_only=True)
     try:

@@ -1,4 +1,7 @@
-"""Versioned reference tables (CSV + a Markdown note citing the source for each)."""
+"""Versioned reference tables: one CSV each, with a Markdown note citing its source (README.md).
+
+The set of tables is the set of CSV files in this folder; nothing lists them again.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +11,15 @@ from pathlib import Path
 
 REFERENCE_DIR = Path(__file__).resolve().parent
 
-TABLES = (
-    "provinces",
-    "indicators",
-    "units",
-    "emission_factors",
-    "plans",
-    "targets",
-    "scoring_rules",
-    "grade_thresholds",
-)
-
 
 def path(name: str) -> Path:
     return REFERENCE_DIR / f"{name}.csv"
+
+
+@cache
+def names() -> tuple[str, ...]:
+    """Every reference table, by name (the CSV file's stem), sorted."""
+    return tuple(sorted(p.stem for p in REFERENCE_DIR.glob("*.csv")))
 
 
 @cache

@@ -1,56 +1,40 @@
-"""Compute: build stg_/int_/fct_ tables in `<workdir>/compute.duckdb` from one SQL file per table.
+"""Transform: the SQL models (`transform/sql`, one SELECT per table) built in DuckDB.
 
-Each `sql/<table>.sql` is a SELECT; the runner materialises it as `<table>`, in the listed order
-(dbt-style, without the ceremony). Run parameters reach SQL through DuckDB variables
-(`getvariable('method')`, `getvariable('factor_version')`).
+Two stages share one database, `<workdir>/compute.duckdb`:
+
+- `run_transforms` (compute): loads the sources (reference tables, raw Parquet, assessment
+  sheets, run parameters) and builds every model except those only the assessment needs;
+- `run_assessment` (assess): builds `fct_target_assessment` and the models only it reads.
+
+The split and the order both follow from the models' references (`transform.models`). Run
+parameters reach SQL through DuckDB variables (`getvariable('method')`, ...).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from carbon_assess import reference
+from carbon_assess.ingest.schema import RAW_SCHEMA
+from carbon_assess.ingest.sheets import SHEETS, sheet_column_types
+from carbon_assess.transform.models import create_macros, models, run_models, upstream
+from carbon_assess.workdir import Run
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
-
-REFERENCE_TABLES = ("provinces", "plans", "targets", "emission_factors", "scoring_rules",
-                    "grade_thresholds", "measures_indicators", "grid_emission_factors")
-SHEET_COLUMNS = {
-    "plan": "varchar", "year": "integer", "province": "varchar", "indicator": "varchar",
-    "points": "double", "target_pct": "double", "annual_target_pct": "double",
-    "confirmed_decline_pct": "double", "note": "varchar", "source": "varchar",
-    "source_file": "varchar", "source_sheet": "varchar", "source_row": "integer",
-}
-RAW_GROUPS = {
+ASSESSMENT_MODEL = "fct_target_assessment"
+RAW_GROUPS = {  # source table -> raw source kinds (ingest.schema.SOURCE_KINDS) it unions
     "raw_energy": ("energy_consumption", "energy_production"),
     "raw_economy": ("gdp", "gdp_index", "population"),
 }
-COMPUTE_MODELS = (
-    "dim_province",
-    "dim_plan",
-    "dim_target",
-    "dim_emission_factor",
-    "stg_energy",
-    "stg_economy",
-    "int_energy_activity",
-    "int_emissions",
-    "int_geo_year",
-    "int_intensity",
-    "fct_energy_activity",
-    "fct_emissions",
-    "fct_province_year",
-    "fct_intensity",
-    "fct_intensity_decomposition",
-    "fct_national_year",
-    "fct_national_intensity",
-    "fct_national_reconciliation",
-)
-ASSESS_MODELS = ("fct_measures_score", "fct_target_assessment")
 
 
-def compute_db_path(workdir: Path) -> Path:
-    return workdir / "compute.duckdb"
+def assessment_models() -> set[str]:
+    """The assessment and the models nothing but the assessment reads."""
+    needed_elsewhere = upstream(set(models()) - upstream([ASSESSMENT_MODEL]))
+    return set(models()) - needed_elsewhere
+
+
+def compute_models() -> set[str]:
+    return set(models()) - assessment_models()
 
 
 def current_factor_version() -> str:
@@ -58,56 +42,16 @@ def current_factor_version() -> str:
     return max(row["factor_version"] for row in reference.load("emission_factors"))
 
 
-def run_models(con: Any, models: tuple[str, ...]) -> dict[str, int]:
-    """Materialise each model from its SQL file; return row counts."""
-    counts = {}
-    for model in models:
-        sql = (SQL_DIR / f"{model}.sql").read_text(encoding="utf-8")
-        con.execute(f"create or replace table {model} as {sql}")
-        counts[model] = con.execute(f"select count(*) from {model}").fetchone()[0]
-    return counts
-
-
-def _load_inputs(con: Any, workdir: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from carbon_assess.ingest.schema import RAW_SCHEMA
-
-    for name in REFERENCE_TABLES:
-        rows = reference.load(name)
-        table = pa.table({column: [row[column] for row in rows] for column in rows[0]})
-        con.register("reference_arrow", table)
-        con.execute(f"create or replace table ref_{name} as select * from reference_arrow")
-        con.unregister("reference_arrow")
-    for view, kinds in RAW_GROUPS.items():
-        tables = [
-            pq.read_table(workdir / "raw" / f"{kind}.parquet", schema=RAW_SCHEMA)
-            for kind in kinds
-            if (workdir / "raw" / f"{kind}.parquet").exists()
-        ]
-        arrow_table = pa.concat_tables(tables) if tables else RAW_SCHEMA.empty_table()
-        con.register(f"{view}_arrow", arrow_table)
-        con.execute(f"create or replace table {view} as select * from {view}_arrow")
-        con.unregister(f"{view}_arrow")
-
-
-def _load_sheets(con: Any, workdir: Path) -> None:
-    """User assessment sheets (assess/inputs.py) as `sheet_<kind>` tables, empty when absent."""
-    from carbon_assess.assess.inputs import OPTIONAL, SHEETS
-
-    for kind, spec in SHEETS.items():
-        columns = [*spec["required"], *OPTIONAL, "source_file", "source_sheet", "source_row"]
-        ddl = ", ".join(f"{c} {SHEET_COLUMNS[c]}" for c in columns)
-        con.execute(f"create or replace table sheet_{kind} ({ddl})")
-        parquet = workdir / "sheets" / f"{kind}.parquet"
-        if parquet.exists():
-            con.execute(f"insert into sheet_{kind} by name select * from read_parquet(?)",
-                        [str(parquet)])
+def set_run_parameters(con: Any, method: str, electricity_trade: bool) -> None:
+    """Record the run parameters in `run_parameters` and expose them as DuckDB variables."""
+    con.execute("create or replace table run_parameters "
+                "(method varchar, factor_version varchar, electricity_trade boolean)")
+    con.execute("insert into run_parameters values (?, ?, ?)",
+                [method, current_factor_version(), electricity_trade])
+    _set_run_variables(con)
 
 
 def _set_run_variables(con: Any) -> None:
-    """Expose the stored run parameters to the SQL models as DuckDB variables."""
     method, factor_version, electricity_trade = con.execute(
         "select method, factor_version, electricity_trade from run_parameters").fetchone()
     con.execute("set variable method = ?", [method])
@@ -115,34 +59,76 @@ def _set_run_variables(con: Any) -> None:
     con.execute("set variable electricity_trade = ?", [electricity_trade])
 
 
-def connect(workdir: Path) -> Any:
+def load_sources(con: Any, run: Run) -> None:
+    """Reference tables as `ref_<name>`, the run's raw Parquet as `raw_energy`/`raw_economy`,
+    its assessment sheets as `sheet_<kind>` (empty when absent), and the shared macros."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for name in reference.names():
+        rows = reference.load(name)
+        table = pa.table({column: [row[column] for row in rows] for column in rows[0]})
+        con.register("reference_arrow", table)
+        con.execute(f"create or replace table ref_{name} as select * from reference_arrow")
+        con.unregister("reference_arrow")
+    for view, kinds in RAW_GROUPS.items():
+        tables = [pq.read_table(run.raw(kind), schema=RAW_SCHEMA)
+                  for kind in kinds if run.raw(kind).exists()]
+        arrow_table = pa.concat_tables(tables) if tables else RAW_SCHEMA.empty_table()
+        con.register(f"{view}_arrow", arrow_table)
+        con.execute(f"create or replace table {view} as select * from {view}_arrow")
+        con.unregister(f"{view}_arrow")
+    for kind in SHEETS:
+        ddl = ", ".join(f"{c} {t}" for c, t in sheet_column_types(kind))
+        con.execute(f"create or replace table sheet_{kind} ({ddl})")
+        if run.sheet(kind).exists():
+            con.execute(f"insert into sheet_{kind} by name select * from read_parquet(?)",
+                        [str(run.sheet(kind))])
+    create_macros(con)
+
+
+def connect(run: Run | str) -> Any:
     """A connection to the run's compute database (built by `run_transforms`), with the run
-    parameters set as variables."""
+    parameters set as variables and the macros defined."""
     import duckdb
 
-    con = duckdb.connect(str(compute_db_path(workdir)))
+    con = duckdb.connect(str(Run.of(run).compute_db))
     _set_run_variables(con)
+    create_macros(con)
     return con
 
 
-def run_transforms(workdir: Path, method: str, electricity_trade: bool = False) -> dict[str, Any]:
-    """Build every compute model from the raw Parquet of this run (a fresh database each time)."""
+def run_transforms(run: Run | str, method: str | None = None,
+                   electricity_trade: bool | None = None) -> dict[str, Any]:
+    """Build the compute models from the run's raw Parquet (a fresh database each time).
+    Method and electricity trade default to those recorded in run.json."""
     import duckdb
 
-    compute_db_path(workdir).unlink(missing_ok=True)
-    with duckdb.connect(str(compute_db_path(workdir))) as con:
-        con.execute("create table run_parameters "
-                    "(method varchar, factor_version varchar, electricity_trade boolean)")
-        con.execute("insert into run_parameters values (?, ?, ?)",
-                    [method, current_factor_version(), electricity_trade])
-        _set_run_variables(con)
-        _load_inputs(con, workdir)
-        _load_sheets(con, workdir)
-        counts = run_models(con, COMPUTE_MODELS)
+    run = Run.of(run)
+    info = run.info
+    method = method or info.method
+    electricity_trade = info.electricity_trade if electricity_trade is None else electricity_trade
+    run.compute_db.unlink(missing_ok=True)
+    with duckdb.connect(str(run.compute_db)) as con:
+        set_run_parameters(con, method, electricity_trade)
+        load_sources(con, run)
+        counts = run_models(con, compute_models())
     return {
-        "compute_db": str(compute_db_path(workdir)),
+        "compute_db": str(run.compute_db),
         "method": method,
         "electricity_trade": electricity_trade,
         "factor_version": current_factor_version(),
         "row_counts": counts,
     }
+
+
+def run_assessment(run: Run | str) -> dict[str, Any]:
+    """Build the assessment models on the compute database; count statuses."""
+    with connect(run) as con:
+        counts = run_models(con, assessment_models())
+        statuses = dict(
+            con.execute(
+                f"select status, count(*) from {ASSESSMENT_MODEL} group by status order by 1"
+            ).fetchall()
+        )
+    return {"row_counts": counts, "statuses": statuses}

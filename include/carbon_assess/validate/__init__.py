@@ -20,12 +20,34 @@ GX and pandas are imported inside the function so that importing this package st
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from carbon_assess.errors import ValidationFailed
+from carbon_assess.ingest.schema import SOURCE_KINDS
+from carbon_assess.quarantine import (
+    MAX_EXAMPLES,
+    MAX_REPORT_ROWS,
+    ingest_rows,
+    quarantine_batch,
+    render_offender,
+    write_report,
+    write_results,
+)
+from carbon_assess.validate.checks import prepare_batches, prepare_sheet_batch
+from carbon_assess.validate.offenders import offender, sheet_offender
+from carbon_assess.validate.suites import (
+    CURRENT_YEAR_PARAMETER,
+    ERROR,
+    SHEET_KINDS,
+    build_suite,
+    rules_for,
+    suite_name,
+)
+from carbon_assess.workdir import Run
 
 __all__ = ["validate_workdir"]
 
@@ -82,14 +104,6 @@ def _exception_message(res) -> str | None:
 
 
 def _result_row(run_id: str, kind: str, rule, res, df, sheet: bool = False) -> dict[str, Any]:
-    from carbon_assess.validate.report import (
-        MAX_EXAMPLES,
-        MAX_REPORT_ROWS,
-        offender,
-        sheet_offender,
-    )
-    from carbon_assess.validate.report import render_offender as render
-
     row: dict[str, Any] = {
         "run_id": run_id,
         "source": kind,
@@ -137,7 +151,7 @@ def _result_row(run_id: str, kind: str, rule, res, df, sheet: bool = False) -> d
         sheet_offender(rec, rule.column, rule.note) if sheet else offender(rec, rule.column)
         for rec in records
     ]
-    row["examples"] = "; ".join(render(o) for o in row["offenders"][:MAX_EXAMPLES])
+    row["examples"] = "; ".join(render_offender(o) for o in row["offenders"][:MAX_EXAMPLES])
     if not row["examples"]:
         values = result.get("partial_unexpected_list") or []
         row["examples"] = "values: " + ", ".join(repr(v) for v in values[:MAX_EXAMPLES])
@@ -145,19 +159,14 @@ def _result_row(run_id: str, kind: str, rule, res, df, sheet: bool = False) -> d
 
 
 def _summary_line(row: dict[str, Any]) -> str:
-    from carbon_assess.validate.report import render_offender
-
     first = row["offenders"][0] if row["offenders"] else None
     example = render_offender(first) if first else row["examples"]
     count = f"{row['unexpected_count']} row(s)" if row["unexpected_count"] else "failed"
     return f"{row['source']}: {row['rule']}: {count} (e.g. {example})"
 
 
-def _ingest_warnings(workdir: Path) -> list[dict[str, Any]]:
-    path = workdir / "ingest_report.json"
-    if not path.exists():
-        return []
-    report = json.loads(path.read_text(encoding="utf-8"))
+def _ingest_warnings(run: Run) -> list[dict[str, Any]]:
+    report = run.read_ingest_report()
     if "warning_details" in report:
         return list(report["warning_details"])
     return [{"file": w.split(":", 1)[0], "sheet": None, "message": w.split(":", 1)[-1].strip()}
@@ -185,7 +194,8 @@ def _run_suite(context, source, name: str, suite, df, parameters, gx_run):
     return {r.expectation_config.meta.get("rule"): r for r in validation.results}
 
 
-def validate_workdir(workdir: Path, quarantine_root: Path | None = None) -> dict[str, Any]:
+def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
+                     ) -> dict[str, Any]:
     """Validate `<workdir>/raw/*.parquet` and `<workdir>/sheets/*.parquet` with GX; quarantine
     and raise on error-severity failures.
 
@@ -194,42 +204,14 @@ def validate_workdir(workdir: Path, quarantine_root: Path | None = None) -> dict
     naming file, row, column, value and rule; `.report_path` = quarantine report.md; `.summary` =
     the summary dict).
     """
-    from carbon_assess.errors import ValidationFailed
-    from carbon_assess.ingest.schema import SOURCE_KINDS
-    from carbon_assess.validate.checks import prepare_batches, prepare_sheet_batch
-    from carbon_assess.validate.report import (
-        ingest_rows,
-        quarantine_batch,
-        render_offender,
-        write_report,
-        write_results,
-    )
-    from carbon_assess.validate.suites import (
-        CURRENT_YEAR_PARAMETER,
-        ERROR,
-        SHEET_KINDS,
-        build_suite,
-        rules_for,
-        suite_name,
-    )
-
     started = datetime.now(UTC)
-    workdir = Path(workdir).resolve()
-    run_json = workdir / "run.json"
-    run_info = json.loads(run_json.read_text(encoding="utf-8")) if run_json.exists() else {}
-    run_id = str(run_info.get("run_id") or workdir.name)
-    raw_files = {
-        kind: workdir / "raw" / f"{kind}.parquet"
-        for kind in SOURCE_KINDS
-        if (workdir / "raw" / f"{kind}.parquet").exists()
-    }
-    sheet_files = {
-        kind: workdir / "sheets" / f"{kind}.parquet"
-        for kind in SHEET_KINDS
-        if (workdir / "sheets" / f"{kind}.parquet").exists()
-    }
-    validation_dir = workdir / "validation"
-    docs_dir = validation_dir / "data_docs"
+    run = Run.of(workdir)
+    info = run.info_or_none()
+    run_id = run.run_id
+    raw_files = {kind: run.raw(kind) for kind in SOURCE_KINDS if run.raw(kind).exists()}
+    sheet_files = {kind: run.sheet(kind) for kind in SHEET_KINDS if run.sheet(kind).exists()}
+    validation_dir = run.validation_dir
+    docs_dir = run.data_docs_dir
     validation_dir.mkdir(parents=True, exist_ok=True)
 
     rows: list[dict[str, Any]] = []
@@ -240,13 +222,13 @@ def validate_workdir(workdir: Path, quarantine_root: Path | None = None) -> dict
         from great_expectations.core.run_identifier import RunIdentifier
 
         frames = {kind: pd.read_parquet(path) for kind, path in raw_files.items()}
-        batches = prepare_batches(frames, run_info.get("run_id")) if frames else {}
+        batches = prepare_batches(frames, info.run_id if info else None) if frames else {}
         context, source = _gx_context(docs_dir)
         gx_run = RunIdentifier(run_name=run_id, run_time=started)
         parameters = {CURRENT_YEAR_PARAMETER: started.year}
         for kind in [k for k in SOURCE_KINDS if k in batches]:
             df = batches[kind]
-            rules = rules_for(kind, run_id=run_info.get("run_id"))
+            rules = rules_for(kind, run_id=info.run_id if info else None)
             by_key = _run_suite(context, source, kind, build_suite(kind, rules=rules), df,
                                 parameters, gx_run)
             rows += [_result_row(run_id, kind, rule, by_key.get(rule.key), df) for rule in rules]
@@ -265,7 +247,7 @@ def validate_workdir(workdir: Path, quarantine_root: Path | None = None) -> dict
             log.warning("could not build Great Expectations Data Docs: %s", exc)
 
     gx_rows = list(rows)
-    rows += ingest_rows(run_id, [], _ingest_warnings(workdir))
+    rows += ingest_rows(run_id, [], _ingest_warnings(run))
     failed_errors = [r for r in rows if not r["success"] and r["severity"] == ERROR]
     failed_warnings = [r for r in rows if not r["success"] and r["severity"] != ERROR]
     status = "failed" if failed_errors else "passed_with_warnings" if failed_warnings else "passed"
@@ -273,7 +255,7 @@ def validate_workdir(workdir: Path, quarantine_root: Path | None = None) -> dict
         _summary_line(r) for r in gx_rows if not r["success"] and r["severity"] != ERROR
     ]
     if not raw_files:
-        warnings_summary.append(f"no raw Parquet files in {workdir / 'raw'}")
+        warnings_summary.append(f"no raw Parquet files in {run.raw_dir}")
 
     results_path = write_results(rows, validation_dir)
     summary: dict[str, Any] = {
@@ -286,7 +268,7 @@ def validate_workdir(workdir: Path, quarantine_root: Path | None = None) -> dict
         "warnings_summary": warnings_summary,
         "seconds": round((datetime.now(UTC) - started).total_seconds(), 3),
     }
-    report_meta = {"run_id": run_id, "workdir": str(workdir), **summary}
+    report_meta = {"run_id": run_id, "workdir": str(run.path), **summary}
     for line in warnings_summary:
         log.warning("validation warning: %s", line)
 
@@ -298,10 +280,10 @@ def validate_workdir(workdir: Path, quarantine_root: Path | None = None) -> dict
         return summary
 
     # Quarantine: copy the batch (same layout as the work directory) and write the report there.
-    target = quarantine_batch(workdir, run_id, quarantine_root)
+    target = quarantine_batch(run, run_id, quarantine_root)
     report_meta["quarantine"] = str(target)
     if data_docs_path:
-        report_meta["data_docs_path"] = str(target / "validation" / "data_docs" / "index.html")
+        report_meta["data_docs_path"] = str(Run(target).data_docs_dir / "index.html")
     md, _ = write_report(report_meta, rows, target)
     summary["report_path"] = str(md)
 
@@ -317,6 +299,4 @@ def validate_workdir(workdir: Path, quarantine_root: Path | None = None) -> dict
     )
     message = message.replace("\r", " ").replace("\n", " ")  # strictly one line
     log.error(message)
-    exc = ValidationFailed(message, str(md))
-    exc.summary = summary
-    raise exc
+    raise ValidationFailed(message, str(md), summary=summary)

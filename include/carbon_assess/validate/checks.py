@@ -41,6 +41,7 @@ from typing import Any
 
 from carbon_assess import reference
 from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SCHEMA
+from carbon_assess.ingest.sheets import OPTIONAL, SHEETS, sheet_headers
 
 # Year-on-year jump warnings: the ratio max(v, prev) / min(v, prev) of two consecutive years of
 # the same province, variable and fuel. `floor` ignores pairs where both values are tiny
@@ -598,8 +599,6 @@ def prepare_sheet_batch(kind: str, table: Any):
     """The DataFrame GX validates for one assessment sheet kind (a pyarrow Table read from
     `<workdir>/sheets/<kind>.parquet`): the sheet rows + derived check columns + headers."""
     import pandas as pd
-
-    from carbon_assess.assess.inputs import OPTIONAL, SHEETS, sheet_headers
 
     spec = SHEETS[kind]
     df = table.to_pandas().reset_index(drop=True)

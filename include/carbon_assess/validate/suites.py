@@ -4,7 +4,7 @@ Suites on the raw statistics (`<workdir>/raw/<kind>.parquet`): `raw_energy_consu
 `raw_energy_production`, `raw_gdp`, `raw_gdp_index`, `raw_population`.
 
 Suites on the assessment sheets a user drops in the landing folder
-(`<workdir>/sheets/<kind>.parquet`, see `carbon_assess.assess.inputs`), including the reference
+(`<workdir>/sheets/<kind>.parquet`, see `carbon_assess.ingest.sheets`), including the reference
 tables a user can override (targets, annual targets, confirmed declines):
 `sheet_measures`, `sheet_targets`, `sheet_annual_targets`, `sheet_confirmed_declines`. Ingest
 only parses a sheet (header, numbers, years, required values, province → code); every rule on the
@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from carbon_assess import reference
-from carbon_assess.assess.inputs import SHEETS
 from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SCHEMA, SOURCE_KINDS
+from carbon_assess.ingest.sheets import SHEETS
 from carbon_assess.validate.checks import (
     KEY_NOTE,
     LEVEL_COLUMN,

@@ -1,6 +1,8 @@
-"""Rendering of validation results: offending rows with lineage, results files, quarantine report.
+"""Findings reports and quarantine, shared by ingest (a rejected landing file) and validate.
 
-Everything here works on plain dicts/lists; pandas/pyarrow are imported inside the functions.
+Result rows, their `results.{json,parquet}`, the readable `report.md` / `report.json`, and the
+copy of a rejected batch to `<home>/quarantine/<run_id>/`. Everything here works on plain
+dicts/lists; pyarrow is imported inside the function that writes Parquet.
 
 A result row (one per expectation, plus one per ingest error or warning) is a dict with the public
 columns of `RESULT_COLUMNS` (what `meta_validation_result` holds) and, for the reports, `rule`,
@@ -10,10 +12,11 @@ columns of `RESULT_COLUMNS` (what `meta_validation_result` holds) and, for the r
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
+
+from carbon_assess.workdir import Run
 
 RESULT_COLUMNS = (
     "run_id",
@@ -28,20 +31,11 @@ RESULT_COLUMNS = (
 MAX_EXAMPLES = 5  # in the `examples` column and the one-line messages
 MAX_REPORT_ROWS = 50  # offending rows listed per failed expectation in report.md
 
-# Derived check columns whose cell text *is* the explanation of the finding (see checks.py).
-NOTE_COLUMNS = (
-    "missing_required",
-    "missing_year",
-    "gap",
-    "assumed_zero",
-    "coal_missing",
-    "no_fuel_data",
-    "not_covered",
-)
 INGEST_SOURCE = "ingest"
 
 
-def _text(value: Any) -> str:
+def text(value: Any) -> str:
+    """A cell as text: blank for None, NaN and pandas NA."""
     if value is None or type(value).__name__ in ("NAType", "NaTType"):
         return ""
     try:
@@ -52,72 +46,20 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def offender(row: dict[str, Any], column: str | None) -> dict[str, Any]:
-    """The lineage of one offending raw row, plus the offending field when it is not `value`."""
-    value = _text(row.get("source_value"))
-    if not value:
-        value = _text(row.get("value"))
-    detail = None
-    if column in NOTE_COLUMNS:
-        detail = _text(row.get(column)) or None
-    elif column and _text(row.get(f"{column}_note")):
-        detail = _text(row.get(f"{column}_note"))
-    elif column == "yoy_factor":
-        factor = row.get("yoy_factor")
-        if factor is not None and factor == factor:
-            detail = f"{float(factor):.3g}x the previous year"
-    elif column and "," in column:
-        detail = "duplicate key " + "/".join(_text(row.get(c)) or "NULL" for c in column.split(","))
-    elif column and column != "value":
-        detail = f"{column} {_text(row.get(column))!r}"
-    source_row = row.get("source_row")
-    return {
-        "file": _text(row.get("source_file")) or "?",
-        "sheet": _text(row.get("source_sheet")) or None,
-        "row": int(source_row) if _text(source_row) else None,
-        "column": _text(row.get("source_column")),
-        "value": value,
-        "detail": detail,
-    }
-
-
-def _cell(value: Any) -> str:
-    """A sheet cell as text: 4.0 -> '4', 1.5 -> '1.5', 2015 -> '2015', blank -> ''."""
-    text = _text(value)
-    if text and isinstance(value, float):  # numpy float64 is a float too
-        return format(value, ".15g")
-    return text
-
-
-def sheet_offender(row: dict[str, Any], cell: str | None, note: str | None) -> dict[str, Any]:
-    """The lineage of one offending assessment-sheet row: file, sheet, row, the header text of
-    the rule's cell(s) in that file and their value(s), and the note explaining the finding."""
-    cells = [c for c in (cell or "").split(",") if c]
-    source_row = row.get("source_row")
-    return {
-        "file": _text(row.get("source_file")) or "?",
-        "sheet": _text(row.get("source_sheet")) or None,
-        "row": int(source_row) if _text(source_row) else None,
-        "column": ", ".join(_text(row.get(f"header_{c}")) or c for c in cells),
-        "value": " / ".join(_cell(row.get(c)) for c in cells),
-        "detail": (_text(row.get(note)) or None) if note else None,
-    }
-
-
 def render_offender(o: dict[str, Any]) -> str:
     """`prov.csv row 12 column '煤炭消费量(万吨)' value '-5'` (+ sheet / detail when useful)."""
-    text = o["file"]
+    line = o["file"]
     if o.get("sheet"):
-        text += f" sheet {o['sheet']!r}"
+        line += f" sheet {o['sheet']!r}"
     if o.get("row") is not None:
-        text += f" row {o['row']}"
+        line += f" row {o['row']}"
     if o.get("column"):
-        text += f" column {o['column']!r}"
+        line += f" column {o['column']!r}"
     if o.get("value") or o.get("row") is not None:
-        text += f" value {o['value']!r}"
+        line += f" value {o['value']!r}"
     if o.get("detail"):
-        text += f" ({o['detail']})"
-    return text
+        line += f" ({o['detail']})"
+    return line
 
 
 def write_results(rows: list[dict[str, Any]], out_dir: Path) -> Path:
@@ -148,8 +90,8 @@ def write_results(rows: list[dict[str, Any]], out_dir: Path) -> Path:
     return path
 
 
-def _md_cell(text: Any) -> str:
-    return _text(text).replace("|", "\\|").replace("\n", " ")
+def _md_cell(value: Any) -> str:
+    return text(value).replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
@@ -242,39 +184,23 @@ def write_report(
 # --- quarantine -----------------------------------------------------------------------------
 
 
-def quarantine_root(workdir: Path, explicit: Path | None = None) -> Path:
-    """Where rejected batches go: the explicit root, else `$CARBON_ASSESS_HOME/quarantine`,
-    else `<home>/quarantine` next to the `<home>/runs/<run_id>` work directory, else
-    `./var/quarantine` (the CLI's default home)."""
-    if explicit is not None:
-        return Path(explicit).resolve()
-    home = os.environ.get("CARBON_ASSESS_HOME")
-    if home:
-        return (Path(home) / "quarantine").resolve()
-    workdir = Path(workdir).resolve()
-    if workdir.parent.name == "runs":
-        return workdir.parent.parent / "quarantine"
-    return Path("var", "quarantine").resolve()
-
-
-def quarantine_batch(workdir: Path, run_id: str, root: Path | None = None) -> Path:
+def quarantine_batch(run: Run, run_id: str, root: Path | None = None) -> Path:
     """Copy the batch (raw and sheet Parquet, run.json, ingest report, validation results and
-    Data Docs) to `<root>/<run_id>/`, same layout as the work directory. Copies only: the work
-    directory and, above all, the landing files are left in place."""
-    workdir = Path(workdir)
-    target = quarantine_root(workdir, root) / run_id
+    Data Docs) to `<quarantine root>/<run_id>/` (see `Run.quarantine`), same layout as the work
+    directory. Copies only: the work directory and, above all, the landing files stay in place."""
+    target = run.quarantine(run_id, root)
     target.mkdir(parents=True, exist_ok=True)
-    for folder in ("raw", "sheets"):
-        if (workdir / folder).is_dir():
-            (target / folder).mkdir(exist_ok=True)
-            for path in sorted((workdir / folder).glob("*.parquet")):
-                shutil.copy2(path, target / folder / path.name)
-    for name in ("run.json", "ingest_report.json"):
-        if (workdir / name).exists():
-            shutil.copy2(workdir / name, target / name)
-    validation = workdir / "validation"
-    if validation.is_dir() and validation.resolve() != (target / "validation").resolve():
-        shutil.copytree(validation, target / "validation", dirs_exist_ok=True)
+    copy = Run(target)
+    for source, dest in ((run.raw_dir, copy.raw_dir), (run.sheets_dir, copy.sheets_dir)):
+        if source.is_dir():
+            dest.mkdir(exist_ok=True)
+            for path in sorted(source.glob("*.parquet")):
+                shutil.copy2(path, dest / path.name)
+    for source, dest in ((run.run_json, copy.run_json), (run.ingest_report, copy.ingest_report)):
+        if source.exists():
+            shutil.copy2(source, dest)
+    if run.validation_dir.is_dir() and run.validation_dir != copy.validation_dir:
+        shutil.copytree(run.validation_dir, copy.validation_dir, dirs_exist_ok=True)
     return target
 
 
@@ -330,7 +256,7 @@ def ingest_rows(
 
 
 def write_ingest_rejection(
-    workdir: Path,
+    run: Run,
     run_id: str,
     errors: list[Any],
     warnings: list[dict[str, Any]],
@@ -338,13 +264,12 @@ def write_ingest_rejection(
 ) -> Path:
     """Quarantine report for a batch rejected at ingest (bad encoding, unknown unit...): the same
     report.md / report.json format as validation failures; returns the report.md path."""
-    workdir = Path(workdir)
-    target = quarantine_batch(workdir, run_id, root)
+    target = quarantine_batch(run, run_id, root)
     rows = ingest_rows(run_id, errors, warnings)
-    write_results(rows, target / "validation")
+    write_results(rows, Run(target).validation_dir)
     summary = {
         "run_id": run_id,
-        "workdir": str(workdir.resolve()),
+        "workdir": str(run.path),
         "status": "rejected",
         "stage": "ingest",
         "errors": len(errors),

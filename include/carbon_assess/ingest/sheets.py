@@ -26,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from carbon_assess.errors import InputError
+from carbon_assess.ingest.layouts import parse_number, parse_year
+from carbon_assess.ingest.provinces import resolve_province
+from carbon_assess.workdir import Run
 
 ALIASES = {
     "plan": "plan", "规划": "plan", "plan_id": "plan",
@@ -56,9 +59,15 @@ SHEETS: dict[str, dict[str, Any]] = {
         "key": ("plan", "year", "province"),
     },
 }
-NUMERIC = {"points", "target_pct", "annual_target_pct", "confirmed_decline_pct"}
 OPTIONAL = ("note", "source")
 LINEAGE = ("source_file", "source_sheet", "source_row")
+COLUMN_TYPES = {  # DuckDB type of every column a sheet Parquet can hold
+    "plan": "varchar", "year": "integer", "province": "varchar", "indicator": "varchar",
+    "points": "double", "target_pct": "double", "annual_target_pct": "double",
+    "confirmed_decline_pct": "double", "note": "varchar", "source": "varchar",
+    "source_file": "varchar", "source_sheet": "varchar", "source_row": "integer",
+}
+NUMERIC = {c for c, t in COLUMN_TYPES.items() if t == "double"}
 HEADERS_METADATA = b"carbon_assess.headers"  # Parquet key: [{file, sheet, headers}] as JSON
 
 
@@ -81,6 +90,11 @@ def sheet_columns(kind: str) -> list[str]:
     return [*SHEETS[kind]["required"], *OPTIONAL, *LINEAGE]
 
 
+def sheet_column_types(kind: str) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of `<workdir>/sheets/<kind>.parquet`, in order."""
+    return [(c, COLUMN_TYPES[c]) for c in sheet_columns(kind)]
+
+
 def read_sheet(rows: list[tuple[int, list[str]]], file: str, sheet: str | None
                ) -> tuple[str, list[dict[str, Any]]] | None:
     """Parse one table if it is an assessment sheet; None otherwise.
@@ -88,9 +102,6 @@ def read_sheet(rows: list[tuple[int, list[str]]], file: str, sheet: str | None
     Raises InputError for what cannot be parsed: a blank required cell, a number or year that is
     not one, a province that names none. The values themselves are validated later (GX).
     """
-    from carbon_assess.ingest.layouts import parse_number, parse_year
-    from carbon_assess.ingest.provinces import resolve_province
-
     content = [(n, cells) for n, cells in rows if any(cells)]
     if not content:
         return None
@@ -130,7 +141,7 @@ def read_sheet(rows: list[tuple[int, list[str]]], file: str, sheet: str | None
     return kind, records
 
 
-def write_sheets(found: dict[str, list[dict[str, Any]]], workdir: Path) -> dict[str, int]:
+def write_sheets(found: dict[str, list[dict[str, Any]]], run: Run | Path) -> dict[str, int]:
     """Write each sheet kind to `<workdir>/sheets/<kind>.parquet` (empty kinds are omitted).
 
     The Parquet schema metadata `carbon_assess.headers` lists, per file and sheet, the header
@@ -139,7 +150,8 @@ def write_sheets(found: dict[str, list[dict[str, Any]]], workdir: Path) -> dict[
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    target = workdir / "sheets"
+    run = Run.of(run)
+    target = run.sheets_dir
     target.mkdir(parents=True, exist_ok=True)
     for stale in target.glob("*.parquet"):
         stale.unlink()
@@ -155,7 +167,7 @@ def write_sheets(found: dict[str, list[dict[str, Any]]], workdir: Path) -> dict[
         meta = [{"file": f, "sheet": s, "headers": h} for (f, s), h in headers.items()]
         table = table.replace_schema_metadata(
             {HEADERS_METADATA: json.dumps(meta, ensure_ascii=False).encode("utf-8")})
-        pq.write_table(table, target / f"{kind}.parquet")
+        pq.write_table(table, run.sheet(kind))
         counts[kind] = len(records)
     return counts
 

@@ -1,0 +1,115 @@
+"""What both warehouse engines share: the schema names, the URL syntax, the run-log record and the
+row digest. The engine modules import from here (never from the package `__init__`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from carbon_assess import __version__
+from carbon_assess.errors import WarehouseError
+from carbon_assess.publish import catalog
+from carbon_assess.workdir import Run
+
+SCHEMA = "carbon"
+PREVIOUS_SCHEMA = "carbon_previous"
+READER_ROLE = "carbon_reader"
+LOCK_TIMEOUT_ENV = "CARBON_PUBLISH_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 120.0  # seconds a publish waits for another one to finish
+
+PUBLISHED_TABLES = catalog.PUBLISHED_TABLES
+
+
+@dataclass(frozen=True)
+class WarehouseUrl:
+    kind: str  # "duckdb" | "postgresql"
+    target: str  # file path for duckdb, the libpq URL for postgresql
+
+
+def parse_warehouse_url(url: str) -> WarehouseUrl:
+    """`duckdb:///abs/path.duckdb` (as a file URL: the path after `duckdb://` is absolute),
+    `duckdb:relative/path.duckdb`, or a PostgreSQL libpq URL."""
+    if url.startswith("duckdb://"):
+        path = "/" + url.removeprefix("duckdb://").lstrip("/")
+        if path != "/":
+            return WarehouseUrl("duckdb", path)
+    elif url.startswith("duckdb:") and len(url) > len("duckdb:"):
+        return WarehouseUrl("duckdb", url.removeprefix("duckdb:"))
+    elif url.startswith(("postgresql://", "postgres://")):
+        return WarehouseUrl("postgresql", url)
+    raise WarehouseError(
+        f"unsupported warehouse URL {url!r}: use duckdb:///path/to/file.duckdb "
+        "or postgresql://user@host:port/dbname"
+    )
+
+
+def code_version() -> str:
+    """Package version plus the git commit when run from a checkout."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=os.path.dirname(os.path.abspath(__file__)),
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        sha = ""
+    return f"{__version__}+{sha}" if sha else __version__
+
+
+def run_record(run: Run, status: str) -> dict[str, Any]:
+    """The `meta_pipeline_run` row for this run, from the files in its work directory."""
+    info = run.info
+    ingest = run.read_ingest_report()
+    inputs = [
+        {"file": i["file"], "sheet": i["sheet"], "sha256": i["sha256"],
+         "observations": i["observations"]}
+        for i in ingest["inputs"]
+    ]
+    return {
+        "run_id": info.run_id,
+        "started_at": datetime.fromisoformat(info.started_at),
+        "finished_at": datetime.now(UTC),
+        "status": status,
+        "code_version": code_version(),
+        "vintage": info.vintage,
+        "method": info.method,
+        "factor_version": None,
+        "landing": info.landing,
+        "input_files": json.dumps(inputs, ensure_ascii=False, sort_keys=True),
+        "row_counts": None,
+        "warnings": len(ingest["warnings"]),
+    }
+
+
+def lock_timeout_seconds(value: float | None = None) -> float:
+    """How long a publish waits for a concurrent one (on PostgreSQL also, at the swap, for
+    readers' open transactions): the argument, else $CARBON_PUBLISH_LOCK_TIMEOUT, else 120 s."""
+    if value is not None:
+        return float(value)
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "")
+    try:
+        return float(raw) if raw else DEFAULT_LOCK_TIMEOUT
+    except ValueError:
+        raise WarehouseError(f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds") from None
+
+
+def rows_digest(columns: Iterable[str], rows: Iterable[tuple]) -> str:
+    """SHA-256 of the column names and rows (in the given order), engine-independent: values are
+    JSON-encoded (floats exactly, booleans as booleans, timestamps in ISO 8601)."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(list(columns)).encode())
+    for row in rows:
+        digest.update(b"\n")
+        digest.update(json.dumps(list(row), default=str, ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+

@@ -1,0 +1,166 @@
+"""The run's work directory: one type owns its layout and `run.json` (like OWID etl's PathFinder).
+
+Every stage reads and writes a run's files through a `Run`; nothing else builds these paths:
+
+    <home>/runs/<run_id>/run.json              RunInfo: run id, vintage, method, landing, start
+    <home>/runs/<run_id>/raw/<kind>.parquet    typed raw observations with lineage (ingest)
+    <home>/runs/<run_id>/sheets/<kind>.parquet assessment sheets (ingest)
+    <home>/runs/<run_id>/ingest_report.json    inputs, skipped files/columns, warnings (ingest)
+    <home>/runs/<run_id>/validation/           GX results, report, Data Docs (validate)
+    <home>/runs/<run_id>/compute.duckdb        stg_/int_/fct_ tables (compute + assess)
+    <home>/quarantine/<run_id>/                a rejected batch, same layout, plus report.md
+
+`<home>` is `$CARBON_ASSESS_HOME` (storage every worker shares), else `./var`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HOME_ENV = "CARBON_ASSESS_HOME"
+
+
+def assess_home(default: Path | str = "var") -> Path:
+    """`$CARBON_ASSESS_HOME`, else `default` (the CLI's `./var`; the DAG passes `<repo>/var`)."""
+    return Path(os.environ.get(HOME_ENV) or default).resolve()
+
+
+def runs_root(default_home: Path | str = "var") -> Path:
+    return assess_home(default_home) / "runs"
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id (UTC timestamp + random suffix)."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What `run.json` records about a run (its parameters and where its input came from)."""
+
+    run_id: str
+    vintage: str
+    method: str
+    electricity_trade: bool
+    landing: str
+    started_at: str  # ISO 8601, UTC
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunInfo:
+        return cls(
+            run_id=str(data["run_id"]),
+            vintage=str(data.get("vintage") or "unlabelled"),
+            method=str(data.get("method") or "reference"),
+            electricity_trade=bool(data.get("electricity_trade", False)),
+            landing=str(data.get("landing") or ""),
+            started_at=str(data.get("started_at") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run's work directory: the paths of its files and its `run.json`."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path).resolve())
+
+    @classmethod
+    def of(cls, run: Run | str | Path) -> Run:
+        """Accept a Run or a work-directory path (stages are called with either)."""
+        return run if isinstance(run, Run) else cls(Path(run))
+
+    @classmethod
+    def in_home(cls, run_id: str, default_home: Path | str = "var") -> Run:
+        """The work directory of `run_id` under the assessment home."""
+        return cls(runs_root(default_home) / run_id)
+
+    # --- layout -------------------------------------------------------------------------------
+    @property
+    def run_json(self) -> Path:
+        return self.path / "run.json"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.path / "raw"
+
+    def raw(self, kind: str) -> Path:
+        return self.raw_dir / f"{kind}.parquet"
+
+    @property
+    def sheets_dir(self) -> Path:
+        return self.path / "sheets"
+
+    def sheet(self, kind: str) -> Path:
+        return self.sheets_dir / f"{kind}.parquet"
+
+    @property
+    def ingest_report(self) -> Path:
+        return self.path / "ingest_report.json"
+
+    @property
+    def validation_dir(self) -> Path:
+        return self.path / "validation"
+
+    @property
+    def validation_results(self) -> Path:
+        return self.validation_dir / "results.parquet"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.validation_dir / "data_docs"
+
+    @property
+    def compute_db(self) -> Path:
+        return self.path / "compute.duckdb"
+
+    def quarantine(self, run_id: str, root: Path | None = None) -> Path:
+        """Where this batch goes when rejected: `<root>/<run_id>`; the root is the explicit one,
+        else `$CARBON_ASSESS_HOME/quarantine`, else `quarantine/` beside the `runs/` folder
+        holding this work directory, else `./var/quarantine`."""
+        if root is not None:
+            base = Path(root).resolve()
+        elif os.environ.get(HOME_ENV):
+            base = assess_home() / "quarantine"
+        elif self.path.parent.name == "runs":
+            base = self.path.parent.parent / "quarantine"
+        else:
+            base = Path("var", "quarantine").resolve()
+        return base / run_id
+
+    # --- run.json -----------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return self.run_json.exists()
+
+    def start(self, info: RunInfo) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.run_json.write_text(json.dumps(asdict(info), indent=2), encoding="utf-8")
+
+    @property
+    def info(self) -> RunInfo:
+        return RunInfo.from_json(json.loads(self.run_json.read_text(encoding="utf-8")))
+
+    def info_or_none(self) -> RunInfo | None:
+        return self.info if self.exists() else None
+
+    @property
+    def run_id(self) -> str:
+        """The run id recorded in run.json, else the directory name."""
+        info = self.info_or_none()
+        return info.run_id if info else self.path.name
+
+    def read_ingest_report(self) -> dict[str, Any]:
+        if not self.ingest_report.exists():
+            return {}
+        return json.loads(self.ingest_report.read_text(encoding="utf-8"))
+
+    def write_ingest_report(self, report: dict[str, Any]) -> None:
+        self.ingest_report.write_text(
+            json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

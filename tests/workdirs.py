@@ -1,0 +1,55 @@
+"""Work directories for tests: a computed demo run, a clone under another run id, a thinned-out
+release. Shared by the publish tests of both engines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from carbon_assess.demo import write_demo_landing
+from carbon_assess.pipeline import assess_stage, compute_stage, ingest_stage, validate_stage
+from carbon_assess.publish import PUBLISHED_TABLES
+from carbon_assess.workdir import Run
+
+
+def compute_demo_run(root: Path, run_id: str) -> Path:
+    """A work directory holding a computed (not published) run of the demo landing files."""
+    landing = root / "landing"
+    if not landing.exists():
+        write_demo_landing(landing)
+    workdir = root / run_id
+    ingest_stage(landing, workdir, run_id, vintage="test")
+    validate_stage(workdir)
+    compute_stage(workdir)
+    assess_stage(workdir)
+    return workdir
+
+
+def clone_run(source: Path, target: Path, run_id: str, edit_sql: tuple[str, ...] = ()) -> Path:
+    """A copy of a work directory under another run id; `edit_sql` runs on its compute.duckdb."""
+    shutil.copytree(source, target)
+    info = json.loads((target / "run.json").read_text(encoding="utf-8"))
+    info["run_id"] = run_id
+    (target / "run.json").write_text(json.dumps(info), encoding="utf-8")
+    results = target / "validation" / "results.parquet"
+    if results.exists():
+        with duckdb.connect() as con:
+            con.execute(
+                f"copy (select * replace ('{run_id}' as run_id) from read_parquet(?)) "
+                f"to '{results}.new' (format parquet)",
+                [str(results)],
+            )
+        Path(f"{results}.new").replace(results)
+    if edit_sql:
+        with duckdb.connect(str(Run(target).compute_db)) as con:
+            for statement in edit_sql:
+                con.execute(statement)
+    return target
+
+
+def thin_out(table_names: tuple[str, ...] = PUBLISHED_TABLES) -> tuple[str, ...]:
+    """SQL removing every third row of each table: a different release with different counts."""
+    return tuple(f"delete from {t} where rowid % 3 = 0" for t in table_names)
