@@ -112,7 +112,7 @@ def carbon_intensity_assessment():
             shutil.rmtree(run.path)
         print(f"run {run_id}: landing={landing} vintage={vintage} method={method}")
         print(f"work directory: {run.path}")
-        result = ingest_stage(landing, run, run_id, vintage=vintage, method=method,
+        result = ingest_stage(landing, run.path, run_id, vintage=vintage, method=method,
                               electricity_trade=bool(params.get("electricity_trade")))
         return {**result, "run_id": run_id}
 

@@ -351,10 +351,10 @@ def _crafted(note: str) -> dict[str, Any]:
 def test_render_report_html_escapes_every_value():
     page = report.render_report_html(_crafted("<script>alert('x')</script> & more"))
     assert "<script>" not in page
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more" in page  # Jinja2 escaping
     assert "Qinghai&lt;b&gt;" in page and "<b>" not in page
     assert "<i>" not in page and "<img" not in page and "<x>" not in page
-    assert "v&quot;&gt;&lt;x&gt;" in page
+    assert "v&#34;&gt;&lt;x&gt;" in page
     assert 'href="data-docs/run-%3Ci%3E1%3C%2Fi%3E/index.html"' in page  # encoded, then escaped
     assert "<svg" in page and "veto" in page
 

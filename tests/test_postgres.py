@@ -23,11 +23,11 @@ from carbon_assess.publish import (
     READER_ROLE,
     init_warehouse,
     publish,
-    query_assessment,
     rollback,
     table_checksums,
 )
 from carbon_assess.publish.catalog import PG_TYPES, TABLES, VIEWS, table
+from carbon_assess.report import query_assessment
 from carbon_assess.settings import warehouse_url_from_airflow_connection
 
 from workdirs import clone_run, compute_demo_run, thin_out

@@ -16,11 +16,11 @@ from carbon_assess.errors import WarehouseError
 from carbon_assess.publish import (
     PUBLISHED_TABLES,
     publish,
-    query_assessment,
     rollback,
     table_checksums,
 )
 from carbon_assess.publish.catalog import VIEWS, row_order, table
+from carbon_assess.report import query_assessment
 
 from workdirs import clone_run, compute_demo_run, thin_out
 

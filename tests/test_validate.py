@@ -397,6 +397,23 @@ def test_years_the_release_does_not_cover_are_not_errors(tmp_path):
     assert "GDP" not in text  # no fossil fuel in 2012, so GDP 2012 is not needed
 
 
+def test_a_fuel_blank_for_every_province_between_reported_years_says_imputed(tmp_path):
+    """The warning explains what the SQL models do, not a second copy of the rule: natural gas
+    blank for every province in 2010 only, reported in 2009 and 2011, is interpolated downstream
+    (int_energy_activity: 'imputed'), so the note must not say it is taken as 0."""
+    energy = energy_rows()
+    for row in energy:
+        if row["year"] == 2010 and row["fuel"] == "natural_gas":
+            row.update(value=None, source_value=None)
+    workdir = make_workdir(tmp_path, energy_consumption=energy, gdp=series_rows("gdp"),
+                           gdp_index=series_rows("gdp_index"))
+    summary = validate_workdir(workdir)
+    (note,) = [w for w in summary["warnings_summary"] if "blank for every province" in w]
+    assert ("natural_gas: blank for every province in 2010 (all reported 2009-2011); "
+            "interpolated downstream (imputed)") in note
+    assert "assumed_zero" not in note
+
+
 def test_blank_cells_warn_with_the_fuel_share_of_emissions(tmp_path):
     batch = clean_batch()
     energy = batch["energy_consumption"]

@@ -24,7 +24,8 @@ from carbon_assess.pipeline import (
     run_pipeline,
     validate_stage,
 )
-from carbon_assess.publish import init_warehouse, query_assessment, rollback
+from carbon_assess.publish import init_warehouse, rollback
+from carbon_assess.report import query_assessment
 from carbon_assess.workdir import Run
 
 

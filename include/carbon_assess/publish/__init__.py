@@ -22,7 +22,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from carbon_assess.errors import WarehouseError
 from carbon_assess.publish import duckdb_warehouse, postgres_warehouse
 from carbon_assess.publish.common import (
     PREVIOUS_SCHEMA,
@@ -38,7 +37,7 @@ from carbon_assess.workdir import Run
 
 __all__ = [
     "PREVIOUS_SCHEMA", "PUBLISHED_TABLES", "READER_ROLE", "SCHEMA", "WarehouseUrl",
-    "init_warehouse", "parse_warehouse_url", "publish", "query_assessment", "rollback",
+    "init_warehouse", "parse_warehouse_url", "publish", "rollback",
     "rows_digest", "table_checksums",
 ]
 
@@ -72,62 +71,6 @@ def rollback(warehouse_url: str) -> dict[str, Any]:
     if target.kind == "duckdb":
         return duckdb_warehouse.rollback_duckdb(Path(target.target))
     return postgres_warehouse.rollback_postgres(target.target, lock_timeout=lock_timeout_seconds())
-
-
-# One SQL text for both engines (`?` placeholders; psycopg gets `%s`). Rounding happens in Python
-# (PostgreSQL has no round(double precision, int)), so both engines return the same values.
-ASSESSMENT_QUERY = f"""
-    select
-        a.plan_id as plan,
-        a.province_code as code,
-        p.name_en as province,
-        a.assessment_year as year,
-        a.target_pct,
-        a.cumulative_decline_pct as decline_pct,
-        a.expected_decline_pct as expected_pct,
-        a.status,
-        a.target_score,
-        a.measures_score,
-        a.total_score,
-        a.grade
-    from {SCHEMA}.fct_target_assessment as a
-    join {SCHEMA}.dim_province as p on p.province_code = a.province_code
-    where (cast(? as varchar) is null or a.plan_id = ?)
-      and (cast(? as varchar) is null or a.province_code = ?)
-      and (cast(? as integer) is null or a.assessment_year = ?)
-    order by a.plan_id, a.province_code, a.assessment_year
-"""
-_ROUNDED = ("decline_pct", "expected_pct")
-
-
-def query_assessment(
-    warehouse_url: str,
-    plan: str | None = None,
-    province: str | None = None,
-    year: int | None = None,
-) -> tuple[list[str], list[tuple]]:
-    """Column names and rows of the published assessment, filtered."""
-    target = parse_warehouse_url(warehouse_url)
-    params = [plan, plan, province, province, year, year]
-    if target.kind == "duckdb":
-        with duckdb_warehouse.connect_warehouse(Path(target.target), read_only=True) as con:
-            tables = con.execute(
-                "select count(*) from information_schema.tables "
-                "where table_schema = ? and table_name = 'fct_target_assessment'",
-                [SCHEMA],
-            ).fetchone()[0]
-            if not tables:
-                raise WarehouseError(f"warehouse {target.target} has no published assessment")
-            cursor = con.execute(ASSESSMENT_QUERY, params)
-            columns, rows = [d[0] for d in cursor.description], cursor.fetchall()
-    else:
-        columns, rows = postgres_warehouse.query_postgres(target.target, ASSESSMENT_QUERY, params)
-    rounded = [i for i, c in enumerate(columns) if c in _ROUNDED]
-    rows = [
-        tuple(round(v, 2) if i in rounded and v is not None else v for i, v in enumerate(row))
-        for row in rows
-    ]
-    return columns, rows
 
 
 def table_checksums(

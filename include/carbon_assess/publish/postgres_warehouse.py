@@ -633,17 +633,6 @@ def rollback_postgres(url: str, lock_timeout: float) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------- reading
 
 
-def query_postgres(url: str, query: str, params: list[Any]) -> tuple[list[str], list[tuple]]:
-    """Run an engine-neutral query (`?` placeholders) on the published release."""
-    with connect(url) as conn, _errors(url, "query"):
-        found = conn.execute("select to_regclass(%s)",
-                             [f"{SCHEMA}.fct_target_assessment"]).fetchone()[0]
-        if found is None:
-            raise WarehouseError(f"warehouse {mask_url(url)} has no published assessment")
-        cursor = conn.execute(query.replace("?", "%s"), params)
-        return [d.name for d in cursor.description], cursor.fetchall()
-
-
 def postgres_checksums(url: str, schema: str, tables: tuple[str, ...]) -> dict[str, str]:
     with connect(url) as conn, _errors(url, "checksum"):
         sums = {}

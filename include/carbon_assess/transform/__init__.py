@@ -53,7 +53,7 @@ def set_run_parameters(con: Any, method: str, electricity_trade: bool) -> None:
 
 def _set_run_variables(con: Any) -> None:
     method, factor_version, electricity_trade = con.execute(
-        "select method, factor_version, electricity_trade from run_parameters").fetchone()
+        "select method, factor_version, electricity_trade from run_parameters").fetchall()[0]
     con.execute("set variable method = ?", [method])
     con.execute("set variable factor_version = ?", [factor_version])
     con.execute("set variable electricity_trade = ?", [electricity_trade])
@@ -120,6 +120,26 @@ def run_transforms(run: Run | str, method: str | None = None,
         "factor_version": current_factor_version(),
         "row_counts": counts,
     }
+
+
+def consumption_status(run: Run) -> tuple[Any, Any]:
+    """The blank-value policy as the models apply it, for validation to explain (DESIGN §3):
+    `int_energy_activity` consumption rows (province, year, fuel, value_status) and their CO2 by
+    fuel, consumption method (`int_emissions`), as pandas DataFrames. Built in memory from the
+    run's raw Parquet before anything is computed for real; the rule lives only in the SQL."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        set_run_parameters(con, "consumption", False)
+        load_sources(con, run)
+        run_models(con, upstream(["int_energy_activity", "int_emissions"]))
+        activity = (con.table("int_energy_activity")
+                    .filter("flow = 'consumption'")
+                    .select("province_code, year, fuel, value_status").df())
+        emissions = (con.table("int_emissions")
+                     .filter("method = 'consumption'")
+                     .select("province_code, year, fuel, co2_mt").df())
+    return activity, emissions
 
 
 def run_assessment(run: Run | str) -> dict[str, Any]:

@@ -114,5 +114,5 @@ def run_models(con: Any, names: Iterable[str]) -> dict[str, int]:
     graph = models()
     for name in in_order(names):
         con.execute(f"create or replace table {name} as {graph[name].sql}")
-        counts[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
+        counts[name] = con.execute(f"select count(*) from {name}").fetchall()[0][0]
     return counts

@@ -37,7 +37,8 @@ from carbon_assess.quarantine import (
     write_report,
     write_results,
 )
-from carbon_assess.validate.checks import prepare_batches, prepare_sheet_batch
+from carbon_assess.transform import consumption_status
+from carbon_assess.validate.checks import BlankFlags, prepare_batches, prepare_sheet_batch
 from carbon_assess.validate.offenders import offender, sheet_offender
 from carbon_assess.validate.suites import (
     CURRENT_YEAR_PARAMETER,
@@ -173,6 +174,17 @@ def _ingest_warnings(run: Run) -> list[dict[str, Any]]:
             for w in report.get("warnings", [])]
 
 
+def _blank_flags(run: Run) -> BlankFlags | None:
+    """The blank-value verdicts of the SQL models on this batch (staged in memory), which the
+    validation warnings explain; None when the batch cannot be staged (its column and type
+    expectations fail then)."""
+    try:
+        return BlankFlags.from_frames(*consumption_status(run))
+    except Exception as exc:  # noqa: BLE001 - a malformed batch is reported by its expectations
+        log.warning("blank-value flags unavailable (%s): %s", type(exc).__name__, exc)
+        return None
+
+
 def _run_suite(context, source, name: str, suite, df, parameters, gx_run):
     """Run one suite on one DataFrame; GX results by rule key."""
     import great_expectations as gx
@@ -222,7 +234,8 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
         from great_expectations.core.run_identifier import RunIdentifier
 
         frames = {kind: pd.read_parquet(path) for kind, path in raw_files.items()}
-        batches = prepare_batches(frames, info.run_id if info else None) if frames else {}
+        flags = _blank_flags(run) if "energy_consumption" in frames else None
+        batches = prepare_batches(frames, info.run_id if info else None, flags) if frames else {}
         context, source = _gx_context(docs_dir)
         gx_run = RunIdentifier(run_name=run_id, run_time=started)
         parameters = {CURRENT_YEAR_PARAMETER: started.year}

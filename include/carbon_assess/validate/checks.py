@@ -36,12 +36,14 @@ the report prints the column as the user wrote it.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from carbon_assess import reference
 from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SCHEMA
 from carbon_assess.ingest.sheets import OPTIONAL, SHEETS, sheet_headers
+from carbon_assess.transform import current_factor_version
 
 # Year-on-year jump warnings: the ratio max(v, prev) / min(v, prev) of two consecutive years of
 # the same province, variable and fuel. `floor` ignores pairs where both values are tiny
@@ -119,23 +121,11 @@ def province_names() -> dict[str, str]:
 
 
 @cache
-def emission_factors() -> dict[str, float]:
-    """kg CO2 per kg (gas: per m³) of the newest factor version."""
-    rows = reference.load("emission_factors")
-    version = max(r["factor_version"] for r in rows)
-    return {
-        r["fuel"]: float(r["ef_kgco2_per_unit"]) for r in rows if r["factor_version"] == version
-    }
-
-
-@cache
-def si_per_canonical() -> dict[str, float]:
-    """Canonical unit -> SI units (kg, m³, kWh) per canonical unit, from units.csv."""
-    return {
-        r["canonical_unit"]: float(r["si_per_canonical"])
-        for r in reference.load("units")
-        if r["unit"] == r["canonical_unit"]
-    }
+def fossil_fuels() -> frozenset[str]:
+    """Fuels with a combustion emission factor in the version a run uses (emission_factors.csv)."""
+    version = current_factor_version()
+    return frozenset(r["fuel"] for r in reference.load("emission_factors")
+                     if r["factor_version"] == version)
 
 
 def _who(code: str) -> str:
@@ -239,30 +229,65 @@ def add_level_shift(df, kind: str):
 
 
 # --- energy consumption blank-value policy ----------------------------------------------------
+# The policy itself (interpolate, assume zero, coal missing) is applied once, in SQL
+# (transform/sql/int_energy_activity.sql); `BlankFlags` carries its verdicts and the CO2 per fuel
+# the models compute, and the notes below only explain them to the user.
+
+CONSEQUENCES = {  # value_status (int_energy_activity) -> what happens downstream
+    "missing": "province-years without coal are insufficient data downstream",
+    "imputed": "interpolated downstream (imputed)",
+    "assumed_zero": "taken as 0 downstream (assumed_zero)",
+}
 
 
-def _emissions(prov):
-    """kg CO2 per (province, year, fuel) row of consumption, consumption method; NaN if no EF."""
-    ef = prov["fuel"].map(emission_factors())
-    si = prov["unit"].map(si_per_canonical())
-    return prov["value"].clip(lower=0) * si * ef
+@dataclass(frozen=True)
+class BlankFlags:
+    """What the SQL models make of energy consumption: value_status per (province, year, fuel)
+    and CO2 per (province, year, fuel), consumption method, in Mt."""
+
+    status: dict[tuple[str, int, str], str]
+    co2_mt: dict[tuple[str, int, str], float]
+
+    @classmethod
+    def from_frames(cls, activity, emissions) -> BlankFlags:
+        return cls(
+            status={(c, int(y), f): v for c, y, f, v in zip(
+                activity["province_code"], activity["year"], activity["fuel"],
+                activity["value_status"], strict=True)},
+            co2_mt={(c, int(y), f): float(v) for c, y, f, v in zip(
+                emissions["province_code"], emissions["year"], emissions["fuel"],
+                emissions["co2_mt"], strict=True) if v == v and v is not None},
+        )
+
+    def totals(self) -> dict[tuple[str, int], float]:
+        out: dict[tuple[str, int], float] = defaultdict(float)
+        for (code, year, _), value in self.co2_mt.items():
+            out[(code, year)] += value
+        return out
 
 
-def energy_notes(df) -> dict[str, dict[Any, str]]:
-    """column -> {row index: note} for the blank cells of energy consumption (DESIGN §3)."""
+def energy_notes(df, flags: BlankFlags | None) -> dict[str, dict[Any, str]]:
+    """column -> {row index: note} for the blank cells of energy consumption (DESIGN §3), as the
+    SQL models flag them (`flags`; None when the batch could not be staged)."""
     notes: dict[str, dict[Any, str]] = {c: {} for c in ENERGY_NOTES}
-    if df.empty or not usable(df):
+    if flags is None or df.empty or not usable(df):
         return notes
     prov = df[(df["province_code"] != NATIONAL_CODE) & (df["variable"] == "consumption")]
     prov = prov[prov["fuel"].notna()]
     if prov.empty:
         return notes
-    fossil = set(emission_factors())
-    emissions = _emissions(prov)
-    totals = emissions.groupby([prov["province_code"], prov["year"]]).sum(min_count=1)
-    reported = prov["value"].notna()
+    status = [flags.status.get((c, int(y), f), "reported") for c, y, f in
+              zip(prov["province_code"], prov["year"], prov["fuel"], strict=True)]
+    prov = prov.assign(value_status=status)
+    fossil = fossil_fuels()
+    totals = flags.totals()
+    reported = prov["value_status"] == "reported"
     covered = {f: set(g["year"]) for f, g in prov[reported].groupby("fuel")}
     with_fuel = set(prov.loc[reported & prov["fuel"].isin(fossil), "province_code"])
+
+    def share(code: str, fuel: str, year: int) -> str:
+        return _share(flags.co2_mt.get((code, int(year), fuel)), totals.get((code, int(year))),
+                      fuel, int(year))
 
     # provinces without any fossil-fuel figure (Tibet in the NBS tables)
     for code, g in prov.groupby("province_code"):
@@ -286,8 +311,8 @@ def energy_notes(df) -> dict[str, dict[Any, str]]:
         else:
             runs.append(([year], fuels))
     for years, fuels in runs:
-        rows = prov[(prov["year"] == years[0]) & prov["fuel"].isin(fuels)]
-        first = rows.sort_values(["province_code", "fuel"]).index[0]
+        rows = prov[prov["year"].isin(years) & prov["fuel"].isin(fuels)]
+        first = rows[rows["year"] == years[0]].sort_values(["province_code", "fuel"]).index[0]
         by_span: dict[str, list[str]] = defaultdict(list)
         for f in fuels:
             by_span[_span(list(covered[f])) if covered.get(f) else ""].append(f)
@@ -296,29 +321,28 @@ def energy_notes(df) -> dict[str, dict[Any, str]]:
              else f"{', '.join(fs)} never reported")
             for span, fs in by_span.items()
         )
-        consequence = (
-            "province-years without coal are insufficient data downstream"
-            if "coal" in fuels else "taken as 0 downstream (assumed_zero)"
-        )
+        applied = set(rows.loc[rows["province_code"].isin(with_fuel), "value_status"])
+        consequence = "; ".join(text for status, text in CONSEQUENCES.items()
+                                if status in applied) or CONSEQUENCES["assumed_zero"]
         notes["not_covered"][first] = (
             f"{', '.join(fuels)}: blank for every province in {_span(years)} ({spans}); "
             f"{consequence}"
         )
 
     # per province and fuel: runs of blank cells within the years the release covers the fuel
-    series: dict[tuple[str, str], list[tuple[int, float, Any]]] = defaultdict(list)
-    for code, fuel, year, value, i in zip(prov["province_code"], prov["fuel"], prov["year"],
-                                          prov["value"], prov.index, strict=True):
+    series: dict[tuple[str, str], list[tuple[int, float, str, Any]]] = defaultdict(list)
+    for code, fuel, year, value, flag, i in zip(prov["province_code"], prov["fuel"],
+                                                prov["year"], prov["value"],
+                                                prov["value_status"], prov.index, strict=True):
         if code in with_fuel and year in covered.get(fuel, ()):
-            series[(code, fuel)].append((int(year), value, i))
+            series[(code, fuel)].append((int(year), value, flag, i))
     for (code, fuel), cells in sorted(series.items()):
-        if all(v == v for _, v, _ in cells):
+        if all(flag == "reported" for _, _, flag, _ in cells):
             continue
         cells.sort(key=lambda c: c[0])
         years = [c[0] for c in cells]
         values = [c[1] for c in cells]
-        index = [c[2] for c in cells]
-        blank = [v != v for v in values]
+        blank = [c[2] != "reported" for c in cells]
         i = 0
         while i < len(years):
             if not blank[i]:
@@ -331,41 +355,44 @@ def energy_notes(df) -> dict[str, dict[Any, str]]:
             after = j + 1 if j + 1 < len(years) else None
             span = _span(years[i : j + 1])
             who = f"{_who(code)} {fuel}"
-            if fuel == "coal":
-                notes["coal_missing"][index[i]] = (
+            flag, index = cells[i][2], cells[i][3]
+            if flag == "missing":
+                notes["coal_missing"][index] = (
                     f"{who}: blank in {span}; coal is required, so these province-years are "
                     "insufficient data downstream"
                 )
-            elif before is not None and after is not None:
-                share = _share(emissions, totals, code, fuel, index[before], years[before])
-                notes["gap"][index[i]] = (
+            elif flag == "imputed" and before is not None and after is not None:
+                notes["gap"][index] = (
                     f"{who}: blank in {span} between reported {years[before]} "
                     f"({_fmt(values[before])}) and {years[after]} ({_fmt(values[after])}): "
-                    f"interpolated downstream (imputed); {share}"
+                    f"{CONSEQUENCES['imputed']}; {share(code, fuel, years[before])}"
                 )
             else:
                 nearest = before if before is not None else after
                 if nearest is None:
-                    what = "never reported; taken as 0 (assumed_zero)"
-                    share = "share of emissions: none reported"
+                    what = "never reported"
+                    why = "share of emissions: none reported"
                 else:
-                    what = (
-                        ("no longer reported after " if before is not None
-                         else "first reported in ")
-                        + f"{years[nearest]}; taken as 0 (assumed_zero)"
-                    )
-                    share = _share(emissions, totals, code, fuel, index[nearest], years[nearest])
-                notes["assumed_zero"][index[i]] = f"{who}: blank in {span}, {what}; {share}"
+                    what = (("no longer reported after " if before is not None
+                             else "first reported in ") + str(years[nearest]))
+                    why = share(code, fuel, years[nearest])
+                notes["assumed_zero"][index] = (
+                    f"{who}: blank in {span}, {what}; {_as_applied(flag)}; {why}")
             i = j + 1
     return notes
 
 
-def _share(emissions, totals, code: str, fuel: str, row: Any, year: int) -> str:
-    value = emissions.get(row)
-    total = totals.get((code, year))
-    if value is None or value != value:
+def _as_applied(flag: str) -> str:
+    """`taken as 0 (assumed_zero)`, or what the models did instead."""
+    if flag == "assumed_zero":
+        return "taken as 0 (assumed_zero)"
+    return CONSEQUENCES.get(flag, f"value status {flag} downstream")
+
+
+def _share(value: float | None, total: float | None, fuel: str, year: int) -> str:
+    if value is None:
         return f"{fuel} has no combustion emission factor (share of emissions n/a)"
-    if not total or total != total:
+    if not total:
         return f"share of the province's fuel-combustion CO2 in {year}: n/a"
     return f"{_percent(value / total)} of the province's fuel-combustion CO2 in {year}"
 
@@ -405,7 +432,7 @@ def _findings(frames: dict[str, Any]) -> dict[str, dict[tuple, list[str]]]:
         fossil = energy[
             energy["province_code"].isin(known)
             & (energy["variable"] == "consumption")
-            & energy["fuel"].isin(list(emission_factors()))
+            & energy["fuel"].isin(list(fossil_fuels()))
             & energy["value"].notna()
         ]
         needed = sorted(set(zip(fossil["province_code"], fossil["year"], strict=True)))
@@ -540,7 +567,8 @@ def _placeholder(df, kind, key, column, note, run_id) -> dict[str, Any]:
 # --- everything -------------------------------------------------------------------------------
 
 
-def prepare_batches(frames: dict[str, Any], run_id: str | None) -> dict[str, Any]:
+def prepare_batches(frames: dict[str, Any], run_id: str | None,
+                    flags: BlankFlags | None = None) -> dict[str, Any]:
     """The DataFrame GX validates for each source kind: raw rows + derived check columns
     (+ coverage placeholders, + batches of placeholders for required kinds without a file)."""
     import pandas as pd
@@ -550,7 +578,7 @@ def prepare_batches(frames: dict[str, Any], run_id: str | None) -> dict[str, Any
         df = df.reset_index(drop=True)
         df = add_yoy_factor(df, kind)
         df = add_level_shift(df, kind)
-        notes = energy_notes(df) if kind == "energy_consumption" else {}
+        notes = energy_notes(df, flags) if kind == "energy_consumption" else {}
         for column in ENERGY_NOTES:
             values = pd.Series([None] * len(df), index=df.index, dtype=object)
             for i, text in notes.get(column, {}).items():

@@ -1,0 +1,391 @@
+"""Read-only access to the published warehouse: the one reader of the UI pages and of the CLI.
+
+- `load_report(warehouse_url, plan=None, runs_dir=None)`: one plan's assessment (default the
+  latest plan with data), the run log and the latest run's validation results, as a dict;
+- `load_province(warehouse_url, code)`: one province's intensity series and assessments;
+- `query_assessment(warehouse_url, plan, province, year)`: the assessment table (`carbon-assess
+  show`), as column names and rows.
+
+Every read goes through `_reader`: DuckDB through `connect_warehouse(read_only=True)` with a short
+wait for a publish's lock, PostgreSQL in one read-only REPEATABLE READ transaction (one snapshot
+for every query of a page). For the pages, a warehouse that does not exist yet (or has nothing
+published) gives `state == "empty"`, an unreachable or locked one `state == "unavailable"`;
+neither raises. `query_assessment` raises WarehouseError for both instead.
+Nothing heavy is imported at module level (DuckDB and psycopg load on first query).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from carbon_assess.errors import WarehouseError, mask_url, one_line_error
+from carbon_assess.publish import SCHEMA, duckdb_warehouse, parse_warehouse_url, postgres_warehouse
+from carbon_assess.report.data_docs import data_docs_file
+
+DEFAULT_RUN_LIMIT = 10
+LOCK_WAIT_SECONDS = 2.0  # a DuckDB file being published is locked; wait this long, then give up
+
+
+class ReportNotFound(LookupError):
+    """The requested plan or province is not in the published warehouse (HTTP 404)."""
+
+
+class _Empty(Exception):
+    """Nothing published yet (no file, no schema): the friendly empty state."""
+
+
+# ---------------------------------------------------------------------------------- sessions
+
+
+class _Reader:
+    """One read-only session on the warehouse; queries take `?` placeholders. `where` names the
+    warehouse for messages (the DuckDB path, the PostgreSQL URL without its password)."""
+
+    def __init__(self, kind: str, con: Any, where: str):
+        self.kind = kind
+        self.con = con
+        self.where = where
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple]]:
+        """Column names and rows (tuples)."""
+        if self.kind == "duckdb":
+            cursor = self.con.execute(sql, list(params))
+            names = [d[0] for d in cursor.description]
+        else:
+            cursor = self.con.execute(sql.replace("?", "%s"), list(params))
+            names = [d.name for d in cursor.description]
+        return names, cursor.fetchall()
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts."""
+        names, rows = self.query(sql, params)
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def tables(self) -> set[str]:
+        """The tables and views of the published schema."""
+        found = self.rows(
+            "select table_name from information_schema.tables where table_schema = ?", [SCHEMA]
+        )
+        return {r["table_name"] for r in found}
+
+
+@contextmanager
+def _reader(warehouse_url: str) -> Iterator[_Reader]:
+    """A read-only session; _Empty when there is no warehouse file yet, WarehouseError (one line,
+    no password) when the warehouse cannot be opened or a query fails."""
+    target = parse_warehouse_url(warehouse_url)
+    if target.kind == "duckdb":
+        import duckdb
+
+        path = Path(target.target)
+        if not path.exists():
+            raise _Empty(f"the warehouse file {path} does not exist yet")
+        con = duckdb_warehouse.connect_warehouse(path, read_only=True, wait=LOCK_WAIT_SECONDS)
+        try:
+            yield _Reader("duckdb", con, str(path))
+        except duckdb.Error as exc:
+            raise WarehouseError(f"reading {path} failed: {one_line_error(exc)}") from None
+        finally:
+            con.close()
+        return
+
+    import psycopg
+
+    conn = postgres_warehouse.connect(target.target)  # WarehouseError (masked) when unreachable
+    try:
+        # One snapshot for every query of the page, and no way to write by mistake.
+        conn.read_only = True
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        with conn.transaction():
+            yield _Reader("postgresql", conn, mask_url(target.target))
+    except psycopg.Error as exc:
+        raise WarehouseError(
+            f"reading {mask_url(target.target)} failed: {one_line_error(exc, target.target)}"
+        ) from None
+    finally:
+        conn.close()
+
+
+def _base(warehouse_url: str) -> dict[str, Any]:
+    try:
+        shown = mask_url(warehouse_url)
+    except Exception:  # pragma: no cover - mask_url is regex based
+        shown = "(warehouse)"
+    return {"state": "ok", "message": "", "warehouse": shown, "generated_at": datetime.now(UTC)}
+
+
+Loader = Callable[[_Reader, set[str], dict[str, Any]], None]
+
+
+def _guarded(data: dict[str, Any], load: Loader) -> dict[str, Any]:
+    """Run `load(reader, tables, data)`; the empty and error cases become the page's state."""
+    try:
+        with _reader(data["_url"]) as reader:
+            tables = reader.tables()
+            if "fct_target_assessment" not in tables or "dim_province" not in tables:
+                raise _Empty("the warehouse has no published assessment yet")
+            load(reader, tables, data)
+    except _Empty as exc:
+        data["state"], data["message"] = "empty", str(exc)
+    except WarehouseError as exc:
+        data["state"], data["message"] = "unavailable", str(exc)
+    data.pop("_url", None)
+    return data
+
+
+# ---------------------------------------------------------------------------------- the report
+
+
+_PLANS_SQL = f"""
+    select d.plan_id, d.plan_name_zh, d.start_year, d.end_year, d.base_year,
+           d.national_target_pct,
+           count(a.plan_id) as rows_with_data,
+           sum(case when a.status <> 'no target' then 1 else 0 end) as rows_with_target,
+           max(a.assessment_year) as latest_year
+    from {SCHEMA}.dim_plan as d
+    left join {SCHEMA}.fct_target_assessment as a
+        on a.plan_id = d.plan_id and a.status <> 'insufficient data'
+    group by d.plan_id, d.plan_name_zh, d.start_year, d.end_year, d.base_year,
+             d.national_target_pct
+    order by d.start_year, d.plan_id
+"""
+
+# Per province, the assessment of its latest year with data (else its latest year, which then
+# says `insufficient data`), so that every province of the plan has one row.
+_ASSESSMENT_SQL = f"""
+    select a.province_code, p.name_en, p.name_zh, a.assessment_year, a.end_of_plan,
+           a.target_pct, a.cumulative_decline_pct, a.expected_decline_pct, a.completion_pct,
+           a.status, a.target_score, a.target_score_max, a.measures_score,
+           a.measures_score_max, a.total_score, a.grade, a.grade_is_provisional, a.veto, a.note
+    from {SCHEMA}.fct_target_assessment as a
+    join {SCHEMA}.dim_province as p on p.province_code = a.province_code
+    join (
+        select province_code,
+               coalesce(max(case when status <> 'insufficient data' then assessment_year end),
+                        max(assessment_year)) as assessment_year
+        from {SCHEMA}.fct_target_assessment
+        where plan_id = ?
+        group by province_code
+    ) as latest
+        on latest.province_code = a.province_code
+        and latest.assessment_year = a.assessment_year
+    where a.plan_id = ?
+    order by a.province_code
+"""
+
+_RUNS_SQL = f"""
+    select run_id, started_at, finished_at, status, code_version, vintage, method,
+           factor_version, warnings
+    from {SCHEMA}.meta_pipeline_run
+    order by finished_at desc nulls last, started_at desc nulls last, run_id desc
+    limit ?
+"""
+
+_VALIDATION_SQL = f"""
+    select source, expectation, "column", severity, success, unexpected_count, examples
+    from {SCHEMA}.meta_validation_result
+    where run_id = ?
+"""
+
+
+def load_report(
+    warehouse_url: str,
+    plan: str | None = None,
+    *,
+    runs_dir: str | Path | None = None,
+    run_limit: int = DEFAULT_RUN_LIMIT,
+) -> dict[str, Any]:
+    """The report of one plan (default: the latest plan with data), the last runs and the latest
+    run's validation results. `runs_dir` (the runs' work directories) enables Data Docs links.
+    Raises ReportNotFound for a plan the warehouse does not have."""
+    data = _base(warehouse_url)
+    data.update(_url=warehouse_url, plans=[], plan=None, plan_info=None, rows=[],
+                status_counts={}, runs=[], validation=None)
+
+    def load(reader: _Reader, tables: set[str], data: dict[str, Any]) -> None:
+        plans = [
+            {**p, "has_data": bool(p["rows_with_data"]), "has_target": bool(p["rows_with_target"])}
+            for p in reader.rows(_PLANS_SQL)
+        ] if "dim_plan" in tables else []
+        data["plans"] = plans
+        chosen = _choose_plan(plans, plan)
+        data["plan"] = chosen["plan_id"] if chosen else None
+        data["plan_info"] = chosen
+        if chosen:
+            rows = reader.rows(_ASSESSMENT_SQL, [chosen["plan_id"], chosen["plan_id"]])
+            data["rows"] = rows
+            counts: dict[str, int] = {}
+            for row in rows:
+                counts[row["status"] or "unknown"] = counts.get(row["status"] or "unknown", 0) + 1
+            data["status_counts"] = counts
+        if "meta_pipeline_run" in tables:
+            runs = reader.rows(_RUNS_SQL, [int(run_limit)])
+            for run in runs:
+                run["data_docs"] = bool(
+                    runs_dir and data_docs_file(runs_dir, str(run["run_id"]), "index.html")
+                )
+            data["runs"] = runs
+            if runs and "meta_validation_result" in tables:
+                data["validation"] = _validation(reader, runs[0])
+
+    return _guarded(data, load)
+
+
+def _choose_plan(plans: list[dict[str, Any]], wanted: str | None) -> dict[str, Any] | None:
+    if wanted:
+        for p in plans:
+            if p["plan_id"] == wanted:
+                return p
+        raise ReportNotFound(f"plan {wanted!r} is not in the warehouse")
+    for pick in (lambda p: p["has_target"], lambda p: p["has_data"]):
+        candidates = [p for p in plans if pick(p)]
+        if candidates:
+            return candidates[-1]  # plans are ordered by start year
+    return None
+
+
+def _validation(reader: _Reader, run: dict[str, Any]) -> dict[str, Any]:
+    results = reader.rows(_VALIDATION_SQL, [run["run_id"]])
+    order = {"error": 0, "warning": 1}
+    failed = sorted(
+        (r for r in results if not r["success"]),
+        key=lambda r: (order.get(r["severity"], 2), r["source"] or "", r["expectation"] or ""),
+    )
+    counts = {
+        "expectations": len(results),
+        "passed": sum(1 for r in results if r["success"]),
+        "errors": sum(1 for r in failed if r["severity"] == "error"),
+        "warnings": sum(1 for r in failed if r["severity"] == "warning"),
+    }
+    return {"run_id": run["run_id"], "data_docs": run.get("data_docs", False),
+            "counts": counts, "issues": failed}
+
+
+# ---------------------------------------------------------------------------------- a province
+
+
+_PROVINCE_SQL = f"""
+    select * from {SCHEMA}.dim_province
+    where province_code = ? or lower(name_en) = lower(?) or name_zh = ? or short_zh = ?
+    order by province_code
+"""
+
+_INTENSITY_SQL = f"""
+    select i.plan_id, i.year, i.years_into_plan, i.co2_mt, i.gdp_const_100m_yuan,
+           i.intensity_t_per_10k_yuan, i.annual_decline_pct, i.cumulative_decline_pct,
+           i.expected_decline_pct, i.target_pct, i.completion_pct, i.on_schedule
+    from {SCHEMA}.fct_intensity as i
+    where i.province_code = ?
+    order by i.plan_id, i.year
+"""
+
+_PROVINCE_ASSESSMENT_SQL = f"""
+    select plan_id, assessment_year, status, target_score, measures_score, total_score, grade,
+           veto, note
+    from {SCHEMA}.fct_target_assessment
+    where province_code = ?
+    order by plan_id, assessment_year
+"""
+
+
+def load_province(warehouse_url: str, code: str) -> dict[str, Any]:
+    """One province (by GB/T 2260 code, English, full or short Chinese name): its carbon intensity
+    and declines per plan and year, with the assessment of each year. ReportNotFound when the
+    warehouse has no such province."""
+    data = _base(warehouse_url)
+    data.update(_url=warehouse_url, query=code, province=None, plans=[])
+
+    def load(reader: _Reader, tables: set[str], data: dict[str, Any]) -> None:
+        found = reader.rows(_PROVINCE_SQL, [code, code, code, code])
+        if not found:
+            raise ReportNotFound(f"province {code!r} is not in the warehouse")
+        province = found[0]
+        data["province"] = province
+        plans = reader.rows(_PLANS_SQL) if "dim_plan" in tables else []
+        start = {p["plan_id"]: (p["start_year"], p["plan_id"]) for p in plans}
+        info = {p["plan_id"]: p for p in plans}
+        series: dict[str, list[dict[str, Any]]] = {}
+        if "fct_intensity" in tables:
+            for row in reader.rows(_INTENSITY_SQL, [province["province_code"]]):
+                series.setdefault(row["plan_id"], []).append(row)
+        assessed = {
+            (r["plan_id"], r["assessment_year"]): r
+            for r in reader.rows(_PROVINCE_ASSESSMENT_SQL, [province["province_code"]])
+        }
+        for plan_id, _year in assessed:
+            series.setdefault(plan_id, [])
+        out = []
+        for plan_id in sorted(series, key=lambda p: start.get(p, (9999, p))):
+            years = []
+            seen = set()
+            for row in series[plan_id]:
+                seen.add(row["year"])
+                years.append({**row, "assessment": assessed.get((plan_id, row["year"]))})
+            for (p, year), a in sorted(assessed.items(), key=lambda kv: kv[0][1]):
+                if p == plan_id and year not in seen:
+                    years.append({"plan_id": p, "year": year, "assessment": a})
+            years.sort(key=lambda r: r["year"])
+            out.append({"plan_id": plan_id, "plan_info": info.get(plan_id), "years": years})
+        data["plans"] = out
+
+    return _guarded(data, load)
+
+
+# ---------------------------------------------------------------------------------- the CLI table
+
+
+# One SQL text for both engines (`?` placeholders; psycopg gets `%s`). Rounding happens in Python
+# (PostgreSQL has no round(double precision, int)), so both engines return the same values.
+ASSESSMENT_QUERY = f"""
+    select
+        a.plan_id as plan,
+        a.province_code as code,
+        p.name_en as province,
+        a.assessment_year as year,
+        a.target_pct,
+        a.cumulative_decline_pct as decline_pct,
+        a.expected_decline_pct as expected_pct,
+        a.status,
+        a.target_score,
+        a.measures_score,
+        a.total_score,
+        a.grade
+    from {SCHEMA}.fct_target_assessment as a
+    join {SCHEMA}.dim_province as p on p.province_code = a.province_code
+    where (cast(? as varchar) is null or a.plan_id = ?)
+      and (cast(? as varchar) is null or a.province_code = ?)
+      and (cast(? as integer) is null or a.assessment_year = ?)
+    order by a.plan_id, a.province_code, a.assessment_year
+"""
+_ROUNDED = ("decline_pct", "expected_pct")
+
+
+def query_assessment(
+    warehouse_url: str,
+    plan: str | None = None,
+    province: str | None = None,
+    year: int | None = None,
+) -> tuple[list[str], list[tuple]]:
+    """Column names and rows of the published assessment, filtered. WarehouseError when the
+    warehouse does not exist, cannot be read or has no published assessment."""
+    target = parse_warehouse_url(warehouse_url)
+    params = [plan, plan, province, province, year, year]
+    try:
+        with _reader(warehouse_url) as reader:
+            if "fct_target_assessment" not in reader.tables():
+                raise WarehouseError(f"warehouse {reader.where} has no published assessment")
+            columns, rows = reader.query(ASSESSMENT_QUERY, params)
+    except _Empty:  # no DuckDB file
+        raise WarehouseError(
+            f"warehouse {target.target} does not exist; run `carbon-assess run` first"
+        ) from None
+    rounded = [i for i, c in enumerate(columns) if c in _ROUNDED]
+    rows = [
+        tuple(round(v, 2) if i in rounded and v is not None else v for i, v in enumerate(row))
+        for row in rows
+    ]
+    return columns, rows

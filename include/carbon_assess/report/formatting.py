@@ -1,0 +1,89 @@
+"""How values look: numbers, percentages and times for the pages, and JSON-ready data.
+
+Plain functions, registered as Jinja filters in `templating`; nothing here builds markup.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote
+
+_GOOD = {"met", "on schedule"}
+_BAD = {"missed", "behind"}
+
+
+def num(value: Any) -> float | None:
+    """A finite float, or None for anything else (None, bool, text, NaN, inf)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def fmt(value: Any, digits: int = 1, suffix: str = "") -> str:
+    """A number with thousands separators and a real minus sign; "–" when there is none."""
+    number = num(value)
+    if number is None:
+        return "–"
+    text = f"{number:,.{digits}f}"
+    if text.startswith("-"):
+        text = "−" + text[1:]
+    return text + suffix
+
+
+def pct(value: Any) -> str:
+    return fmt(value, 2, " %")
+
+
+def when(value: Any) -> str:
+    """A timestamp in UTC to the minute."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return "–" if value is None else str(value)
+
+
+def link_part(value: Any) -> str:
+    """A path segment or query value of a relative link, percent-encoded (the template then
+    escapes it for the attribute)."""
+    return quote(str(value), safe="")
+
+
+def status_class(status: Any) -> str:
+    """The badge colour of an assessment status."""
+    return "good" if status in _GOOD else "bad" if status in _BAD else "neutral"
+
+
+def grade_class(grade: Any) -> str:
+    """The badge colour of a grade."""
+    return {"excellent": "good", "good": "good", "pass": "warn", "fail": "bad"}.get(
+        str(grade), "neutral"
+    )
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dates as ISO 8601, non-finite floats as null, tuples as lists; for json.dumps. Keys
+    starting with `_` are internal and left out."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items() if not str(k).startswith("_")}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    try:  # Decimal and friends
+        number = float(value)
+        return number if math.isfinite(number) else None
+    except (TypeError, ValueError):
+        return str(value)
