@@ -14,15 +14,35 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from carbon_assess.errors import CarbonAssessError
-from carbon_assess.ingest import ingest_landing
-from carbon_assess.publish import parse_warehouse_url, publish
+from carbon_assess.ingest import IngestReport, ingest_landing
+from carbon_assess.publish import PublishResult, parse_warehouse_url, publish
 from carbon_assess.settings import DEFAULT_METHOD, METHODS
-from carbon_assess.transform import run_assessment, run_transforms
-from carbon_assess.validate import validate_workdir
+from carbon_assess.transform import (
+    AssessmentResult,
+    ComputeResult,
+    run_assessment,
+    run_transforms,
+)
+from carbon_assess.validate import ValidationSummary, validate_workdir
 from carbon_assess.workdir import Run, RunInfo, new_run_id
+
+
+class IngestResult(IngestReport):
+    workdir: str  # the run's work directory: what the next stage is given
+
+
+class PipelineResult(TypedDict):
+    run_id: str
+    workdir: str
+    ingest: IngestResult
+    validate: ValidationSummary
+    compute: ComputeResult
+    assess: AssessmentResult
+    publish: PublishResult
+
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "assess_stage", "compute_stage", "ingest_stage",
            "new_run_id", "publish_stage", "run_pipeline", "validate_stage"]
@@ -35,7 +55,7 @@ def ingest_stage(
     vintage: str = "unlabelled",
     method: str = DEFAULT_METHOD,
     electricity_trade: bool = False,
-) -> dict[str, Any]:
+) -> IngestResult:
     """Start the run (run.json) and read every recognised landing file into raw Parquet.
     Raises InputError on bad input (the quarantine report is written first)."""
     if method not in METHODS:
@@ -53,22 +73,22 @@ def ingest_stage(
     return {"workdir": str(run.path), **report}
 
 
-def validate_stage(workdir: Run | str | Path) -> dict[str, Any]:
+def validate_stage(workdir: Run | str | Path) -> ValidationSummary:
     """Run the GX suites on the raw Parquet; ValidationFailed (after quarantine) on errors."""
     return validate_workdir(Run.of(workdir))
 
 
-def compute_stage(workdir: Run | str | Path) -> dict[str, Any]:
+def compute_stage(workdir: Run | str | Path) -> ComputeResult:
     """Build the stg_/int_/fct_ models in <workdir>/compute.duckdb (method from run.json)."""
     return run_transforms(Run.of(workdir))
 
 
-def assess_stage(workdir: Run | str | Path) -> dict[str, Any]:
+def assess_stage(workdir: Run | str | Path) -> AssessmentResult:
     """Score each province against its plan target (fct_target_assessment)."""
     return run_assessment(Run.of(workdir))
 
 
-def publish_stage(workdir: Run | str | Path, warehouse_url: str) -> dict[str, Any]:
+def publish_stage(workdir: Run | str | Path, warehouse_url: str) -> PublishResult:
     """Swap the computed tables into the warehouse atomically and log the run."""
     return publish(Run.of(workdir), warehouse_url)
 
@@ -80,7 +100,7 @@ def run_pipeline(
     method: str = DEFAULT_METHOD,
     workdir: str | Path | None = None,
     electricity_trade: bool = False,
-) -> dict[str, Any]:
+) -> PipelineResult:
     """All stages in order, as the DAG runs them."""
     parse_warehouse_url(warehouse_url)  # a bad URL fails before any work is done
     run_id = new_run_id()

@@ -17,7 +17,7 @@ import stat
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from carbon_assess.errors import InputError
 from carbon_assess.ingest.layouts import ParsedTable, parse_table
@@ -35,7 +35,18 @@ from carbon_assess.ingest.sheets import read_sheet, write_sheets
 from carbon_assess.quarantine import write_ingest_rejection
 from carbon_assess.workdir import Run
 
-__all__ = ["ingest_landing", "landing_files", "scan_landing"]
+__all__ = ["IngestReport", "ingest_landing", "landing_files", "scan_landing"]
+
+
+class IngestReport(TypedDict):
+    """What ingest read and skipped (also `<workdir>/ingest_report.json`)."""
+
+    inputs: list[dict[str, Any]]  # file, sheet, sha256, bytes, encoding, layout, observations...
+    sheet_counts: dict[str, int]  # assessment sheet kind -> rows
+    skipped_files: list[dict[str, str]]  # file, reason
+    warnings: list[str]  # one line each
+    warning_details: list[dict[str, str | None]]  # file, sheet, message
+    row_counts: dict[str, int]  # raw source kind -> observations
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())  # no stderr noise in the CLI; Airflow handlers see it
@@ -126,7 +137,7 @@ def _tables(path: Path, data: bytes, name: str) -> list[Table]:
 
 
 def ingest_landing(landing: Path, workdir: Run | Path, run_id: str, vintage: str
-                   ) -> dict[str, Any]:
+                   ) -> IngestReport:
     """Parse all landing files, write `raw/<kind>.parquet`, return the ingest report.
 
     On bad input, writes a quarantine report (every file's first error) and raises the first
@@ -149,7 +160,7 @@ def ingest_landing(landing: Path, workdir: Run | Path, run_id: str, vintage: str
         raise
 
 
-def _ingest(landing: Path, run: Run, run_id: str, vintage: str) -> dict[str, Any]:
+def _ingest(landing: Path, run: Run, run_id: str, vintage: str) -> IngestReport:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -271,7 +282,7 @@ def _ingest(landing: Path, run: Run, run_id: str, vintage: str) -> dict[str, Any
         row_counts[kind] = count
 
     sheet_counts = write_sheets(sheets, run)
-    report = {
+    report: IngestReport = {
         "inputs": inputs,
         "sheet_counts": sheet_counts,
         "skipped_files": skipped,

@@ -28,6 +28,7 @@ from carbon_assess.publish.common import (
     PUBLISHED_TABLES,
     READER_ROLE,
     SCHEMA,
+    PublishResult,
     WarehouseUrl,
     lock_timeout_seconds,
     parse_warehouse_url,
@@ -36,7 +37,7 @@ from carbon_assess.publish.common import (
 from carbon_assess.workdir import Run
 
 __all__ = [
-    "PREVIOUS_SCHEMA", "PUBLISHED_TABLES", "READER_ROLE", "SCHEMA", "WarehouseUrl",
+    "PREVIOUS_SCHEMA", "PUBLISHED_TABLES", "PublishResult", "READER_ROLE", "SCHEMA", "WarehouseUrl",
     "init_warehouse", "parse_warehouse_url", "publish", "rollback",
     "rows_digest", "table_checksums",
 ]
@@ -44,7 +45,7 @@ __all__ = [
 
 def publish(
     run: Run | str | Path, warehouse_url: str, *, lock_timeout: float | None = None
-) -> dict[str, Any]:
+) -> PublishResult:
     """Publish the run in `workdir` atomically; a concurrent publish to the same warehouse makes
     this one wait up to `lock_timeout` seconds, then fail with WarehouseError."""
     target = parse_warehouse_url(warehouse_url)

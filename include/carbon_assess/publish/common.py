@@ -10,7 +10,7 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from carbon_assess import __version__
 from carbon_assess.errors import WarehouseError
@@ -24,6 +24,16 @@ LOCK_TIMEOUT_ENV = "CARBON_PUBLISH_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 120.0  # seconds a publish waits for another one to finish
 
 PUBLISHED_TABLES = catalog.PUBLISHED_TABLES
+
+
+class PublishResult(TypedDict):
+    warehouse: str  # file path, or the PostgreSQL URL with its password masked
+    run_id: str
+    row_counts: dict[str, int]  # published table -> rows
+    seconds: float
+    load_seconds: NotRequired[float]  # PostgreSQL: COPY into the staging schema
+    swap_seconds: NotRequired[float]  # PostgreSQL: the schema swap transaction
+    notes: NotRequired[list[str]]  # PostgreSQL: what `warehouse init` would have done
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from carbon_assess.publish.common import (
     PREVIOUS_SCHEMA,
     PUBLISHED_TABLES,
     SCHEMA,
+    PublishResult,
     rows_digest,
     run_record,
 )
@@ -156,7 +157,7 @@ def init_duckdb(path: Path, wait: float = 0.0) -> None:
             con.execute(ddl)
 
 
-def publish_duckdb(run: Run, path: Path, lock_timeout: float = 0.0) -> dict[str, Any]:
+def publish_duckdb(run: Run, path: Path, lock_timeout: float = 0.0) -> PublishResult:
     record = run_record(run, status="published")
     validation = run.validation_results
     compute_db = run.compute_db

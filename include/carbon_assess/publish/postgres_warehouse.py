@@ -51,6 +51,7 @@ from carbon_assess.publish.common import (
     PUBLISHED_TABLES,
     READER_ROLE,
     SCHEMA,
+    PublishResult,
     rows_digest,
     run_record,
 )
@@ -468,7 +469,7 @@ def _duck_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def publish_postgres(run: Run, url: str, lock_timeout: float) -> dict[str, Any]:
+def publish_postgres(run: Run, url: str, lock_timeout: float) -> PublishResult:
     import duckdb
 
     record = run_record(run, status="published")

@@ -12,7 +12,7 @@ parameters reach SQL through DuckDB variables (`getvariable('method')`, ...).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from carbon_assess import reference
 from carbon_assess.ingest.schema import RAW_SCHEMA
@@ -21,6 +21,20 @@ from carbon_assess.transform.models import create_macros, models, run_models, up
 from carbon_assess.workdir import Run
 
 ASSESSMENT_MODEL = "fct_target_assessment"
+
+
+class ComputeResult(TypedDict):
+    compute_db: str  # <workdir>/compute.duckdb
+    method: str
+    electricity_trade: bool
+    factor_version: str
+    row_counts: dict[str, int]  # model -> rows
+
+
+class AssessmentResult(TypedDict):
+    row_counts: dict[str, int]  # model -> rows
+    statuses: dict[str, int]  # fct_target_assessment status -> province-years
+
 RAW_GROUPS = {  # source table -> raw source kinds (ingest.schema.SOURCE_KINDS) it unions
     "raw_energy": ("energy_consumption", "energy_production"),
     "raw_economy": ("gdp", "gdp_index", "population"),
@@ -99,7 +113,7 @@ def connect(run: Run | str) -> Any:
 
 
 def run_transforms(run: Run | str, method: str | None = None,
-                   electricity_trade: bool | None = None) -> dict[str, Any]:
+                   electricity_trade: bool | None = None) -> ComputeResult:
     """Build the compute models from the run's raw Parquet (a fresh database each time).
     Method and electricity trade default to those recorded in run.json."""
     import duckdb
@@ -142,7 +156,7 @@ def consumption_status(run: Run) -> tuple[Any, Any]:
     return activity, emissions
 
 
-def run_assessment(run: Run | str) -> dict[str, Any]:
+def run_assessment(run: Run | str) -> AssessmentResult:
     """Build the assessment models on the compute database; count statuses."""
     with connect(run) as con:
         counts = run_models(con, assessment_models())

@@ -24,7 +24,7 @@ import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from carbon_assess.errors import ValidationFailed
 from carbon_assess.ingest.schema import SOURCE_KINDS
@@ -50,7 +50,20 @@ from carbon_assess.validate.suites import (
 )
 from carbon_assess.workdir import Run
 
-__all__ = ["validate_workdir"]
+__all__ = ["ValidationSummary", "validate_workdir"]
+
+
+class ValidationSummary(TypedDict):
+    """The outcome of a validation run (the CLI prints it; the DAG passes it on)."""
+
+    status: Literal["passed", "passed_with_warnings", "failed"]
+    errors: int  # failed error-severity expectations
+    warnings: int  # failed warning-severity expectations and ingest warnings
+    results_path: str  # <workdir>/validation/results.parquet
+    report_path: str | None  # report.md when anything failed
+    data_docs_path: str | None  # GX Data Docs index.html
+    warnings_summary: list[str]  # one line per failed warning expectation
+    seconds: float
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())  # no stderr noise in the CLI; Airflow handlers see it
@@ -207,7 +220,7 @@ def _run_suite(context, source, name: str, suite, df, parameters, gx_run):
 
 
 def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
-                     ) -> dict[str, Any]:
+                     ) -> ValidationSummary:
     """Validate `<workdir>/raw/*.parquet` and `<workdir>/sheets/*.parquet` with GX; quarantine
     and raise on error-severity failures.
 
@@ -271,7 +284,7 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
         warnings_summary.append(f"no raw Parquet files in {run.raw_dir}")
 
     results_path = write_results(rows, validation_dir)
-    summary: dict[str, Any] = {
+    summary: ValidationSummary = {
         "status": status,
         "errors": len(failed_errors),
         "warnings": len(failed_warnings),
