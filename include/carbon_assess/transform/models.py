@@ -48,9 +48,9 @@ def referenced_names(sql: str) -> set[str]:
 
 
 @cache
-def models() -> dict[str, Model]:
+def models(sql_dir: Path = SQL_DIR) -> dict[str, Model]:
     """Every model, in an order where each comes after the models it reads (ties by name)."""
-    paths = {p.stem: p for p in sorted(SQL_DIR.glob("*.sql")) if p.stem.startswith(MODEL_PREFIXES)}
+    paths = {p.stem: p for p in sorted(sql_dir.glob("*.sql")) if p.stem.startswith(MODEL_PREFIXES)}
     depends = {
         name: tuple(sorted(referenced_names(path.read_text(encoding="utf-8")) & set(paths)
                            - {name}))
