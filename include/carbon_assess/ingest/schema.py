@@ -7,7 +7,11 @@ policies are applied later, in staging, so raw stays a faithful typed copy of th
 
 from __future__ import annotations
 
+from functools import cache
+
 import pyarrow as pa
+
+from carbon_assess import reference
 
 SOURCE_KINDS = ("energy_consumption", "energy_production", "gdp", "gdp_index", "population")
 
@@ -33,3 +37,39 @@ RAW_SCHEMA = pa.schema(
         pa.field("vintage", pa.string(), nullable=False),
     ]
 )
+
+
+# What each kind's raw rows can hold, derived from the indicators the pipeline uses
+# (reference/indicators.csv rows with a variable) and their units (reference/units.csv).
+
+
+@cache
+def _used(kind: str) -> tuple[dict[str, str], ...]:
+    return tuple(r for r in reference.load("indicators") if r["source_kind"] == kind
+                 and r["variable"])
+
+
+def variables(kind: str) -> tuple[str, ...]:
+    """The `variable` values of a kind, e.g. ('consumption',)."""
+    return tuple(dict.fromkeys(r["variable"] for r in _used(kind)))
+
+
+def fuels() -> tuple[str, ...]:
+    """Every fuel an energy row can name, in the order of reference/indicators.csv."""
+    return tuple(dict.fromkeys(r["fuel"] for kind in SOURCE_KINDS for r in _used(kind)
+                               if r["fuel"]))
+
+
+def source_units(kind: str) -> tuple[str, ...]:
+    """Header units ingest recognises for a kind (every unit of its indicators' dimensions)."""
+    dimensions = {r["dimension"] for r in reference.load("indicators")
+                  if r["source_kind"] == kind}
+    return tuple(sorted(u["unit"] for u in reference.load("units")
+                        if u["dimension"] in dimensions))
+
+
+def canonical_units(kind: str) -> tuple[str, ...]:
+    """The units a kind's raw `value` is in after conversion."""
+    dimensions = {r["dimension"] for r in _used(kind)}
+    return tuple(dict.fromkeys(u["canonical_unit"] for u in reference.load("units")
+                               if u["dimension"] in dimensions))

@@ -33,15 +33,22 @@ target) are expectations on derived columns computed in `checks.py`.
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from carbon_assess import reference
-from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SCHEMA, SOURCE_KINDS
+from carbon_assess.ingest import provinces
+from carbon_assess.ingest.schema import (
+    NATIONAL_CODE,
+    RAW_SCHEMA,
+    SOURCE_KINDS,
+    canonical_units,
+    fuels,
+    source_units,
+    variables,
+)
 from carbon_assess.ingest.sheets import SHEETS
 from carbon_assess.validate.checks import (
     KEY_NOTE,
@@ -71,35 +78,7 @@ CURRENT_YEAR_PARAMETER = "current_year"  # $PARAMETER: the year of the validatio
 NEGATIVE_NOISE = 1e-6  # |x| < 1e-6 is rounding noise (e.g. Qinghai kerosene 2006 = -1e-12)
 GDP_INDEX_MIN, GDP_INDEX_MAX = 80, 130  # previous year = 100; catches 1.07 written for 107
 
-FUELS = (
-    "coal",
-    "coke",
-    "crude_oil",
-    "gasoline",
-    "kerosene",
-    "diesel",
-    "fuel_oil",
-    "lpg",
-    "refinery_gas",
-    "natural_gas",
-    "electricity",
-)
 ENERGY_KINDS = ("energy_consumption", "energy_production")
-
-VARIABLES = {
-    "energy_consumption": ("consumption",),
-    "energy_production": ("production",),
-    "gdp": ("gdp_current",),
-    "gdp_index": ("gdp_index_prev_year",),
-    "population": ("population",),
-}
-CANONICAL_UNITS = {  # see reference/units.csv (canonical_unit)
-    "energy_consumption": ("万吨", "亿立方米", "亿千瓦小时"),
-    "energy_production": ("万吨", "亿立方米", "亿千瓦小时"),
-    "gdp": ("亿元",),
-    "gdp_index": ("上年=100",),
-    "population": ("万人",),
-}
 COLUMN_TYPES = {  # pandas dtype names of the raw Parquet columns as read by pandas 3
     "province_code": "str",
     "year": "int32",
@@ -124,8 +103,6 @@ SHEET_RANGES = {  # value column -> (min, max, strict, description)
 
 REQUIRED_COLUMNS = tuple(RAW_SCHEMA.names)
 KEY_COLUMNS = ("province_code", "year", "variable", "fuel")
-REFERENCE_DIR = Path(__file__).resolve().parents[1] / "reference"
-PROVINCES_CSV = REFERENCE_DIR / "provinces.csv"
 
 
 @dataclass(frozen=True)
@@ -157,21 +134,9 @@ class Rule:
         return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
-@cache
 def province_codes() -> tuple[str, ...]:
     """The GB/T 2260 provincial codes of reference/provinces.csv, plus 000000 (national)."""
-    with PROVINCES_CSV.open(encoding="utf-8-sig", newline="") as fh:
-        codes = {row["code"].strip() for row in csv.DictReader(fh) if row.get("code")}
-    return tuple(sorted(codes | {NATIONAL_CODE}))
-
-
-@cache
-def source_units(kind: str) -> tuple[str, ...]:
-    """Header units the pipeline converts for one kind (reference/units.csv, by dimension)."""
-    with (REFERENCE_DIR / "indicators.csv").open(encoding="utf-8", newline="") as fh:
-        dimensions = {r["dimension"] for r in csv.DictReader(fh) if r["source_kind"] == kind}
-    with (REFERENCE_DIR / "units.csv").open(encoding="utf-8", newline="") as fh:
-        return tuple(sorted(r["unit"] for r in csv.DictReader(fh) if r["dimension"] in dimensions))
+    return tuple(sorted(provinces.province_codes() | {NATIONAL_CODE}))
 
 
 def _null(key: str, column: str, severity: str, description: str) -> Rule:
@@ -401,16 +366,16 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
         Rule(
             "variable_in_set",
             "ExpectColumnValuesToBeInSet",
-            {"column": "variable", "value_set": list(VARIABLES[kind])},
+            {"column": "variable", "value_set": list(variables(kind))},
             ERROR,
-            f"variable must be {' or '.join(VARIABLES[kind])}",
+            f"variable must be {' or '.join(variables(kind))}",
         ),
         Rule(
             "unit_canonical",
             "ExpectColumnValuesToBeInSet",
-            {"column": "unit", "value_set": list(CANONICAL_UNITS[kind])},
+            {"column": "unit", "value_set": list(canonical_units(kind))},
             ERROR,
-            f"unit must be canonical ({', '.join(CANONICAL_UNITS[kind])})",
+            f"unit must be canonical ({', '.join(canonical_units(kind))})",
         ),
         Rule(
             "source_unit_known",
@@ -432,7 +397,7 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
             Rule(
                 "fuel_in_set",
                 "ExpectColumnValuesToBeInSet",
-                {"column": "fuel", "value_set": list(FUELS)},
+                {"column": "fuel", "value_set": list(fuels())},
                 ERROR,
                 "fuel must be a known fuel",
             ),
