@@ -27,7 +27,6 @@ resolves settings. It imports nothing heavy (DuckDB, psycopg and pandas load on 
 from __future__ import annotations
 
 import importlib.util
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,8 +45,6 @@ if importlib.util.find_spec("carbon_assess") is None:
 
 from carbon_assess import report, settings  # noqa: E402  (after the sys.path fallback above)
 from carbon_assess.errors import CarbonAssessError  # noqa: E402
-
-log = logging.getLogger(__name__)
 
 DAG_ID = settings.DAG_ID
 URL_PREFIX = "/carbon-assess"
