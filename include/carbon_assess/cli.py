@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         message = str(exc)
-        report = getattr(exc, "report_path", None)
+        report = exc.report_path
         if report and report not in message:
             message += f" (report: {report})"
         print(f"error: {message}", file=sys.stderr)
