@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from carbon_assess import schema_docs
-from carbon_assess.publish import PUBLISHED_TABLES, publish
+from carbon_assess.publish import PUBLISHED_TABLES, catalog, publish
 from carbon_assess.publish.catalog import META_TABLES, PG_TYPES, TABLES, VIEWS, table
 from carbon_assess.transform.models import models
 
@@ -62,13 +62,13 @@ def test_names_with_units_say_the_unit() -> None:
 
 
 def test_comment_statements_quote_safely() -> None:
-    statements = schema_docs.comment_statements(
+    statements = catalog.comment_statements(
         "carbon", {"meta_validation_result": ["column", "run_id", "not_documented"]}
     )
     assert statements[0].startswith('comment on table "carbon"."meta_validation_result" is ')
     assert any('"carbon"."meta_validation_result"."column"' in s for s in statements)
     assert not any("not_documented" in s for s in statements)
-    assert schema_docs.sql_literal("it's") == "'it''s'"
+    assert catalog.sql_literal("it's") == "'it''s'"
 
 
 @pytest.fixture(scope="module")

@@ -108,7 +108,8 @@ _INTENSITY_COLUMNS = (
     C("target_pct", D, "Reduction target for the plan (province: dim_target; nation: "
       "dim_plan)", PCT),
     C("expected_decline_pct", D, "Cumulative decline expected by this year at an even "
-      "pace: 1 - (1 - target)^(years_into_plan / 5)", PCT),
+      "pace: 1 - (1 - target)^(years_into_plan / plan length), plan length = end_year - "
+      "base_year (5 years)", PCT),
     C("completion_pct", D, "max(cumulative decline, 0) / target", PCT),
     C("on_schedule", BOOL, "True when the cumulative decline reaches the expected "
       "decline; null without data or target"),
@@ -180,6 +181,10 @@ TABLES: tuple[Table, ...] = (
               "Mt CO2 per canonical_unit"),
             C("energy_10k_tce_per_canonical_unit", D, "Standard-coal equivalent per canonical "
               "activity unit", "10,000 tce per canonical_unit"),
+            C("reference_basis", V, "What the reference method counts (DESIGN.md §5, IPCC 2006 "
+              "reference approach): primary (in full: coal, crude oil, natural gas), "
+              "net_of_production (secondary products: consumption - production) or excluded "
+              "(refinery gases, already inside crude oil)"),
             C("source", V, "Sources of the calorific value, carbon content and oxidation rate"),
         ),
         primary_key=("factor_version", "fuel"),
@@ -384,7 +389,7 @@ TABLES: tuple[Table, ...] = (
             C("end_of_plan", BOOL, "True in the plan's end year (final assessment)"),
             C("target_pct", D, "The province's reduction target for the plan", PCT),
             C("annual_target_pct", D, "Annual decline target: the province's own figure, else "
-              "the even pace 1 - (1 - target)^(1/5)", PCT),
+              "the even pace 1 - (1 - target)^(1 / plan length)", PCT),
             C("annual_target_basis", V, "province figure or even pace"),
             C("annual_decline_pct", D, "Decline of intensity against the previous year", PCT),
             C("expected_decline_pct", D, "Cumulative decline expected by this year at an even "

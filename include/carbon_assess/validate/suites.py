@@ -50,6 +50,7 @@ from carbon_assess.ingest.schema import (
     variables,
 )
 from carbon_assess.ingest.sheets import SHEETS
+from carbon_assess.transform import NEGATIVE_NOISE
 from carbon_assess.validate.checks import (
     KEY_NOTE,
     LEVEL_COLUMN,
@@ -75,7 +76,7 @@ SUITES_DIR = Path(__file__).resolve().parent / "suites"
 
 YEAR_MIN = 1949
 CURRENT_YEAR_PARAMETER = "current_year"  # $PARAMETER: the year of the validation run
-NEGATIVE_NOISE = 1e-6  # |x| < 1e-6 is rounding noise (e.g. Qinghai kerosene 2006 = -1e-12)
+_NOISE = f"{NEGATIVE_NOISE:.0e}".replace("e-0", "e-")  # 1e-6, as the descriptions say it
 GDP_INDEX_MIN, GDP_INDEX_MAX = 80, 130  # previous year = 100; catches 1.07 written for 107
 
 ENERGY_KINDS = ("energy_consumption", "energy_production")
@@ -426,14 +427,14 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
             "ExpectColumnValuesToBeBetween",
             {"column": "value", "min_value": -NEGATIVE_NOISE},
             ERROR,
-            "value must be >= 0 (|x| < 1e-6 tolerated as rounding noise)",
+            f"value must be >= 0 (|x| < {_NOISE} tolerated as rounding noise)",
         ),
         Rule(
             "value_negative_noise",
             "ExpectColumnValuesToBeBetween",
             {"column": "value", "min_value": 0},
             WARNING,
-            "negative value (rounding noise below 1e-6 is taken as 0 in staging)",
+            f"negative value (rounding noise below {_NOISE} is taken as 0 in staging)",
         ),
     ]
     if kind == "gdp_index":

@@ -1,7 +1,10 @@
--- CO2 from fossil-fuel combustion by fuel, for both methods of DESIGN.md §5:
---   reference:   primary fuels (coal, crude oil, natural gas) in full, secondary products
---                (coke, gasoline, kerosene, diesel, fuel oil) by net supply consumption − production;
---                other refinery products (LPG, refinery gas) are inside crude and not counted again.
+-- CO2 from fossil-fuel combustion by fuel, for every method of reference/methods.csv
+-- (DESIGN.md §5); what each fuel counts under the reference method is data, the column
+-- reference_basis of reference/emission_factors.csv (dim_emission_factor):
+--   reference:   primary fuels (coal, crude oil, natural gas) in full; secondary products
+--                (coke, gasoline, kerosene, diesel, fuel oil: net_of_production) by net supply
+--                consumption − production; refinery gases (LPG, refinery gas: excluded) are
+--                inside crude and not counted again.
 --   consumption: every fuel's consumption × factor (overcounts; for comparison).
 -- Electricity has no combustion factor here (electricity trade is a separate, optional term).
 with activity as (
@@ -17,43 +20,50 @@ with activity as (
     from int_energy_activity
     group by province_code, year, fuel
 ),
-methods as (
+basis as (
+    -- how each method counts each fuel: the reference method by the fuel's reference_basis,
+    -- the consumption method every fuel in full
     select
-        unnest(['reference', 'consumption']) as method
+        m.method,
+        f.fuel,
+        case when m.method = 'reference' then f.reference_basis else 'primary' end as basis
+    from stg_methods as m
+    cross join dim_emission_factor as f
+),
+counted as (
+    select
+        a.province_code,
+        a.year,
+        a.fuel,
+        b.method,
+        case b.basis
+            when 'net_of_production' then 'consumption - production'
+            else 'consumption'
+        end as activity_basis,
+        case b.basis
+            when 'net_of_production' then a.consumption - a.production
+            else a.consumption
+        end as activity_quantity,
+        a.consumption_imputed,
+        a.consumption_assumed_zero
+    from activity as a
+    join basis as b on b.fuel = a.fuel
+    where a.has_consumption_row and b.basis <> 'excluded'
 )
 select
-    a.province_code,
-    a.year,
-    a.fuel,
-    m.method,
-    case
-        when m.method = 'reference' and a.fuel in ('coke', 'gasoline', 'kerosene', 'diesel', 'fuel_oil')
-            then 'consumption - production'
-        else 'consumption'
-    end as activity_basis,
-    case
-        when m.method = 'reference' and a.fuel in ('coke', 'gasoline', 'kerosene', 'diesel', 'fuel_oil')
-            then a.consumption - a.production
-        else a.consumption
-    end as activity_quantity,
+    c.province_code,
+    c.year,
+    c.fuel,
+    c.method,
+    c.activity_basis,
+    c.activity_quantity,
     f.canonical_unit as activity_unit,
     f.ef_kgco2_per_unit,
     f.factor_version,
-    case
-        when m.method = 'reference' and a.fuel in ('coke', 'gasoline', 'kerosene', 'diesel', 'fuel_oil')
-            then (a.consumption - a.production) * f.mt_co2_per_canonical_unit
-        else a.consumption * f.mt_co2_per_canonical_unit
-    end as co2_mt,
-    case
-        when m.method = 'reference' and a.fuel in ('coke', 'gasoline', 'kerosene', 'diesel', 'fuel_oil')
-            then (a.consumption - a.production) * f.energy_10k_tce_per_canonical_unit
-        else a.consumption * f.energy_10k_tce_per_canonical_unit
-    end as energy_10k_tce,
-    a.consumption_imputed as imputed,
-    a.consumption_assumed_zero as assumed_zero
-from activity as a
-cross join methods as m
-join dim_emission_factor as f on f.fuel = a.fuel
-where a.has_consumption_row
-    and not (m.method = 'reference' and a.fuel in ('lpg', 'refinery_gas'))
-order by a.province_code, a.year, a.fuel, m.method
+    c.activity_quantity * f.mt_co2_per_canonical_unit as co2_mt,
+    c.activity_quantity * f.energy_10k_tce_per_canonical_unit as energy_10k_tce,
+    c.consumption_imputed as imputed,
+    c.consumption_assumed_zero as assumed_zero
+from counted as c
+join dim_emission_factor as f on f.fuel = c.fuel
+order by c.province_code, c.year, c.fuel, c.method

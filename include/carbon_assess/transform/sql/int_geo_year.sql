@@ -71,7 +71,7 @@ flagged as (
         c.co2_mt,
         c.energy_10k_tce,
         el.net_electricity_import_100m_kwh,
-        el.net_electricity_import_100m_kwh * g.kgco2_per_kwh * 0.1 as co2_electricity_trade_mt,
+        el.net_electricity_import_100m_kwh * gf.kgco2_per_kwh * 0.1 as co2_electricity_trade_mt,
         e.gdp_current_100m_yuan,
         e.gdp_index_prev_year,
         e.population_10k,
@@ -94,10 +94,7 @@ flagged as (
     left join reported as r using (province_code, year)
     left join electricity as el using (province_code, year)
     left join dim_province as dp using (province_code)
-    left join (
-        select grid_region, cast(kgco2_per_kwh as double) as kgco2_per_kwh
-        from ref_grid_emission_factors
-    ) as g on g.grid_region = dp.grid_region
+    left join stg_grid_emission_factors as gf on gf.grid_region = dp.grid_region
 )
 select
     province_code,

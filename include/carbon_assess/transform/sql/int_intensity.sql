@@ -1,11 +1,14 @@
--- Carbon intensity per plan, geography (provinces; the nation as 000000) and year from the plan's base year B to its end year:
+-- Carbon intensity per plan, geography (provinces; the nation as 000000) and year from the
+-- plan's base year B to its end year E:
 --   GDP_B(t) = GDP_current(B) × Π_{k=B+1..t} index_k / 100      (constant prices of year B)
 --   I(t)     = CO2(t) / GDP_B(t)   in t CO2 per 10,000 yuan = co2_mt × 1e6 / (GDP 亿元 × 1e4)
 --   d(t)     = 1 − I(t)/I(B);  annual decline 1 − I(t)/I(t−1)
---   e(t)     = 1 − (1 − T)^((t − B)/5);  completion = max(d, 0) / T;  on schedule when d ≥ e
+--   e(t)     = 1 − (1 − T)^((t − B)/n), n = E − B the plan's length (dim_plan; macro even_pace_pct);
+--   completion = max(d, 0) / T;  on schedule when d ≥ e (macro reaches, one tolerance)
 --   energy intensity = fossil energy (10,000 tce) / GDP_B(t) (亿元) = tce per 10,000 yuan
 with plan_years as (
-    select p.plan_id, p.base_year, p.end_year, py.province_code, py.year
+    select p.plan_id, p.base_year, p.end_year - p.base_year as plan_length, py.province_code,
+        py.year
     from dim_plan as p
     join int_geo_year as py on py.year between p.base_year and p.end_year
 ),
@@ -15,7 +18,7 @@ chain as (
         g.province_code,
         g.year,
         g.base_year,
-        g.end_year,
+        g.plan_length,
         count(k.gdp_index_prev_year) as indices_found,
         product(k.gdp_index_prev_year / 100.0) as index_factor
     from plan_years as g
@@ -31,6 +34,7 @@ constant_gdp as (
         c.province_code,
         c.year,
         c.base_year,
+        c.plan_length,
         case
             when c.year = c.base_year then b.gdp_current_100m_yuan
             when c.indices_found = c.year - c.base_year
@@ -58,6 +62,7 @@ declines as (
         1 - i.intensity_t_per_10k_yuan / first_value(i.intensity_t_per_10k_yuan) over (
             partition by i.plan_id, i.province_code order by i.year
         ) as cumulative_decline,
+        t.target_pct as plan_target_pct,
         t.target_pct / 100.0 as target
     from intensity as i
     left join (
@@ -66,26 +71,28 @@ declines as (
         select plan_id, '000000', national_target_pct from dim_plan
         where national_target_pct is not null
     ) as t using (plan_id, province_code)
+),
+percent as (
+    select
+        plan_id,
+        province_code,
+        year,
+        year - base_year as years_into_plan,
+        gdp_const_100m_yuan,
+        co2_mt,
+        intensity_t_per_10k_yuan,
+        energy_10k_tce,
+        energy_intensity_tce_per_10k_yuan,
+        co2_mt * 100.0 / energy_10k_tce as carbon_per_energy_t_per_tce,
+        100 * annual_decline as annual_decline_pct,
+        100 * cumulative_decline as cumulative_decline_pct,
+        100 * target as target_pct,
+        even_pace_pct(plan_target_pct, year - base_year, plan_length) as expected_decline_pct,
+        100 * greatest(cumulative_decline, 0) / target as completion_pct
+    from declines
 )
 select
-    plan_id,
-    province_code,
-    year,
-    year - base_year as years_into_plan,
-    gdp_const_100m_yuan,
-    co2_mt,
-    intensity_t_per_10k_yuan,
-    energy_10k_tce,
-    energy_intensity_tce_per_10k_yuan,
-    co2_mt * 100.0 / energy_10k_tce as carbon_per_energy_t_per_tce,
-    100 * annual_decline as annual_decline_pct,
-    100 * cumulative_decline as cumulative_decline_pct,
-    100 * target as target_pct,
-    100 * (1 - pow(1 - target, (year - base_year) / 5.0)) as expected_decline_pct,
-    100 * greatest(cumulative_decline, 0) / target as completion_pct,
-    case
-        when cumulative_decline is null or target is null then null
-        else cumulative_decline >= 1 - pow(1 - target, (year - base_year) / 5.0) - 1e-12
-    end as on_schedule
-from declines
+    *,
+    reaches(cumulative_decline_pct, expected_decline_pct) as on_schedule
+from percent
 order by plan_id, province_code, year

@@ -1,0 +1,12 @@
+-- Cumulative declines confirmed in earlier assessments (confirmed declines sheet), in the
+-- warehouse's names.
+select
+    plan as plan_id,
+    province as province_code,
+    year,
+    confirmed_decline_pct,
+    source,
+    source_file,
+    source_sheet,
+    source_row
+from sheet_confirmed_declines

@@ -1,0 +1,335 @@
+"""SQL models on a few hand-made rows (tests/model_harness.py): one model at a time, numbers
+worked by hand in the comments. Each test runs in milliseconds, without files or a pipeline run.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from carbon_assess import reference
+from carbon_assess.transform.models import create_macros, models, referenced_names
+
+from model_harness import run_model, source_types
+
+ASSESSMENT = ["int_target_assessment", "int_assessment_notes"]
+
+
+def _by(rows: list[dict], *keys: str) -> dict:
+    return {tuple(r[k] for k in keys) if len(keys) > 1 else r[keys[0]]: r for r in rows}
+
+
+# --- layering ------------------------------------------------------------------------------
+
+
+def test_sources_are_read_by_staging_models_alone() -> None:
+    """As in dbt's jaffle shop: reference tables, raw data and sheets enter through stg_ models
+    (dim_ models are the staging of reference data); int_ and fct_ models read models only."""
+    sources = set(source_types())
+    for name, model in models().items():
+        read = referenced_names(model.sql) & sources
+        if name.startswith("dim_"):
+            assert all(s.startswith("ref_") for s in read), f"{name} reads {sorted(read)}"
+        elif not name.startswith("stg_"):
+            assert not read, f"{name} reads sources {sorted(read)}: add a stg_ model"
+
+
+# --- macros ---------------------------------------------------------------------------------
+
+
+def test_reaches_has_one_tolerance_of_1e_9_percentage_points() -> None:
+    with duckdb.connect() as con:
+        create_macros(con)
+        row = con.execute(
+            "select reaches(10.0, 10.0), reaches(10.0 - 0.5e-9, 10.0), reaches(10.0 - 2e-9, 10.0),"
+            " reaches(null, 10.0), reaches(10.0, null), even_pace_pct(19.0, 2, 4),"
+            " completion_rate(null, 2.0), completion_rate(-1.0, 2.0), completion_rate(3.0, 2.0)"
+        ).fetchone()
+    assert row[:5] == (True, True, False, None, None)
+    # 1 − (1 − 0.19)^(2/4) = 1 − √0.81 = 1 − 0.9 = 10 %
+    assert row[5] == pytest.approx(10.0, abs=1e-12)
+    # completion rate: null stays null (not 0), clamped to 0..1
+    assert row[6:] == (None, 0.0, 1.0)
+
+
+# --- int_energy_activity: the blank-value policy (DESIGN.md §3) ---------------------------
+
+
+def _raw(fuel: str, flow: str, values: dict[int, float | None], unit: str = "万吨") -> list[dict]:
+    return [{"province_code": "630000", "year": year, "variable": flow, "fuel": fuel,
+             "value": value, "unit": unit, "source_file": "e.csv", "source_row": year - 2000}
+            for year, value in values.items()]
+
+
+def test_blank_policy_in_int_energy_activity() -> None:
+    raw = (
+        # kerosene: leading blank 2009, gap 2011-2012 between 0.3 (2010) and 0.6 (2013),
+        # trailing blank 2014
+        _raw("kerosene", "consumption",
+             {2009: None, 2010: 0.3, 2011: None, 2012: None, 2013: 0.6, 2014: None})
+        # coal: blank in 2012 between reported years stays missing (never interpolated)
+        + _raw("coal", "consumption", {2011: 100.0, 2012: None, 2013: 120.0})
+        # production blank → 0; rounding noise −1e-12 → 0
+        + _raw("kerosene", "production", {2012: None, 2013: -1e-12})
+    )
+    rows = run_model("int_energy_activity", {"raw_energy": raw}, upstream=["stg_energy"])
+    got = _by(rows, "fuel", "flow", "year")
+
+    def cell(fuel: str, flow: str, year: int) -> tuple:
+        r = got[(fuel, flow, year)]
+        return r["quantity"], r["value_status"], r["imputed"]
+
+    # gap: linear between (2010, 0.3) and (2013, 0.6): 0.3 + 0.3 × 1/3 = 0.4, 0.3 + 0.3 × 2/3 = 0.5
+    assert cell("kerosene", "consumption", 2011) == (pytest.approx(0.4), "imputed", True)
+    assert cell("kerosene", "consumption", 2012) == (pytest.approx(0.5), "imputed", True)
+    assert cell("kerosene", "consumption", 2010) == (0.3, "reported", False)
+    # no reported year after 2013 (trailing) or before 2010 (leading): 0, assumed_zero
+    assert cell("kerosene", "consumption", 2014) == (0.0, "assumed_zero", False)
+    assert cell("kerosene", "consumption", 2009) == (0.0, "assumed_zero", False)
+    # coal blank: null, missing (the province-year will be insufficient data)
+    assert cell("coal", "consumption", 2012) == (None, "missing", False)
+    assert cell("kerosene", "production", 2012) == (0.0, "blank_is_zero", False)
+    assert cell("kerosene", "production", 2013) == (0.0, "reported", False)
+    assert got[("kerosene", "production", 2013)]["noise_zeroed"] is True
+    assert got[("kerosene", "consumption", 2011)]["source_row"] == 11  # lineage kept
+    assert list(rows[0]) == [  # the columns validation and fct_energy_activity read
+        "province_code", "year", "flow", "fuel", "quantity", "unit", "value_status", "imputed",
+        "noise_zeroed", "source_file", "source_sha256", "source_row", "source_column",
+        "source_value"]
+
+
+# --- int_emissions: the two methods (DESIGN.md §5) -----------------------------------------
+
+
+def _activity(fuel: str, flow: str, quantity: float, **flags) -> dict:
+    return {"province_code": "630000", "year": 2010, "flow": flow, "fuel": fuel,
+            "quantity": quantity, "value_status": flags.get("status", "reported"),
+            "imputed": flags.get("imputed", False)}
+
+
+def test_reference_method_nets_secondary_products_and_excludes_refinery_gases() -> None:
+    activity = [
+        _activity("coal", "consumption", 100.0),
+        _activity("crude_oil", "consumption", 20.0),
+        _activity("crude_oil", "production", 200.0),  # primary: production never subtracted
+        _activity("coke", "consumption", 50.0),
+        _activity("coke", "production", 80.0),
+        _activity("gasoline", "consumption", 10.0, imputed=True, status="imputed"),
+        _activity("lpg", "consumption", 5.0),
+        _activity("refinery_gas", "consumption", 2.0, status="assumed_zero"),
+        _activity("natural_gas", "consumption", 10.0),
+        _activity("diesel", "production", 7.0),  # no consumption row: no emissions row
+        _activity("electricity", "consumption", 30.0),  # no combustion factor
+    ]
+    rows = run_model("int_emissions", {"int_energy_activity": activity})
+    co2 = {(r["fuel"], r["method"]): r["co2_mt"] for r in rows}
+    # Mt CO2 per 万吨 = kgCO2/kg × 1e7 kg / 1e9 = ef / 100; per 亿m³ = ef × 1e8 / 1e9 = ef / 10
+    #   coal 100 × 0.019003 = 1.9003; crude 20 × 0.030202 = 0.60404 (production ignored)
+    #   coke (50 − 80) × 0.028604 = −0.85812; gasoline (10 − 0) × 0.029251 = 0.29251
+    #   natural gas 10 × 0.21622 = 2.1622; LPG and refinery gas: not counted
+    reference = {f: v for (f, m), v in co2.items() if m == "reference"}
+    assert reference == pytest.approx({"coal": 1.9003, "crude_oil": 0.60404, "coke": -0.85812,
+                                       "gasoline": 0.29251, "natural_gas": 2.1622})
+    assert sum(reference.values()) == pytest.approx(4.10093)  # 1.9003+0.60404−0.85812+…
+    # consumption method: every fuel in full: coke 50 × 0.028604 = 1.4302,
+    # LPG 5 × 0.031013 = 0.155065, refinery gas 2 × 0.030119 = 0.060238
+    consumption = {f: v for (f, m), v in co2.items() if m == "consumption"}
+    assert consumption == pytest.approx(reference | {"coke": 1.4302, "lpg": 0.155065,
+                                                     "refinery_gas": 0.060238})
+    assert sum(consumption.values()) == pytest.approx(6.604553)
+    by_key = _by(rows, "fuel", "method")
+    coke = by_key[("coke", "reference")]
+    assert (coke["activity_basis"], coke["activity_quantity"]) == ("consumption - production",
+                                                                  -30.0)
+    assert coke["energy_10k_tce"] == pytest.approx(-30 * 0.9714)  # 10k tce per 万吨 = kgce/kg
+    assert by_key[("coal", "reference")]["activity_basis"] == "consumption"
+    assert by_key[("gasoline", "reference")]["imputed"] is True
+    assert by_key[("refinery_gas", "consumption")]["assumed_zero"] is True
+
+
+def test_the_methods_come_from_the_methods_table() -> None:
+    only_reference = [{"method": "reference", "default": "true", "description": "-",
+                       "source": "-"}]
+    rows = run_model("int_emissions",
+                     {"int_energy_activity": [_activity("coal", "consumption", 1.0)],
+                      "stg_methods": [{"method": "reference", "is_default": True}]})
+    assert [r["method"] for r in rows] == ["reference"]
+    rows = run_model("int_emissions",
+                     {"int_energy_activity": [_activity("coal", "consumption", 1.0)],
+                      "ref_methods": only_reference},
+                     upstream=["stg_methods"])
+    assert [r["method"] for r in rows] == ["reference"]
+
+
+def test_the_reference_basis_is_data() -> None:
+    """A fuel's class comes from emission_factors.csv: declare coal a secondary product and the
+    reference method nets its production (100 − 30) × 0.019003 = 1.33021 Mt."""
+    factors = [dict(r) | ({"reference_basis": "net_of_production"} if r["fuel"] == "coal"
+                          else {})
+               for r in reference.load("emission_factors")]
+    rows = run_model("int_emissions",
+                     {"int_energy_activity": [_activity("coal", "consumption", 100.0),
+                                              _activity("coal", "production", 30.0)],
+                      "ref_emission_factors": factors},
+                     upstream=["dim_emission_factor"])
+    assert _by(rows, "method")["reference"]["co2_mt"] == pytest.approx(1.33021)
+    factors[0]["reference_basis"] = "secondary"
+    with pytest.raises(duckdb.Error, match="reference_basis"):
+        run_model("dim_emission_factor", {"ref_emission_factors": factors})
+
+
+# --- int_intensity: plan length from dim_plan ----------------------------------------------
+
+
+def test_expected_decline_follows_the_plan_length_in_dim_plan() -> None:
+    """A four-year plan (base 2020, end 2024), target 19 %: e(t) = 1 − 0.81^((t − 2020)/4),
+    e(2022) = 1 − 0.9 = 10 %. GDP constant (index 100), CO2 100 → 95 → 90: d(2022) = 10 %,
+    exactly on schedule; annual 2022 = 1 − 90/95 = 5.2632 %."""
+    geo = [{"province_code": "630000", "year": y, "co2_mt": co2, "energy_10k_tce": 50.0,
+            "gdp_current_100m_yuan": 100.0, "gdp_index_prev_year": 100.0}
+           for y, co2 in ((2020, 100.0), (2021, 95.0), (2022, 90.0))]
+    rows = run_model("int_intensity", {
+        "int_geo_year": geo,
+        "dim_plan": [{"plan_id": "x", "start_year": 2021, "end_year": 2024, "base_year": 2020}],
+        "dim_target": [{"plan_id": "x", "province_code": "630000", "target_pct": 19.0}],
+    })
+    year = _by(rows, "year")
+    # intensity = co2_mt × 100 / GDP(亿元) = t per 10,000 yuan: 100 × 100 / 100 = 100
+    assert year[2020]["intensity_t_per_10k_yuan"] == 100.0
+    # e(2021) = 1 − 0.81^(1/4) = 1 − 0.948683 = 5.1317 %; d(2021) = 5 % → behind
+    assert year[2021]["expected_decline_pct"] == pytest.approx(5.131670, abs=1e-6)
+    assert year[2021]["on_schedule"] is False
+    assert year[2022]["expected_decline_pct"] == pytest.approx(10.0, abs=1e-12)
+    assert year[2022]["cumulative_decline_pct"] == pytest.approx(10.0, abs=1e-12)
+    assert year[2022]["on_schedule"] is True
+    assert year[2022]["annual_decline_pct"] == pytest.approx(5.263158, abs=1e-6)
+    assert year[2022]["completion_pct"] == pytest.approx(10 / 19 * 100)
+
+
+# --- fct_target_assessment: status, grade, veto, note --------------------------------------
+
+
+def _intensity(province: str, year: int, annual: float | None, cumulative: float | None,
+               expected: float, target: float = 10.0) -> dict:
+    return {"plan_id": "12th", "province_code": province, "year": year,
+            "annual_decline_pct": annual, "cumulative_decline_pct": cumulative,
+            "expected_decline_pct": expected, "target_pct": target}
+
+
+@pytest.fixture(scope="module")
+def assessed() -> dict:
+    """12th FYP (base 2010, end 2015: n = 5), scoring rules of reference/scoring_rules.csv:
+    annual 25 + cumulative 25 points, both vetoes; measures 50.
+
+    630000 2015: decline 10 − 0.5e-9 % against T = 10 %: met (within the 1e-9 pp tolerance)
+    110000 2015: decline 10 − 2e-9 %: missed; cumulative progress missed too → veto
+    440000 2012: annual decline blank → insufficient data, whatever the cumulative figure
+    650000 2012: own annual target 3 % (sheet), decline 2.5 % → annual target missed, veto;
+                 cumulative 6 % ≥ e 4 % → on schedule; measures 40 points
+    """
+    rows = run_model("fct_target_assessment", {
+        "int_intensity": [
+            _intensity("630000", 2015, 3.0, 10 - 0.5e-9, 10.0),
+            _intensity("110000", 2015, 3.0, 10 - 2e-9, 10.0),
+            _intensity("440000", 2012, None, 5.0, 4.0),
+            _intensity("650000", 2012, 2.5, 6.0, 4.0),
+        ],
+        "int_geo_year": [{"province_code": "440000", "year": 2012,
+                          "data_gaps": "coal consumption blank"}],
+        "stg_annual_targets": [{"plan_id": "12th", "province_code": "650000", "year": 2012,
+                                "annual_target_pct": 3.0}],
+        "int_measures_score": [{"plan_id": "12th", "province_code": "650000",
+                                "assessment_year": 2012, "indicator": i, "points": 20.0}
+                               for i in ("funding", "organisation")],
+    }, upstream=ASSESSMENT)
+    return _by(rows, "province_code")
+
+
+def test_met_exactly_at_the_tolerance_boundary(assessed: dict) -> None:
+    row = assessed["630000"]
+    assert (row["status"], row["target_achieved"], row["veto"]) == ("met", True, False)
+    # even pace: 1 − 0.9^(1/5) = 1 − 0.979148 = 2.0852 %; 3 % ≥ it → 25 points (capped at 1)
+    assert row["annual_target_pct"] == pytest.approx(2.085164, abs=1e-6)
+    assert row["annual_target_basis"] == "even pace"
+    # cumulative 25 × (10 − 0.5e-9)/10 = 24.99999999875 → 25.00; target part 50 of 50
+    assert (row["annual_target_score"], row["cumulative_target_score"]) == (25.0, 25.0)
+    assert (row["target_score"], row["target_score_max"]) == (50.0, 50.0)
+    # no measures sheet: provisional, and the note says why
+    assert (row["grade"], row["grade_is_provisional"], row["total_score"]) == (
+        "provisional", True, None)
+    assert row["note"] == ("provisional: no measures score sheet for this province and year; "
+                           "target part 50.0/50 points")
+
+
+def test_missed_just_below_the_tolerance(assessed: dict) -> None:
+    row = assessed["110000"]
+    # 10 − 2e-9 < 10 − 1e-9: the five-year target and e(2015) = 10 % are both missed
+    assert (row["status"], row["target_achieved"], row["veto"]) == ("missed", False, True)
+    assert row["grade"] == "fail"
+    assert row["note"] == "veto: cumulative progress target missed (10.00% < 10.00%)"
+    assert row["target_score"] == 50.0  # 25 + 24.9999999950 → 50.00: the score is no excuse
+
+
+def test_insufficient_data_gives_no_number(assessed: dict) -> None:
+    row = assessed["440000"]
+    assert (row["status"], row["grade"], row["grade_is_provisional"]) == (
+        "insufficient data", "insufficient data", False)
+    # the cumulative decline (5 %) is nulled with the blank annual one: no figure, no verdict
+    for column in ("annual_decline_pct", "cumulative_decline_pct",
+                   "cumulative_decline_direct_pct", "completion_pct", "target_achieved",
+                   "annual_target_score", "cumulative_target_score", "target_score",
+                   "total_score", "veto"):
+        assert row[column] is None, column
+    assert row["expected_decline_pct"] == 4.0  # the schedule itself is still known
+    assert row["note"] == "insufficient data: coal consumption blank"
+
+
+def test_a_missed_annual_target_is_a_veto(assessed: dict) -> None:
+    row = assessed["650000"]
+    assert (row["annual_target_pct"], row["annual_target_basis"]) == (3.0, "province figure")
+    assert (row["status"], row["veto"], row["grade"]) == ("on schedule", True, "fail")
+    # annual 25 × 2.5/3 = 20.8333 → 20.83; cumulative 25 × min(6/4, 1) = 25;
+    # target round(45.8333, 2) = 45.83; total 45.83 + 40 = 85.83 ("good", but vetoed)
+    assert (row["annual_target_score"], row["cumulative_target_score"]) == (20.83, 25.0)
+    assert row["target_score"] == 45.83
+    assert row["total_score"] == pytest.approx(85.83)
+    assert row["measures_score"] == 40.0
+    # completion = max(6, 0) / 10 = 60 %
+    assert row["completion_pct"] == pytest.approx(60.0)
+    assert row["note"] == "veto: annual target missed (2.50% < 3.00%)"
+
+
+def test_grade_from_the_thresholds_and_chaining_note() -> None:
+    """630000 2013, confirmed 2012 decline 5 %, annual 2013 2.5 %: chained
+    D = 1 − 0.95 × 0.975 = 7.375 % (direct 6.5 %, difference 0.875); e = 6 % → on schedule;
+    points 25 (2.5 ≥ 2.0852) + 25 (7.375 ≥ 6) = 50, measures 39.5 → 89.5: good (≥ 80, < 90)."""
+    rows = run_model("fct_target_assessment", {
+        "int_intensity": [_intensity("630000", 2013, 2.5, 6.5, 6.0)],
+        "stg_confirmed_declines": [{"plan_id": "12th", "province_code": "630000",
+                                    "year": 2012, "confirmed_decline_pct": 5.0}],
+        "int_measures_score": [{"plan_id": "12th", "province_code": "630000",
+                                "assessment_year": 2013, "indicator": "funding",
+                                "points": 39.5}],
+    }, upstream=ASSESSMENT)
+    (row,) = rows
+    assert row["cumulative_decline_chained_pct"] == pytest.approx(7.375)
+    assert row["cumulative_decline_pct"] == pytest.approx(7.375)
+    assert row["cumulative_decline_direct_pct"] == 6.5
+    assert row["chaining_difference_pct"] == pytest.approx(0.875)
+    assert (row["status"], row["veto"], row["target_score"], row["total_score"]) == (
+        "on schedule", False, 50.0, 89.5)
+    assert (row["grade"], row["grade_is_provisional"]) == ("good", False)
+    assert row["note"] == ("total 89.5 = target 50.0/50 + measures 39.5/50; "
+                           "chained on the confirmed 2012 decline")
+
+
+def test_no_target_plan_is_not_assessed() -> None:
+    rows = run_model("fct_target_assessment", {
+        "int_intensity": [{"plan_id": "11th", "province_code": "630000", "year": 2008,
+                           "annual_decline_pct": 4.0, "cumulative_decline_pct": 9.0}],
+    }, upstream=ASSESSMENT)
+    (row,) = rows
+    assert (row["status"], row["grade"], row["veto"], row["rules_version"]) == (
+        "no target", "not assessed", None, None)
+    assert row["note"] == ("11th FYP: no provincial carbon-intensity target; declines "
+                           "reported for reference")
