@@ -30,7 +30,7 @@ sanitised, and is recorded in the warehouse table `carbon.meta_pipeline_run`.
 
 This file only wires tasks: every stage is a plain function in `carbon_assess.pipeline` (the
 library in `include/`). Parsing it is cheap on purpose: only the light `carbon_assess.settings`
-is imported here; each task imports the pipeline when it runs.
+and `carbon_assess.workdir` are imported here; each task imports the pipeline when it runs.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ if importlib.util.find_spec("carbon_assess") is None:
     sys.path.insert(0, str(REPO_ROOT / "include"))
 
 from carbon_assess import settings  # noqa: E402  (light: reference CSVs and paths only)
+from carbon_assess.workdir import Run, new_run_id  # noqa: E402  (light: paths and run.json)
 
 
 def _param(name: str) -> Param:
@@ -64,8 +65,6 @@ def _run_id() -> str:
     """The Airflow run id, made file-system and SQL friendly (it contains ':' and '+')."""
     dag_run = get_current_context().get("dag_run")
     if not dag_run:
-        from carbon_assess.workdir import new_run_id
-
         return new_run_id()
     return re.sub(r"[^A-Za-z0-9._-]+", "_", dag_run.run_id).strip("._-")
 
@@ -100,7 +99,6 @@ def carbon_intensity_assessment():
         import shutil
 
         from carbon_assess.pipeline import ingest_stage
-        from carbon_assess.workdir import Run
 
         params = get_current_context()["params"]
         run_id = _run_id()
