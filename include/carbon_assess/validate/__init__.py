@@ -3,7 +3,8 @@
 `validate_workdir(workdir)` runs one suite per source kind present in `<workdir>/raw/`
 (`raw_<kind>`) and one per assessment sheet kind present in `<workdir>/sheets/`
 (`sheet_measures`, `sheet_targets`, `sheet_annual_targets`, `sheet_confirmed_declines`; see
-`suites.py`; derived check columns come from `checks.py`) and, whatever the outcome, writes
+`suites.py`; derived check columns come from `checks.py`, `blanks.py` and `sheet_checks.py`)
+and, whatever the outcome, writes
 
     <workdir>/validation/results.{json,parquet}   one row per expectation (+ ingest warnings)
     <workdir>/validation/data_docs/index.html     GX Data Docs (static, local, no network)
@@ -38,8 +39,10 @@ from carbon_assess.quarantine import (
     write_results,
 )
 from carbon_assess.transform import consumption_status
-from carbon_assess.validate.checks import BlankFlags, prepare_batches, prepare_sheet_batch
+from carbon_assess.validate.blanks import BlankFlags
+from carbon_assess.validate.checks import prepare_batches
 from carbon_assess.validate.offenders import offender, sheet_offender
+from carbon_assess.validate.sheet_checks import prepare_sheet_batch
 from carbon_assess.validate.suites import (
     CURRENT_YEAR_PARAMETER,
     ERROR,

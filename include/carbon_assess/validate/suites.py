@@ -52,21 +52,23 @@ from carbon_assess.ingest.schema import (
 from carbon_assess.ingest.sheets import SHEETS
 from carbon_assess.transform import NEGATIVE_NOISE
 from carbon_assess.validate.checks import (
-    KEY_NOTE,
     LEVEL_COLUMN,
     LEVEL_RULES,
     LEVEL_SHIFT_MAX,
-    MAX_POINTS,
-    MAX_POINTS_NOTE,
-    MISSING_INDICATORS,
     MISSING_REQUIRED,
     MISSING_YEAR,
-    TARGET_DIFFERENCE,
-    TARGET_DIFFERENCE_MAX,
-    TARGET_DIFFERENCE_NOTE,
     YOY_COLUMN,
     YOY_RULES,
     add_yoy_factor,
+)
+from carbon_assess.validate.sheet_checks import (
+    KEY_NOTE,
+    MAX_POINTS,
+    MAX_POINTS_NOTE,
+    MISSING_INDICATORS,
+    TARGET_DIFFERENCE,
+    TARGET_DIFFERENCE_MAX,
+    TARGET_DIFFERENCE_NOTE,
 )
 
 ERROR = "error"

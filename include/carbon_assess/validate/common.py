@@ -1,0 +1,69 @@
+"""Shared by the derived checks: reference lookups, whether a batch can be checked at all, and
+how a finding names a province, a span of years and a number."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import cache
+
+from carbon_assess import reference
+from carbon_assess.transform import current_factor_version
+
+_NEEDED = {"province_code", "year", "variable", "fuel", "value", "unit", "source_file",
+           "source_column"}
+
+
+
+@cache
+def plan_years() -> dict[int, str]:
+    """Plan base and final years -> 'base year of the 12th FYP, final year of the 11th FYP'."""
+    roles: dict[int, list[str]] = defaultdict(list)
+    for row in reference.load("plans"):
+        roles[int(row["base_year"])].append(f"base year of the {row['plan_id']} FYP")
+        roles[int(row["end_year"])].append(f"final year of the {row['plan_id']} FYP")
+    return {year: ", ".join(sorted(r)) for year, r in roles.items()}
+
+
+@cache
+def province_names() -> dict[str, str]:
+    return {row["code"]: row["name_zh"] for row in reference.load("provinces")}
+
+
+@cache
+def fossil_fuels() -> frozenset[str]:
+    """Fuels with a combustion emission factor in the version a run uses (emission_factors.csv)."""
+    version = current_factor_version()
+    return frozenset(r["fuel"] for r in reference.load("emission_factors")
+                     if r["factor_version"] == version)
+
+
+def province_label(code: str) -> str:
+    name = province_names().get(code)
+    return f"{name} ({code})" if name else code
+
+
+def year_span(years: list[int]) -> str:
+    years = sorted(years)
+    return str(years[0]) if years[0] == years[-1] else f"{years[0]}-{years[-1]}"
+
+
+def fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def usable(df) -> bool:
+    """Derived checks need the raw columns with sane types; otherwise the type and column
+    expectations fail and the derived columns stay blank."""
+    import pandas as pd
+
+    if not set(df.columns) >= _NEEDED:
+        return False
+    return pd.api.types.is_integer_dtype(df["year"]) and pd.api.types.is_float_dtype(df["value"])
+
+
+def percent(share: float) -> str:
+    """12.3 %, 0.41 %, 0.0072 %: enough digits to tell a small share from none."""
+    percent = 100 * share
+    if percent == 0:
+        return "0 %"
+    return f"{percent:.1f} %" if percent >= 10 else f"{percent:.2g} %"
