@@ -14,6 +14,11 @@ Tasks, in order:
   **nothing is published** and the task is not retried: fix the input, trigger a new run.
 - `compute`: DuckDB transforms stg_ -> int_ -> fct_ (emissions, intensity).
 - `assess`: target completion, scores and grades (`carbon.fct_target_assessment`).
+- `check_outputs`: the output gate, Great Expectations checks on the computed facts (finite and
+  plausible declines and intensities, verdicts consistent with declines, targets and vetoes,
+  every province-year present, no duplicate keys). A failure is reported like a failed input
+  (quarantine report naming table, key, column and value), **nothing is published**, and the
+  task is not retried.
 - `publish`: atomic swap into the warehouse plus the run log (`carbon.meta_pipeline_run`); on
   failure the warehouse keeps the previous release.
 
@@ -135,16 +140,23 @@ def carbon_intensity_assessment():
 
         return {**assess_stage(computed["workdir"]), "workdir": computed["workdir"]}
 
+    @task(retries=0)  # the computed facts are deterministic: a failed gate is not retried
+    def check_outputs(assessed: dict[str, Any]) -> dict[str, Any]:
+        """Output gate on the computed facts; raises ValidationFailed (nothing published)."""
+        from carbon_assess.pipeline import check_outputs_stage
+
+        return {**check_outputs_stage(assessed["workdir"]), "workdir": assessed["workdir"]}
+
     @task
-    def publish(assessed: dict[str, Any]) -> dict[str, Any]:
+    def publish(checked: dict[str, Any]) -> dict[str, Any]:
         """Atomically swap the tables into the warehouse and log the run."""
         from carbon_assess.pipeline import publish_stage
 
         url = settings.warehouse_url(get_current_context()["params"], REPO_ROOT)
         print(f"publishing to {settings.display_url(url)}")
-        return {**publish_stage(assessed["workdir"], url), "workdir": assessed["workdir"]}
+        return {**publish_stage(checked["workdir"], url), "workdir": checked["workdir"]}
 
-    publish(assess(compute(validate(ingest()))))
+    publish(check_outputs(assess(compute(validate(ingest())))))
 
 
 carbon_intensity_assessment()

@@ -4,12 +4,17 @@ rejected input leaves the warehouse and the landing files exactly as they were."
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from carbon_assess.cli import main
+from carbon_assess.publish import PUBLISHED_TABLES
 
 from builders import write_economy, write_long_csv
 
@@ -129,3 +134,108 @@ def test_debug_shows_the_traceback_only_when_asked(tmp_path: Path, capsys) -> No
         main(["show", "--warehouse", missing, "--debug"])
     with pytest.raises(WarehouseError):
         main(["--debug", "show", "--warehouse", missing])
+
+
+# --------------------------------------------------------------------------- rollback, show
+
+
+def test_rollback_is_logged_and_never_creates_a_warehouse(good, tmp_path: Path, capsys) -> None:
+    typo = tmp_path / "wherehouse.duckdb"
+    assert main(["rollback", "--warehouse", f"duckdb://{typo}"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: warehouse {typo} does not exist; run `carbon-assess run` first\n"
+    assert not typo.exists()
+    db = tmp_path / "w.duckdb"
+    shutil.copy(good["db"], db)
+    assert main(["rollback", "--warehouse", f"duckdb://{db}"]) == 1
+    assert "no previous release" in capsys.readouterr().err
+    assert main(["run", "--landing", str(good["landing"]), "--warehouse", f"duckdb://{db}"]) == 0
+    capsys.readouterr()
+    assert main(["rollback", "--warehouse", f"duckdb://{db}"]) == 0
+    out = capsys.readouterr().out.strip()
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        log = con.execute("select run_id, status, restored_run_id from carbon.meta_pipeline_run "
+                          "order by finished_at").fetchall()
+    (first, _, _), _, (rollback_id, status, restored) = log
+    assert (status, restored) == ("rolled back", first)
+    assert out == (f"restored the release of run {first} ({len(PUBLISHED_TABLES)} tables); "
+                   f"recorded in carbon.meta_pipeline_run as run {rollback_id} "
+                   "(status 'rolled back')")
+
+
+def _hold_write_lock(db: Path, seconds: float) -> subprocess.Popen:
+    """Another process writing the DuckDB file (as a publish does) for `seconds`."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+         "con.execute('begin transaction'); print('locked', flush=True); "
+         "time.sleep(float(sys.argv[2])); con.execute('commit'); con.close()",
+         str(db), str(seconds)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_show_waits_for_a_publish_then_reads(good, tmp_path: Path, capsys) -> None:
+    db = tmp_path / "w.duckdb"
+    shutil.copy(good["db"], db)
+    holder = _hold_write_lock(db, 2.0)
+    try:
+        started = time.monotonic()
+        assert main(["show", "--warehouse", f"duckdb://{db}", "--plan", "12th"]) == 0
+        assert time.monotonic() - started >= 1.0  # it waited for the writer...
+        assert "Qinghai" in capsys.readouterr().out  # ...and then read the release
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_show_gives_up_on_a_long_publish_with_one_clear_line(
+    good, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from carbon_assess.report import data
+
+    monkeypatch.setattr(data, "LOCK_WAIT_SECONDS", 1.0)
+    db = tmp_path / "w.duckdb"
+    shutil.copy(good["db"], db)
+    holder = _hold_write_lock(db, 60)
+    try:
+        started = time.monotonic()
+        assert main(["show", "--warehouse", f"duckdb://{db}"]) == 1
+        assert time.monotonic() - started >= 1.0
+        err = capsys.readouterr().err
+        assert err == (
+            f"error: warehouse {db} is in use by another process (PID {holder.pid}): DuckDB "
+            "allows one writer and no reader beside it, e.g. while a publish runs; gave up "
+            "after waiting 1 s, retry when it has finished\n")
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_show_waits_a_few_seconds_by_default() -> None:
+    from carbon_assess.report import data
+
+    assert 5 <= data.LOCK_WAIT_SECONDS <= 30
+
+
+def test_numbers_in_messages_are_formatted_for_people(good, tmp_path: Path, capsys) -> None:
+    """1e308 tonnes of coal: refused, and the message shows numbers a person can read (it used
+    to print the ratio to the median as a 300-digit number)."""
+    landing = tmp_path / "landing"
+    shutil.copytree(good["landing"], landing)
+    energy = landing / "synthetic_prov_energy_consumption.csv"
+    lines = energy.read_text(encoding="utf-8-sig").splitlines()
+    cells = lines[1].split(",")
+    cells[3] = "1e308"  # coal
+    lines[1] = ",".join(cells)
+    energy.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["validate", "--landing", str(landing), "--workdir", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "1e308" in err, err
+    assert not re.search(r"\d[\d,]{15,}", err), err  # no number of more than ~12 digits
+    report = Path(re.search(r"report: (\S+report\.md)", err)[1]).read_text(encoding="utf-8")
+    assert "1e308" in report and not re.search(r"\d[\d,]{15,}", report)

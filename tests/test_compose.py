@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -38,8 +39,25 @@ def test_no_credentials_in_the_file() -> None:
     assert not re.search(r"postgresql://[^$@\s]+:[^$@\s]+@", text), "literal password in a URL"
 
 
+def test_the_dag_publishes_as_the_publisher_role_not_the_superuser() -> None:
+    services = _compose()["services"]
+    airflow, init = services["airflow"], services["warehouse-init"]
+    connection = airflow["environment"]["AIRFLOW_CONN_CARBON_WAREHOUSE"]
+    assert connection.startswith("postgresql://carbon_publisher:${CARBON_PUBLISHER_PASSWORD:?")
+    # the superuser's password is not in the Airflow container at all
+    assert "POSTGRES_PASSWORD" not in json.dumps(airflow)
+    # the roles are made once, by `warehouse init` as the superuser (password via PGPASSWORD)
+    assert init["command"][2:5] == ["carbon_assess.cli", "warehouse", "init"]
+    assert init["command"][-1].startswith("postgresql://${POSTGRES_USER:-carbon}@warehouse:")
+    assert init["environment"]["PGPASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert "CARBON_PUBLISHER_PASSWORD" in init["environment"]
+    assert airflow["depends_on"]["warehouse-init"] == {
+        "condition": "service_completed_successfully"}
+
+
 def test_compose_client_accepts_the_file_when_installed() -> None:
-    env = {**os.environ, "POSTGRES_PASSWORD": "x", "AIRFLOW_DB_PASSWORD": "y"}
+    env = {**os.environ, "POSTGRES_PASSWORD": "x", "AIRFLOW_DB_PASSWORD": "y",
+           "CARBON_PUBLISHER_PASSWORD": "z"}
     commands = []
     if shutil.which("docker-compose"):
         commands.append(["docker-compose", "-f", str(COMPOSE), "config", "-q"])
@@ -58,3 +76,9 @@ def test_compose_client_accepts_the_file_when_installed() -> None:
     ) if commands else None
     if missing is not None:
         assert missing.returncode != 0 and "POSTGRES_PASSWORD" in missing.stderr
+        no_publisher = subprocess.run(
+            commands[0], capture_output=True, text=True, cwd=REPO,
+            env={k: v for k, v in env.items() if k != "CARBON_PUBLISHER_PASSWORD"},
+        )
+        assert no_publisher.returncode != 0
+        assert "CARBON_PUBLISHER_PASSWORD" in no_publisher.stderr

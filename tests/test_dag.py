@@ -16,7 +16,7 @@ pytestmark = pytest.mark.airflow
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAG_FILE = REPO_ROOT / "dags" / "carbon_assessment.py"
 DAG_ID = "carbon_intensity_assessment"
-TASK_ORDER = ["ingest", "validate", "compute", "assess", "publish"]
+TASK_ORDER = ["ingest", "validate", "compute", "assess", "check_outputs", "publish"]
 HEAVY_MODULES = ["pandas", "great_expectations", "duckdb", "pyarrow", "carbon_assess.pipeline"]
 
 
@@ -54,6 +54,7 @@ def test_dagbag_imports_the_dag_without_errors():
         assert dag.get_task(upstream).downstream_task_ids == {downstream}
     assert dag.get_task("publish").downstream_task_ids == set()
     assert dag.get_task("validate").retries == 0
+    assert dag.get_task("check_outputs").retries == 0
     assert dag.catchup is False
     assert set(dag.params) == {
         "landing_dir", "warehouse_url", "warehouse_conn_id", "vintage", "method",
@@ -72,7 +73,7 @@ def test_dag_module_imports_nothing_heavy_at_top_level():
 
 @pytest.fixture
 def stub_stages(monkeypatch):
-    """Replace the five stages by recorders; returns the list of calls."""
+    """Replace the six stages by recorders; returns the list of calls."""
     import carbon_assess.pipeline as pipeline
 
     calls: list[tuple] = []
@@ -96,7 +97,7 @@ def stub_stages(monkeypatch):
         return {"published": True}
 
     monkeypatch.setattr(pipeline, "ingest_stage", ingest_stage)
-    for name in ("validate", "compute", "assess"):
+    for name in ("validate", "compute", "assess", "check_outputs"):
         monkeypatch.setattr(pipeline, f"{name}_stage", simple(name))
     monkeypatch.setattr(pipeline, "publish_stage", publish_stage)
     return calls
@@ -120,29 +121,32 @@ def test_dag_passes_params_variables_and_workdir_through_the_stages(
     assert stub_stages[-1][2] == "duckdb:///from-variable.duckdb"
 
 
-def test_failed_stage_fails_the_run_without_retry_and_publishes_nothing(
-    dag, stub_stages, tmp_path, monkeypatch, capfd
+@pytest.mark.parametrize("gate", ["validate", "check_outputs"])
+def test_failed_gate_fails_the_run_without_retry_and_publishes_nothing(
+    dag, stub_stages, tmp_path, monkeypatch, capfd, gate
 ):
+    """Input validation and the output gate: a rejected batch stops the run before publish."""
     import carbon_assess.pipeline as pipeline
     from carbon_assess.errors import ValidationFailed
 
-    def rejecting_validate(workdir):
-        stub_stages.append(("validate", str(workdir)))
-        raise ValidationFailed("batch rejected: 2 error expectations failed (report: x.json)")
+    def rejecting(workdir):
+        stub_stages.append((gate, str(workdir)))
+        raise ValidationFailed(f"{gate} failed: 2 error(s) in the batch (report: x.md)")
 
-    monkeypatch.setattr(pipeline, "validate_stage", rejecting_validate)
+    monkeypatch.setattr(pipeline, f"{gate}_stage", rejecting)
     capfd.readouterr()
     dag_run = dag.test(
         run_conf={"landing_dir": str(tmp_path), "warehouse_url": "duckdb:///unused.duckdb"}
     )
 
     states = _states(dag_run)
+    position = TASK_ORDER.index(gate)
     assert dag_run.state == "failed", states
-    assert states["ingest"] == "success"
-    assert states["validate"] == "failed"
-    assert {states[t] for t in ("compute", "assess", "publish")} == {"upstream_failed"}
-    assert [call[0] for call in stub_stages] == ["ingest", "validate"]  # tried once
-    assert "batch rejected: 2 error expectations failed" in capfd.readouterr().out
+    assert {states[t] for t in TASK_ORDER[:position]} == {"success"}
+    assert states[gate] == "failed"
+    assert {states[t] for t in TASK_ORDER[position + 1:]} == {"upstream_failed"}
+    assert [call[0] for call in stub_stages] == TASK_ORDER[:position + 1]  # tried once
+    assert f"{gate} failed: 2 error(s) in the batch" in capfd.readouterr().out
 
 
 # --- end to end with the real library ------------------------------------------------------------

@@ -16,9 +16,9 @@ from carbon_assess.errors import InputError
 from carbon_assess.ingest import ingest_landing, scan_landing
 from carbon_assess.ingest.layouts import parse_number, parse_year
 from carbon_assess.ingest.provinces import resolve_province
-from carbon_assess.ingest.readers import decode, read_csv
+from carbon_assess.ingest.readers import encoding_of, read_csv
 
-from builders import write_long_csv
+from builders import write_csv, write_long_csv
 
 HEADER = "省份编码,省份,年份,煤炭消费量(万吨)\n"
 
@@ -40,8 +40,9 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_accepted_encodings(data: bytes, encoding: str) -> None:
-    text, found = decode(data, "f.csv")
-    assert text.startswith("省份编码") and found == encoding
+    assert encoding_of(data, "f.csv") == encoding
+    table = read_csv(data, "f.csv")
+    assert table.encoding == encoding and next(iter(table.rows))[1][0] == "省份编码"
 
 
 @pytest.mark.parametrize(
@@ -55,13 +56,14 @@ def test_accepted_encodings(data: bytes, encoding: str) -> None:
 )
 def test_rejected_encodings_name_the_line(data: bytes, rule: str, row: int) -> None:
     with pytest.raises(InputError) as info:
-        decode(data, "f.csv")
+        encoding_of(data, "f.csv")
     assert rule in info.value.rule and info.value.row == row and info.value.file == "f.csv"
 
 
 def test_file_cut_inside_quotes_is_malformed() -> None:
+    rows = read_csv((HEADER + '630000,青海省,2010,"12').encode(), "f.csv").rows  # streamed
     with pytest.raises(InputError, match="malformed CSV .*truncated"):
-        read_csv((HEADER + '630000,青海省,2010,"12').encode(), "f.csv")
+        list(rows)
 
 
 # --- cells ------------------------------------------------------------------------------------
@@ -188,6 +190,244 @@ def test_size_limit_is_configurable_and_checked_before_reading(tmp_path, monkeyp
     monkeypatch.setenv("CARBON_ASSESS_MAX_FILE_BYTES", "20")
     with pytest.raises(InputError, match=r"larger than the 20 bytes limit .*MAX_FILE_BYTES"):
         ingest_landing(landing, tmp_path / "work", "run-1", "v1")
+    monkeypatch.setenv("CARBON_ASSESS_MAX_FILE_BYTES", "1536")
+    landing = _landing(tmp_path / "2", [("630000", 2000 + i, i, i) for i in range(60)])
+    with pytest.raises(InputError) as info:
+        ingest_landing(landing, tmp_path / "work", "run-1", "v1")
+    assert str(info.value).startswith(
+        "energy.csv: file is 1.8 KiB, larger than the 1.5 KiB limit (split it, or set "
+        "CARBON_ASSESS_MAX_FILE_BYTES to raise the limit)")
+
+
+# --- limits: size, cells, unpacked bytes, rows (memory stays bounded) ------------------------
+
+LIMIT_TAIL = "(split it, or set {env} to raise the limit)"
+
+
+def _workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
+    return path
+
+
+def _rewrite_part(path: Path, part: str, edit) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    parts[part] = edit(parts.get(part, b""))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+
+def _rejected(landing: Path, tmp_path: Path) -> InputError:
+    with pytest.raises(InputError) as info:
+        ingest_landing(landing, tmp_path / "work", "run-limits", "v1")
+    assert info.value.report_path and Path(info.value.report_path).exists()
+    assert not (tmp_path / "work").exists()  # nothing written, not even a staging folder
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [(20, "20 bytes"), (1000, "1,000 bytes"), (1536, "1.5 KiB"), (64 * 2**20, "64 MiB"),
+     (int(609.3 * 2**20), "609.3 MiB"), (2 * 2**30, "2 GiB")],
+)
+def test_byte_counts_are_written_for_people(count: int, text: str) -> None:
+    from carbon_assess.ingest.readers import human_bytes
+
+    assert human_bytes(count) == text
+
+
+def test_cell_limit_names_the_file_the_row_and_the_limit(tmp_path, monkeypatch) -> None:
+    landing = _landing(tmp_path, [("630000", 2000 + i, i, i) for i in range(10)])
+    monkeypatch.setenv("CARBON_ASSESS_MAX_CELLS", "20")  # 5 columns a row: row 5 is the 25th
+    error = _rejected(landing, tmp_path)
+    assert str(error) == ("energy.csv, row 5: file has more than 20 cells, the limit for one "
+                          "file " + LIMIT_TAIL.format(env="CARBON_ASSESS_MAX_CELLS"))
+
+
+def test_row_limit_counts_the_observations_of_every_file(tmp_path, monkeypatch) -> None:
+    landing = tmp_path / "landing"
+    write_long_csv(landing / "a.csv", ["煤炭消费量(万吨)", "焦炭消费量(万吨)"],
+                   [("630000", 2000 + i, i, i) for i in range(5)])  # 10 observations
+    write_long_csv(landing / "b.csv", ["煤炭消费量(万吨)"],
+                   [("110000", 2000 + i, i) for i in range(5)])  # 5 more
+    monkeypatch.setenv("CARBON_ASSESS_MAX_ROWS", "15")
+    assert ingest_landing(landing, tmp_path / "ok", "run-ok", "v1")["row_counts"] == {
+        "energy_consumption": 15}
+    monkeypatch.setenv("CARBON_ASSESS_MAX_ROWS", "12")
+    error = _rejected(landing, tmp_path)
+    assert str(error) == (
+        "b.csv, row 4: with this file the run has more than 12 rows (observations and sheet "
+        "rows), the limit for one run (split the landing folder, or set CARBON_ASSESS_MAX_ROWS "
+        "to raise the limit)")
+    # assessment-sheet rows count too
+    write_csv(landing / "c_targets.csv", ["plan", "province", "target_pct"],
+              [["12th", "青海省", 10], ["12th", "北京市", 17], ["12th", "广东省", 19.5]])
+    monkeypatch.setenv("CARBON_ASSESS_MAX_ROWS", "17")
+    error = _rejected(landing, tmp_path)
+    assert (error.file, error.row) == ("c_targets.csv", 4) and "more than 17 rows" in error.rule
+
+
+def test_one_enormous_row_is_refused_before_it_is_built(tmp_path, monkeypatch) -> None:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "wide.csv").write_text(HEADER + "630000,青海省,2010" + ",1" * 5000 + "\n")
+    monkeypatch.setenv("CARBON_ASSESS_MAX_CELLS", "1000")
+    error = _rejected(landing, tmp_path)
+    assert (error.file, error.row) == ("wide.csv", 2) and "more than 1,000 cells" in error.rule
+
+
+def test_cell_limit_counts_every_sheet_of_a_workbook(tmp_path, monkeypatch) -> None:
+    rows = [["省份编码", "省份", "年份", "煤炭消费量(万吨)"], [630000, "青海省", 2010, 1],
+            [630000, "青海省", 2011, 2]]
+    landing = tmp_path / "landing"
+    _workbook(landing / "energy.xlsx", {"a": rows, "b": rows})
+    monkeypatch.setenv("CARBON_ASSESS_MAX_CELLS", "24")
+    assert ingest_landing(landing, tmp_path / "ok", "run-ok", "v1")["row_counts"] == {
+        "energy_consumption": 4}  # 2 x 12 cells: at the limit, accepted
+    monkeypatch.setenv("CARBON_ASSESS_MAX_CELLS", "23")
+    error = _rejected(landing, tmp_path)
+    assert (error.file, error.row) == ("energy.xlsx", 3) and "more than 23 cells" in error.rule
+
+
+def test_a_sheet_declaring_a_huge_range_is_refused_quickly(tmp_path, monkeypatch) -> None:
+    """openpyxl pads rows to the declared dimension: every padded cell counts."""
+    landing = tmp_path / "landing"
+    rows = [["省份编码", "省份", "年份", "煤炭消费量(万吨)"]]
+    rows += [[630000, "青海省", 2000 + i, 1] for i in range(9)]
+    book = _workbook(landing / "energy.xlsx", {"data": rows})
+    _rewrite_part(book, "xl/worksheets/sheet1.xml",
+                  lambda xml: xml.replace(b'<dimension ref="A1:D10" />',
+                                          b'<dimension ref="A1:XFD1048576" />'))
+    monkeypatch.setenv("CARBON_ASSESS_MAX_CELLS", "100000")
+    error = _rejected(landing, tmp_path)
+    assert error.row == 7 and "more than 100,000 cells" in error.rule  # 16,384 cells a row
+
+
+def test_unpacked_limit_is_checked_before_parsing(tmp_path, monkeypatch) -> None:
+    landing = tmp_path / "landing"
+    _workbook(landing / "energy.xlsx", {"data": [["省份编码", "省份", "年份", "煤炭消费量(万吨)"],
+                                                 [630000, "青海省", 2010, 1]]})
+    monkeypatch.setenv("CARBON_ASSESS_MAX_UNPACKED_BYTES", "1000")
+    error = _rejected(landing, tmp_path)
+    assert error.rule.startswith("workbook unpacks to ") and error.rule.endswith(
+        " KiB, more than the 1,000 bytes limit "
+        + LIMIT_TAIL.format(env="CARBON_ASSESS_MAX_UNPACKED_BYTES"))
+
+
+def test_shared_strings_count_against_the_cell_limit(tmp_path, monkeypatch) -> None:
+    """openpyxl reads the whole shared-string table into memory before the first cell."""
+    landing = tmp_path / "landing"
+    book = _workbook(landing / "names.xlsx", {"data": [["name"]]})
+    _rewrite_part(book, "xl/sharedStrings.xml", lambda _: (
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + "".join(f"<si><t>name {i}</t></si>" for i in range(30)) + "</sst>").encode())
+    monkeypatch.setenv("CARBON_ASSESS_MAX_CELLS", "10")
+    error = _rejected(landing, tmp_path)
+    assert error.rule.startswith("workbook holds 30 shared strings, more than the 10 cells")
+
+
+def test_a_part_read_whole_is_limited(tmp_path) -> None:
+    landing = tmp_path / "landing"
+    book = _workbook(landing / "energy.xlsx", {"data": [["省份编码"], [630000]]})
+    _rewrite_part(book, "xl/styles.xml",
+                  lambda xml: xml.replace(b"<fonts", b" " * (17 * 2**20) + b"<fonts", 1))
+    error = _rejected(landing, tmp_path)
+    assert error.rule.startswith("workbook part xl/styles.xml unpacks to 17 MiB, more than "
+                                 "the 16 MiB allowed")
+
+
+@pytest.mark.parametrize("env", ["CARBON_ASSESS_MAX_CELLS", "CARBON_ASSESS_MAX_UNPACKED_BYTES",
+                                 "CARBON_ASSESS_MAX_ROWS"])
+def test_a_limit_that_is_not_a_number_is_a_clear_error(env, tmp_path, monkeypatch) -> None:
+    from carbon_assess.errors import CarbonAssessError
+
+    monkeypatch.setenv(env, "lots")
+    rows = [["省份编码", "省份", "年份", "煤炭消费量(万吨)"], [630000, "青海省", 2010, 1]]
+    _workbook(tmp_path / "landing" / "e.xlsx", {"data": rows})
+    with pytest.raises(CarbonAssessError, match=f"{env}='lots' is not a number of"):
+        ingest_landing(tmp_path / "landing", tmp_path / "work", "run-env", "v1")
+
+
+def test_limit_errors_are_one_line_on_the_command_line(tmp_path, monkeypatch, capsys) -> None:
+    from carbon_assess.cli import main
+
+    landing = _landing(tmp_path, [("630000", 2000 + i, i, i) for i in range(10)])
+    monkeypatch.setenv("CARBON_ASSESS_MAX_CELLS", "20")
+    assert main(["validate", "--landing", str(landing)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(
+        "error: energy.csv, row 5: file has more than 20 cells, the limit for one file")
+
+
+def test_observations_are_written_a_batch_at_a_time(tmp_path, monkeypatch) -> None:
+    """Several record batches per kind and file, in file and row order, with their lineage."""
+    from carbon_assess import ingest
+
+    monkeypatch.setattr(ingest._RawWriter, "BATCH_ROWS", 3)
+    landing = tmp_path / "landing"
+    write_long_csv(landing / "a.csv", ["煤炭消费量(万吨)", "年末常住人口(万人)"],
+                   [("630000", 2000 + i, i, 500 + i) for i in range(7)])
+    write_long_csv(landing / "b.csv", ["煤炭消费量(万吨)"], [("110000", 2010, "—")])
+    report = ingest_landing(landing, tmp_path / "work", "run-5", "v1")
+    assert report["row_counts"] == {"energy_consumption": 8, "population": 7}
+    energy = pq.ParquetFile(tmp_path / "work" / "raw" / "energy_consumption.parquet")
+    assert energy.metadata.num_row_groups == 3
+    rows = energy.read().to_pylist()
+    assert [(r["source_file"], r["source_row"], r["value"]) for r in rows] == [
+        *[("a.csv", i + 2, float(i)) for i in range(7)], ("b.csv", 2, None)]
+    assert {r["run_id"] for r in rows} == {"run-5"}
+    assert [p.name for p in (tmp_path / "work").iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_rejected_file_after_flushed_batches_leaves_nothing(tmp_path, monkeypatch) -> None:
+    from carbon_assess import ingest
+
+    monkeypatch.setattr(ingest._RawWriter, "BATCH_ROWS", 2)
+    landing = _landing(tmp_path, [("630000", 2000 + i, i, i) for i in range(6)])
+    (landing / "z_bad.csv").write_text(HEADER + "630000,Atlantis,2010,1\n")
+    work = tmp_path / "work"
+    (work / "raw").mkdir(parents=True)
+    (work / "raw" / "energy_consumption.parquet").write_bytes(b"previous run")
+    with pytest.raises(InputError, match="unknown province"):
+        ingest_landing(landing, work, "run-6", "v1")
+    assert sorted(p.name for p in work.rglob("*")) == ["energy_consumption.parquet", "raw"]
+    assert (work / "raw" / "energy_consumption.parquet").read_bytes() == b"previous run"
+
+
+def test_ingest_memory_does_not_grow_with_the_file(tmp_path, monkeypatch) -> None:
+    """Python allocations stay near one record batch (about 1 MiB here) however long the file:
+    the old readers held every row, cell and observation at once. tracemalloc sees Python
+    objects only (Arrow buffers are bounded by the batch size too)."""
+    import tracemalloc
+
+    from carbon_assess import ingest
+
+    monkeypatch.setattr(ingest._RawWriter, "BATCH_ROWS", 2000)
+    columns = ["煤炭消费量(万吨)", "焦炭消费量(万吨)", "原油消费量(万吨)", "汽油消费量(万吨)"]
+    write_long_csv(tmp_path / "warm" / "w.csv", columns, [("630000", 2010, 1, 1, 1, 1)])
+    ingest_landing(tmp_path / "warm", tmp_path / "warm_work", "run-warm", "v1")  # imports done
+    write_long_csv(tmp_path / "landing" / "big.csv", columns,
+                   [("630000", 1990 + i % 30, i, i, i, i) for i in range(6000)])  # 42,007 cells
+    tracemalloc.start()
+    try:
+        report = ingest_landing(tmp_path / "landing", tmp_path / "work", "run-7", "v1")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report["row_counts"] == {"energy_consumption": 4 * 6000}
+    assert peak < 8 * 2**20, f"peak {peak / 2**20:.1f} MiB"
 
 
 def test_duplicated_column_and_name_code_mismatch(tmp_path: Path) -> None:

@@ -52,6 +52,21 @@ def test_reaches_has_one_tolerance_of_1e_9_percentage_points() -> None:
     assert row[6:] == (None, 0.0, 1.0)
 
 
+def test_implausible_finite_and_positive_guard_against_zero_and_non_finite() -> None:
+    nan, inf = float("nan"), float("inf")
+    with duckdb.connect() as con:
+        create_macros(con)
+        rows = con.execute(
+            "select implausible('GDP', x), finite(x), positive(x) from unnest(?) as t(x)",
+            [[0.0, -2.0, nan, inf, -inf, 3.0, None]]).fetchall()
+        # without the guard a NaN decline passes the comparison: DuckDB orders NaN above all
+        assert con.execute("select reaches('nan'::double, 10.0)").fetchone() == (True,)
+    assert rows[:2] == [("GDP 0", 0.0, None), ("GDP negative", -2.0, None)]
+    assert [r[0] for r in rows[2:5]] == ["GDP not finite"] * 3
+    assert all(r[1:] == (None, None) for r in rows[2:5])
+    assert rows[5:] == [(None, 3.0, 3.0), (None, None, None)]
+
+
 # --- int_energy_activity: the blank-value policy (DESIGN.md §3) ---------------------------
 
 
@@ -204,6 +219,99 @@ def test_expected_decline_follows_the_plan_length_in_dim_plan() -> None:
     assert year[2022]["on_schedule"] is True
     assert year[2022]["annual_decline_pct"] == pytest.approx(5.263158, abs=1e-6)
     assert year[2022]["completion_pct"] == pytest.approx(10 / 19 * 100)
+
+
+# --- zero and non-finite inputs never reach a comparison (DESIGN.md §3 "Levels and zeros") --
+
+
+def _economy(year: int, gdp: float | None = 1000.0, index: float | None = 110.0,
+             population: float | None = 500.0) -> list[dict]:
+    return [{"province_code": "630000", "year": year, "variable": variable, "value": value,
+             "unit": unit, "source_file": "e.csv"}
+            for variable, value, unit in (("gdp_current", gdp, "亿元"),
+                                          ("gdp_index_prev_year", index, "上年=100"),
+                                          ("population", population, "万人"))]
+
+
+def test_zero_and_non_finite_inputs_make_the_province_year_insufficient() -> None:
+    """Qinghai 2010-2016, coal 100 万吨 (1.9003 Mt CO2) and GDP 1000 亿元 unless stated. Before,
+    only blanks made a province-year insufficient: coal 0, GDP 0 or population 0 were
+    'complete'."""
+    nan, inf = float("nan"), float("inf")
+    coal = {2010: 0.0, 2011: 100.0, 2012: 100.0, 2013: 100.0, 2014: 100.0, 2015: inf,
+            2016: -1e-12}
+    economy = (_economy(2010) + _economy(2011, gdp=0.0) + _economy(2012, gdp=nan)
+               + _economy(2013, population=0.0) + _economy(2014, index=-1.0)
+               + _economy(2015) + _economy(2016))
+    rows = run_model("int_geo_year", {"raw_energy": _raw("coal", "consumption", coal),
+                                      "raw_economy": economy},
+                     upstream=["stg_energy", "stg_economy", "int_energy_activity",
+                               "int_emissions"])
+    year = {r["year"]: r for r in rows if r["province_code"] == "630000"}
+    assert {y: (r["data_status"], r["data_gaps"]) for y, r in year.items()} == {
+        2010: ("insufficient data", "coal consumption 0"),
+        2011: ("insufficient data", "GDP 0"),
+        2012: ("insufficient data", "GDP not finite"),
+        2013: ("insufficient data", "population 0"),
+        2014: ("insufficient data", "GDP index negative"),
+        2015: ("insufficient data", "coal consumption not finite; CO2 not finite"),
+        2016: ("insufficient data", "coal consumption 0"),  # -1e-12 is rounding noise: 0
+    }
+    # an energy reason nulls the CO2 (never a guess); an economic one leaves it published
+    assert [year[y]["co2_mt"] for y in (2010, 2015, 2016)] == [None, None, None]
+    assert year[2011]["co2_mt"] == pytest.approx(1.9003)
+
+
+TARGET = [{"plan_id": "12th", "province_code": "630000", "target_pct": 10.0}]
+
+
+def _geo(year: int, co2: float, gdp: float = 1000.0, gaps: str | None = None) -> dict:
+    return {"province_code": "630000", "year": year, "co2_mt": co2, "energy_10k_tce": 50.0,
+            "gdp_current_100m_yuan": gdp, "gdp_index_prev_year": 110.0, "data_gaps": gaps,
+            "data_status": "insufficient data" if gaps else "complete"}
+
+
+def test_gdp_zero_in_the_base_year_is_insufficient_data_not_met() -> None:
+    """Issue 10, defect 1 (Qinghai, 12th FYP, T = 10 %): GDP 0 in 2010 made I(2010) = 100 ×
+    100 / 0 = inf and I(t) = CO2 × 100 / (0 × 1.1^k) = inf, so d(t) = 1 − inf/inf = NaN, which
+    passed `reaches()`: 'met' with a full target score. Now GDP_B(t) needs a positive GDP(B):
+    no intensity, no decline, 'insufficient data' with the base year's reason."""
+    geo = [_geo(2010, 100.0, gdp=0.0, gaps="GDP 0")] + [_geo(y, 100.0) for y in range(2011, 2016)]
+    rows = run_model("fct_target_assessment", {"int_geo_year": geo, "dim_target": TARGET},
+                     upstream=["int_intensity", *ASSESSMENT])
+    assert [r["assessment_year"] for r in rows] == [2011, 2012, 2013, 2014, 2015]
+    for row in rows:
+        assert (row["status"], row["grade"]) == ("insufficient data", "insufficient data")
+        assert row["cumulative_decline_pct"] is None and row["target_score"] is None
+        assert row["note"] == "insufficient data: 2010 (base year): GDP 0"
+    intensity = run_model("int_intensity", {"int_geo_year": geo, "dim_target": TARGET})
+    assert all(r["intensity_t_per_10k_yuan"] is None for r in intensity
+               if r["plan_id"] == "12th")
+
+
+def test_a_non_finite_co2_breaks_only_the_declines_that_use_it() -> None:
+    """CO2 NaN in 2012 (int_geo_year would flag it 'CO2 not finite'), GDP 1000 × 1.1^k, CO2 100
+    otherwise: I(2010) = 10, I(2013) = 100 × 100 / 1331 = 7.513 t per 10,000 yuan. 2012 and 2013
+    (whose annual decline divides by I(2012)) are insufficient data; the others are assessed:
+    d(2011) = 1 − 1/1.1 = 9.09 % ≥ e(2011) = 1 − 0.9^(1/5) = 2.09 %, on schedule; d(2015) =
+    1 − 1/1.1^5 = 37.9 % ≥ T = 10 %, met."""
+    geo = [_geo(y, 100.0) for y in (2010, 2011, 2013, 2014, 2015)]
+    geo.append(_geo(2012, float("nan"), gaps="CO2 not finite"))
+    rows = _by(run_model("fct_target_assessment", {"int_geo_year": geo, "dim_target": TARGET},
+                         upstream=["int_intensity", *ASSESSMENT]), "assessment_year")
+    assert rows[2012]["note"] == "insufficient data: CO2 not finite"
+    assert rows[2013]["note"] == "insufficient data: 2012: CO2 not finite"
+    assert {y: rows[y]["status"] for y in rows} == {
+        2011: "on schedule", 2012: "insufficient data", 2013: "insufficient data",
+        2014: "on schedule", 2015: "met"}
+    intensity = _by([r for r in run_model("int_intensity", {"int_geo_year": geo,
+                                                             "dim_target": TARGET})
+                     if r["plan_id"] == "12th"], "year")
+    assert intensity[2012]["intensity_t_per_10k_yuan"] is None
+    assert intensity[2013]["intensity_t_per_10k_yuan"] == pytest.approx(100 * 100 / 1331)
+    # d(2013) = 1 − 7.513148 / 10 = 24.8685 %; the annual decline needs I(2012): none
+    assert intensity[2013]["cumulative_decline_pct"] == pytest.approx(100 * (1 - 10 / 13.31))
+    assert intensity[2013]["annual_decline_pct"] is None
 
 
 # --- fct_target_assessment: status, grade, veto, note --------------------------------------

@@ -7,6 +7,7 @@ postgresql://postgres@127.0.0.1:5432/postgres). Unreachable → skipped locally,
 from __future__ import annotations
 
 import json
+import secrets
 import signal
 import subprocess
 import sys
@@ -19,7 +20,9 @@ import pytest
 
 from carbon_assess.errors import WarehouseError, mask_url
 from carbon_assess.publish import (
+    CONTROL_SCHEMA,
     PUBLISHED_TABLES,
+    PUBLISHER_ROLE,
     READER_ROLE,
     init_warehouse,
     publish,
@@ -218,23 +221,52 @@ def test_killed_publish_leaves_the_previous_release(runs, pg_url) -> None:
     assert table_checksums(pg_url, schema="carbon_previous") == before
 
 
-def test_concurrent_publish_waits_then_fails_clearly(runs, pg_url) -> None:
-    from carbon_assess.publish.postgres_warehouse import LOCK_KEY
+def _hold_publish_lock(url: str, application_name: str = "carbon-assess publish"):
+    """Another publish in progress: a session holding the publish lock's row."""
+    other = psycopg.connect(url, application_name=application_name)
+    other.execute(f"select 1 from {CONTROL_SCHEMA}.publish_lock where id = 1 for update")
+    return other
 
+
+def test_concurrent_publish_waits_then_fails_clearly(runs, pg_url) -> None:
     publish(runs["a"], pg_url)
-    with _connect(pg_url) as other:  # another publish in progress
-        other.execute("select pg_advisory_lock(%s)", [LOCK_KEY])
-        started = time.monotonic()
-        with pytest.raises(WarehouseError, match="another publish is in progress") as info:
-            publish(runs["b"], pg_url, lock_timeout=1)
-        assert time.monotonic() - started >= 1
-        message = str(info.value)
-        assert "\n" not in message and "held by pid" in message
+    with _hold_publish_lock(pg_url) as other:
+        for call in (lambda: publish(runs["b"], pg_url, lock_timeout=1),
+                     lambda: rollback(pg_url, lock_timeout=1)):
+            started = time.monotonic()
+            with pytest.raises(WarehouseError, match="another publish or rollback is in "
+                               "progress") as info:
+                call()
+            assert time.monotonic() - started >= 1
+            message = str(info.value)
+            assert "\n" not in message
+            assert f"held by pid {other.info.backend_pid}, carbon-assess publish" in message
+            assert "gave up after waiting 1 s" in message
         # the second one waits: it goes through once the first has finished
-        threading.Timer(0.5, other.execute, ["select pg_advisory_unlock_all()"]).start()
+        threading.Timer(0.5, other.rollback).start()
         publish(runs["b"], pg_url, lock_timeout=20)
     with _connect(pg_url) as conn:
         assert conn.execute("select count(*) from carbon.meta_pipeline_run").fetchone() == (2,)
+
+
+def test_the_reader_role_cannot_take_or_block_the_publish_lock(runs, pg_url) -> None:
+    publish(runs["a"], pg_url)
+    old_advisory_key = int.from_bytes(b"carbonpb", "big") >> 1  # the lock of earlier versions
+    with _connect(pg_url) as reader:
+        reader.execute(f"set role {READER_ROLE}")
+        assert reader.execute("select pg_advisory_lock(%s)", [old_advisory_key]).fetchone()
+        for statement in (
+            f"select 1 from {CONTROL_SCHEMA}.publish_lock for update",
+            f"select 1 from {CONTROL_SCHEMA}.publish_lock for share",
+            f"lock table {CONTROL_SCHEMA}.publish_lock in access share mode",
+            f"select * from {CONTROL_SCHEMA}.release",
+        ):
+            assert _denied(reader, statement), statement
+        reader.autocommit = False
+        assert reader.execute("select count(*) from carbon.dim_plan").fetchone()[0] > 0
+        reader.rollback()  # (a reader's open transaction delays the swap: tested below)
+        publish(runs["b"], pg_url, lock_timeout=1)  # neither the old key nor anything else stops it
+        rollback(pg_url, lock_timeout=1)
 
 
 def test_reader_holding_a_transaction_makes_the_swap_fail_cleanly(runs, pg_url) -> None:
@@ -258,6 +290,11 @@ def test_reader_holding_a_transaction_makes_the_swap_fail_cleanly(runs, pg_url) 
 
 
 def test_rollback_restores_the_previous_release(runs, pg_url) -> None:
+    with pytest.raises(WarehouseError, match="has no schema carbon: nothing to roll back"):
+        rollback(pg_url)  # an empty database: nothing is created
+    with _connect(pg_url) as conn:
+        assert not conn.execute(
+            "select nspname from pg_namespace where nspname like 'carbon%%'").fetchall()
     publish(runs["a"], pg_url)
     with pytest.raises(WarehouseError, match="no previous release"):
         rollback(pg_url)
@@ -269,14 +306,30 @@ def test_rollback_restores_the_previous_release(runs, pg_url) -> None:
     assert table_checksums(pg_url) == full
     assert table_checksums(pg_url, schema="carbon_previous") == thin
     with _connect(pg_url) as conn:  # the run log stays in carbon; views read the restored rows
-        assert conn.execute("select count(*) from carbon.meta_pipeline_run").fetchone() == (2,)
         assert conn.execute("select count(*) from carbon.meta_validation_result").fetchone()[0]
         a_counts = _counts(conn)
+        log = _run_log(conn)  # the rollback is in it, naming the release it restored
+        assert [(r["status"], r["restored_run_id"]) for r in log] == [
+            ("published", None), ("published", None), ("rolled back", RUN_A)]
+        a_row, _, back = log
+        for column in ("vintage", "method", "factor_version", "landing", "input_files"):
+            assert back[column] == a_row[column], column
+        assert json.loads(back["row_counts"]) == json.loads(a_row["row_counts"])
     publish(runs["a"], pg_url)  # a publish after a rollback behaves normally
     with _connect(pg_url) as conn:
         assert _counts(conn) == a_counts
     rollback(pg_url)
     assert table_checksums(pg_url) == full  # the previous release was the rolled-back one
+    with _connect(pg_url) as conn:
+        assert _run_log(conn)[-1]["restored_run_id"] == RUN_A  # republished A, back to A
+        assert dict(conn.execute(f"select slot, run_id from {CONTROL_SCHEMA}.release")
+                    .fetchall()) == {"current": RUN_A, "previous": RUN_A}
+
+
+def _run_log(conn) -> list[dict]:
+    cursor = conn.execute("select * from carbon.meta_pipeline_run order by finished_at, run_id")
+    names = [d.name for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 # --------------------------------------------------------------------------- analyst access
@@ -299,6 +352,7 @@ def test_reader_role_can_select_and_nothing_else(runs, pg_url) -> None:
         role = conn.execute("select rolcanlogin, rolsuper, rolcreaterole, rolcreatedb "
                             "from pg_roles where rolname = %s", [READER_ROLE]).fetchone()
         assert role == (False, False, False, False)
+        conn.execute(f"set role {PUBLISHER_ROLE}")
         conn.execute("create table carbon.added_later (a int)")  # default privileges
         conn.execute(f"set role {READER_ROLE}")
         assert conn.execute("select count(*) from carbon.added_later").fetchone() == (0,)
@@ -327,6 +381,88 @@ def test_reader_role_can_select_and_nothing_else(runs, pg_url) -> None:
         conn.execute(f"set role {READER_ROLE}")
         assert _counts(conn)[0] > 0
         assert _denied(conn, "select count(*) from carbon_previous.dim_plan")
+
+
+def _as_publisher(pg_url: str, password: str) -> str:
+    info = psycopg.conninfo.conninfo_to_dict(pg_url)
+    return (f"postgresql://{PUBLISHER_ROLE}:{password}@{info['host']}:{info['port']}/"
+            f"{info['dbname']}")
+
+
+def _owners(conn) -> set[str]:
+    """Owners of the carbon schemas and of everything in them."""
+    return {r[0] for r in conn.execute(
+        "select pg_get_userbyid(nspowner) from pg_namespace where nspname like 'carbon%%' "
+        "union select pg_get_userbyid(c.relowner) from pg_class c "
+        "join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname like 'carbon%%' and c.relkind in ('r', 'v')").fetchall()}
+
+
+def test_publisher_role_has_rights_on_the_carbon_schemas_only(runs, pg_url, monkeypatch) -> None:
+    password = "test-only-" + time.strftime("%H%M%S")
+    monkeypatch.setenv("CARBON_PUBLISHER_PASSWORD", password)
+    result = init_warehouse(pg_url)  # as the superuser: roles, rights, schemas
+    assert result["publisher"] == PUBLISHER_ROLE and result["publisher_login"]
+    assert not result["notes"]
+    monkeypatch.delenv("CARBON_PUBLISHER_PASSWORD")
+    with _connect(pg_url) as admin:
+        role = admin.execute(
+            "select rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, "
+            "rolpassword like 'SCRAM-SHA-256$%%' from pg_authid where rolname = %s",
+            [PUBLISHER_ROLE]).fetchone()
+        assert role == (True, False, False, False, False, True)  # a verifier, not the password
+        admin.execute("create table public.payroll (salary int); insert into public.payroll "
+                      "values (1); create schema other; create table other.data (a int)")
+    url = _as_publisher(pg_url, password)
+    first = publish(runs["a"], url)
+    assert first["notes"] == []
+    publish(runs["b"], url)
+    assert rollback(url)["restored_run_id"] == RUN_A
+    with _connect(pg_url) as admin:
+        assert _owners(admin) == {PUBLISHER_ROLE}
+    with _connect(url) as conn:
+        assert conn.execute("select current_user").fetchone() == (PUBLISHER_ROLE,)
+        for statement in (
+            "select * from public.payroll",
+            "update public.payroll set salary = 2",
+            "select * from other.data",
+            "create table other.mine (a int)",
+            "create table public.mine (a int)",
+            f"create role carbon_test_{secrets.token_hex(3)}",
+            f"grant {PUBLISHER_ROLE} to {READER_ROLE}",
+            "select pg_reload_conf()",
+            "select pg_read_file('PG_VERSION')",
+        ):
+            assert _denied(conn, statement), statement
+
+
+def test_a_warehouse_of_another_owner_is_handed_to_the_publisher(runs, pg_url,
+                                                                  monkeypatch) -> None:
+    """A warehouse published by an older version as the superuser: the publisher cannot take
+    it over by itself (a clear message); `warehouse init` as the superuser hands it over."""
+    password = "test-only-" + time.strftime("%H%M%S")
+    monkeypatch.setenv("CARBON_PUBLISHER_PASSWORD", password)
+    init_warehouse(pg_url)
+    monkeypatch.delenv("CARBON_PUBLISHER_PASSWORD")
+    publish(runs["a"], pg_url)
+    admin_user = psycopg.conninfo.conninfo_to_dict(pg_url).get("user", "postgres")
+    with _connect(pg_url) as admin:
+        for schema, name, kind in admin.execute(
+            "select n.nspname, c.relname, c.relkind from pg_class c join pg_namespace n "
+            "on n.oid = c.relnamespace where n.nspname like 'carbon%%' "
+            "and c.relkind in ('r', 'v')").fetchall():
+            admin.execute(f'alter {"view" if kind == "v" else "table"} "{schema}"."{name}" '
+                          f"owner to {admin_user}")
+        for schema in ("carbon", "carbon_previous", "carbon_control"):
+            admin.execute(f"alter schema {schema} owner to {admin_user}")
+    url = _as_publisher(pg_url, password)
+    with pytest.raises(WarehouseError, match="may not take the publish lock .* warehouse init"):
+        publish(runs["b"], url)
+    assert init_warehouse(pg_url)["notes"] == []
+    with _connect(pg_url) as admin:
+        assert _owners(admin) == {PUBLISHER_ROLE}
+    publish(runs["b"], url)
+    assert rollback(url)["restored_run_id"] == RUN_A
 
 
 # --------------------------------------------------------------------------- errors & config
@@ -365,6 +501,9 @@ def test_unknown_database_and_empty_warehouse(pg_url, capsys) -> None:
     from carbon_assess.cli import main
 
     assert main(["warehouse", "init", "--warehouse", pg_url]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("warehouse ready: ")
+    assert f"roles: {READER_ROLE} (read-only), {PUBLISHER_ROLE} (" in out
     assert main(["show", "--warehouse", pg_url]) == 1
     assert "no published assessment" in capsys.readouterr().err
 

@@ -7,6 +7,7 @@ so each module computes once and derives variants by editing a copy of compute.d
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -26,6 +27,8 @@ from workdirs import clone_run, compute_demo_run, thin_out
 
 # --------------------------------------------------------------------------- helpers
 
+FIRST, THIN = "20260101T000000Z-aaaaaa", "20260101T000200Z-cccccc"
+
 
 def duckdb_counts(path: Path) -> dict[str, int]:
     with duckdb.connect(str(path), read_only=True) as con:
@@ -42,9 +45,9 @@ def duckdb_counts(path: Path) -> dict[str, int]:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Two independent pipeline runs of the same inputs, and a thinned-out variant."""
     root = tmp_path_factory.mktemp("publish")
-    first = compute_demo_run(root, "20260101T000000Z-aaaaaa")
+    first = compute_demo_run(root, FIRST)
     second = compute_demo_run(root, "20260101T000100Z-bbbbbb")
-    thin = clone_run(first, root / "thin", "20260101T000200Z-cccccc", thin_out())
+    thin = clone_run(first, root / "thin", THIN, thin_out())
     return {"first": first, "second": second, "thin": thin}
 
 
@@ -149,7 +152,59 @@ def test_rollback_restores_the_previous_release(runs, tmp_path) -> None:
         assert comment == table("fct_intensity").column("co2_mt").comment()
     rollback(url)
     assert table_checksums(url) == thin
-    assert duckdb_counts(path)["meta_pipeline_run"] == 2  # the run log is not rolled back
+    assert duckdb_counts(path)["meta_pipeline_run"] == 4  # the run log is not rolled back...
+    log = _run_log(path)  # ...each rollback adds its row, naming the release it restored
+    assert [(r["status"], r["restored_run_id"]) for r in log] == [
+        ("published", None), ("published", None),
+        ("rolled back", FIRST), ("rolled back", THIN),
+    ]
+    first, thin_row, back, forth = log
+    assert back["run_id"] not in (FIRST, THIN) and back["run_id"] != forth["run_id"]
+    for column in ("vintage", "method", "factor_version", "landing", "input_files", "warnings"):
+        assert back[column] == first[column] and forth[column] == thin_row[column], column
+    assert json.loads(back["row_counts"]) == json.loads(first["row_counts"])
+    assert json.loads(forth["row_counts"]) == json.loads(thin_row["row_counts"])
+    assert back["finished_at"] >= back["started_at"] >= thin_row["finished_at"]
+
+
+def _run_log(path: Path) -> list[dict]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        cursor = con.execute("select * from carbon.meta_pipeline_run "
+                             "order by finished_at, run_id")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def test_rollback_never_creates_a_warehouse(runs, tmp_path) -> None:
+    typo = tmp_path / "wherehouse.duckdb"
+    with pytest.raises(WarehouseError, match=f"warehouse {typo} does not exist") as info:
+        rollback(_url(typo))
+    assert "\n" not in str(info.value)
+    assert not typo.exists() and list(tmp_path.iterdir()) == []
+    duckdb.connect(str(typo)).close()  # a DuckDB file that holds no warehouse
+    before = typo.read_bytes()
+    with pytest.raises(WarehouseError, match="no previous release"):
+        rollback(_url(typo))
+    assert typo.read_bytes() == before
+
+
+def test_rollback_of_a_warehouse_from_an_older_version(runs, tmp_path) -> None:
+    """No release table, no restored_run_id column: the rollback adds the column and finds the
+    restored run in the run log."""
+    path = tmp_path / "w.duckdb"
+    publish(runs["first"], _url(path))
+    full = table_checksums(_url(path))
+    publish(runs["thin"], _url(path))
+    with duckdb.connect(str(path)) as con:
+        con.execute("drop schema carbon_control cascade")
+        con.execute("alter table carbon.meta_pipeline_run drop column restored_run_id")
+    assert rollback(_url(path))["restored_run_id"] == FIRST
+    assert table_checksums(_url(path)) == full
+    assert [r["restored_run_id"] for r in _run_log(path)] == [None, None, FIRST]
+    assert rollback(_url(path))["restored_run_id"] == THIN  # and records releases from now on
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert dict(con.execute("select slot, run_id from carbon_control.release").fetchall()) \
+            == {"current": THIN, "previous": FIRST}
 
 
 def test_views_comments_and_query(runs, tmp_path) -> None:

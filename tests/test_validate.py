@@ -13,6 +13,11 @@ import pytest
 from carbon_assess.errors import ValidationFailed
 from carbon_assess.ingest.schema import RAW_SCHEMA, SOURCE_KINDS
 from carbon_assess.validate import validate_workdir
+from carbon_assess.validate.output_suites import (
+    OUTPUT_TABLES,
+    output_suite_json,
+    output_suite_name,
+)
 from carbon_assess.validate.suites import (
     SHEET_KINDS,
     SUITE_KINDS,
@@ -183,13 +188,19 @@ def test_one_versioned_suite_per_assessment_sheet_with_severities() -> None:
 
 
 def test_committed_suite_json_matches_the_code() -> None:
-    """Regenerate with `python -m carbon_assess.validate.suites` after changing a rule."""
+    """Regenerate with `python -m carbon_assess.validate.suites` (input suites) or
+    `python -m carbon_assess.validate.output_suites` (output gate) after changing a rule."""
     committed_files = {p.name for p in SUITES_DIR.glob("*.json")}
-    assert committed_files == {f"{suite_name(kind)}.json" for kind in SUITE_KINDS}
+    assert committed_files == {f"{suite_name(kind)}.json" for kind in SUITE_KINDS} | {
+        f"{output_suite_name(table)}.json" for table in OUTPUT_TABLES}
     for kind in SUITE_KINDS:
         path = SUITES_DIR / f"{suite_name(kind)}.json"
         committed = json.loads(path.read_text(encoding="utf-8"))
         assert committed == json.loads(json.dumps(suite_json(kind))), kind
+    for table in OUTPUT_TABLES:
+        path = SUITES_DIR / f"{output_suite_name(table)}.json"
+        committed = json.loads(path.read_text(encoding="utf-8"))
+        assert committed == json.loads(json.dumps(output_suite_json(table))), table
 
 
 # --- passing batches --------------------------------------------------------------------------
@@ -340,6 +351,131 @@ def test_unit_mix_up_is_an_error_but_a_fuel_starting_from_nothing_is_not(tmp_pat
     assert error["unexpected_count"] == 1 and "9,545x the median 110 万吨" in error["examples"]
     jumps = failed_rule(workdir, "year-on-year")
     assert jumps["severity"] == "warning" and "row 4" in jumps["examples"]  # gas 0.05 → 400
+
+
+# --- implausible numbers: zeros, non-finite values, unit mix-ups both ways (issue 10) ----------
+
+
+def test_zero_gdp_population_and_coal_are_errors_but_a_zero_fuel_is_not(tmp_path):
+    """DESIGN §3 "Levels and zeros": a province-year has no zero GDP, GDP index, population or
+    coal; a fuel it does not use (natural gas 0) is a structural zero."""
+    batch = clean_batch()
+    find(batch["gdp"], "630000", 2010).update(value=0.0, source_value="0")
+    find(batch["population"], "110000", 2011).update(value=0.0, source_value="0")
+    find(batch["energy_consumption"], "630000", 2011, "coal").update(value=0.0, source_value="0")
+    find(batch["energy_consumption"], "110000", 2010, "natural_gas").update(value=0.0,
+                                                                            source_value="0")
+    workdir = make_workdir(tmp_path, **batch)
+    with pytest.raises(ValidationFailed) as info:
+        validate_workdir(workdir)
+    assert str(info.value).startswith(
+        "validation failed: 3 error(s) in energy_consumption, gdp, population (e.g. prov.csv "
+        "row 7 column '煤炭消费量(万吨)' value '0' (青海省 (630000) coal consumption in 2011): "
+        "GDP, GDP index, population and coal consumption must be > 0")
+    errors = {r["source"]: r for r in failed(workdir, "error")}
+    assert set(errors) == {"energy_consumption", "gdp", "population"}
+    assert all(r["column"] == "not_positive" and r["unexpected_count"] == 1
+               for r in errors.values())
+    assert "(青海省 (630000) GDP in 2010)" in errors["gdp"]["examples"]
+    assert "(北京市 (110000) population in 2011)" in errors["population"]["examples"]
+
+
+def test_coal_zero_in_a_year_without_any_other_fuel_figure_is_a_blank_coal_warning(tmp_path):
+    """The real release writes coal 0.0 for Hainan and Ningxia 2002, every other fuel blank that
+    year: the portal's 0 for a year without figures. A warning; the models make the
+    province-year insufficient data (int_geo_year: 'coal consumption 0')."""
+    batch = clean_batch()
+    find(batch["energy_consumption"], "630000", 2010, "coal").update(value=0.0, source_value="0")
+    find(batch["energy_consumption"], "630000", 2010, "natural_gas").update(value=None,
+                                                                            source_value=None)
+    workdir = make_workdir(tmp_path, **batch)
+    summary = validate_workdir(workdir)
+    assert summary["status"] == "passed_with_warnings"
+    coal = failed_rule(workdir, "coal blank")
+    assert coal["severity"] == "warning" and coal["unexpected_count"] == 1
+    assert ("prov.csv row 6 column '煤炭消费量(万吨)' value '0' (青海省 (630000) coal: 0 in 2010, "
+            "when no other fuel is reported for that year") in coal["examples"]
+
+
+def test_infinite_and_nan_values_are_errors(tmp_path):
+    batch = clean_batch()
+    find(batch["gdp"], "630000", 2011).update(value=float("inf"), source_value="1e305")
+    find(batch["population"], "630000", 2011).update(value=float("nan"), source_value="512")
+    workdir = make_workdir(tmp_path, **batch)
+    with pytest.raises(ValidationFailed, match="value must be a finite number"):
+        validate_workdir(workdir)
+    errors = {r["source"]: r for r in failed(workdir, "error")}
+    assert set(errors) == {"gdp", "population"}
+    assert "value '1e305' (the raw value is inf (after unit conversion))" in (
+        errors["gdp"]["examples"])
+    assert "value '512' (the cell holds '512', the raw value is NaN)" in (
+        errors["population"]["examples"])
+
+
+def test_a_level_shift_down_is_an_error_for_coal_but_not_for_other_fuels(tmp_path):
+    """Coal 1/10,000 of its level (亿吨 in a 万吨 column) is an error; natural gas falling to
+    1e-5 亿m³ is not (Jiangxi 2003-2004 in the real release)."""
+    batch = clean_batch()
+    find(batch["energy_consumption"], "630000", 2010, "coal").update(value=0.0105,
+                                                                     source_value="0.0105")
+    find(batch["energy_consumption"], "110000", 2010, "natural_gas")["value"] = 1e-5
+    workdir = make_workdir(tmp_path, **batch)
+    with pytest.raises(ValidationFailed, match="above or below the usual level"):
+        validate_workdir(workdir)
+    (error,) = failed(workdir, "error")  # the ratios of that province-year are not flagged too
+    # series 100, 0.0105, 110: median 100; 100 / 0.0105 = 9,524
+    assert error["unexpected_count"] == 1 and (
+        "value '0.0105' (1/9,524 of the median 100 万吨 of this province's series (3 years)"
+        in error["examples"])
+
+
+def test_a_gdp_column_in_wan_yuan_is_implausible(tmp_path):
+    """GDP in 万元 under a 亿元 header (every value 10,000x): the series and peers move together;
+    coal per GDP (100 万吨 / 10,000,000 亿元 = 1e-5 t per 10,000 yuan < 0.0003) and GDP per
+    person (1e7 × 1e4 / 500 = 2e8 yuan > 2e6) are out of bounds."""
+    batch = clean_batch()
+    for row in batch["gdp"]:
+        row["value"] *= 10_000
+    workdir = make_workdir(tmp_path, **batch)
+    with pytest.raises(ValidationFailed, match="plausible bounds"):
+        validate_workdir(workdir)
+    errors = {r["source"]: r for r in failed(workdir, "error")}
+    assert set(errors) == {"energy_consumption", "gdp"}
+    assert errors["gdp"]["unexpected_count"] == 6
+    assert ("(北京市 (110000) 2009: GDP / population = 2e+08 yuan per person, above the plausible "
+            "maximum 2e+06 (reference/plausibility_bounds.csv gdp_per_capita; real NBS "
+            "2742-164563): GDP or population in the wrong unit?)") in errors["gdp"]["examples"]
+    assert "coal consumption / GDP = 1e-05 t per 10,000 yuan, below the plausible minimum " in (
+        errors["energy_consumption"]["examples"])
+
+
+TEN = ("110000", "120000", "130000", "140000", "150000", "210000", "220000", "230000",
+       "310000", "320000")
+
+
+@pytest.mark.parametrize(("coal", "status"), [(100.0, "failed"), (1000.0, "passed")])
+def test_a_column_median_of_coal_per_person_off_by_ten_is_an_error(tmp_path, coal, status):
+    """Ten provinces with 500 万人: coal 100 万吨 is 0.2 t per person, below the 0.3-10 t a
+    column's median may have (the real NBS medians are 1.05-2.73), 1000 万吨 is 2 t: fine."""
+    energy = energy_rows(provinces=TEN)
+    for row in energy:
+        if row["fuel"] == "coal":
+            row["value"] = coal
+    batch = {"energy_consumption": energy, "gdp": series_rows("gdp", provinces=TEN),
+             "gdp_index": series_rows("gdp_index", provinces=TEN),
+             "population": [dict(r, value=500.0) for r in series_rows("population", TEN)]}
+    workdir = make_workdir(tmp_path, **batch)
+    if status == "passed":
+        assert validate_workdir(workdir)["status"] == "passed"
+        return
+    with pytest.raises(ValidationFailed) as info:
+        validate_workdir(workdir)
+    (error,) = failed(workdir, "error")
+    assert error["column"] == "column_level" and error["unexpected_count"] == 30
+    assert ("value '100.0' (median coal consumption / population of this column: 0.2 t per "
+            "person over 10 provinces, 2009-2011; plausible 0.3-10 (reference/"
+            "plausibility_bounds.csv coal_per_capita; real NBS 1.05-2.73): the values look about "
+            "10x too small; is the unit in the header right?)") in str(info.value)
 
 
 # --- coverage ---------------------------------------------------------------------------------

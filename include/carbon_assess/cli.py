@@ -68,6 +68,10 @@ def _summary_lines(result: dict[str, Any]) -> list[str]:
     if "assess" in result:
         statuses = ", ".join(f"{k} {v}" for k, v in result["assess"]["statuses"].items())
         lines.append(f"assessment: {statuses}")
+    gate = result.get("check_outputs") or {}
+    if gate:
+        lines.append(f"output gate: {gate.get('status')} ({gate.get('expectations', 0)} "
+                     f"expectation(s) on {', '.join(gate.get('tables', []))})")
     if "publish" in result:
         lines.append(f"published to {result['publish']['warehouse']} (schema carbon)")
     return lines
@@ -134,12 +138,23 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_warehouse_init(args: argparse.Namespace) -> int:
     result = init_warehouse(args.warehouse)
     print(f"warehouse ready: {result['warehouse']}")
+    if "publisher" in result:
+        login = ("may log in (password from $CARBON_PUBLISHER_PASSWORD)"
+                 if result["publisher_login"] else
+                 "NOLOGIN: grant it to the login role that publishes, or set "
+                 "$CARBON_PUBLISHER_PASSWORD and rerun")
+        print(f"roles: {result['role']} (read-only), {result['publisher']} ({login})")
+    for note in result.get("notes", []):
+        print(f"note: {note}")
     return EXIT_OK
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     result = rollback(args.warehouse)
-    print(f"restored the previous release of {len(result['restored_tables'])} table(s)")
+    restored = result.get("restored_run_id")
+    release = f"the release of run {restored}" if restored else "the previous release"
+    print(f"restored {release} ({len(result['restored_tables'])} tables); recorded in "
+          f"carbon.meta_pipeline_run as run {result['run_id']} (status 'rolled back')")
     return EXIT_OK
 
 
@@ -161,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo_data)
 
     run = sub.add_parser(
-        "run", parents=[common], help="ingest → validate → compute → assess → publish")
+        "run", parents=[common],
+        help="ingest → validate → compute → assess → output gate → publish")
     run.add_argument("--landing", required=True, help="landing folder (scanned recursively)")
     run.add_argument("--warehouse", required=True,
                      help="duckdb:///path/file.duckdb or postgresql://user@host:port/db")

@@ -4,6 +4,8 @@ Every stage takes the run (a `Run`, or its work-directory path) and returns JSON
 values (paths, counts), so the same functions back the CLI and the Airflow tasks (which pass
 them through XCom). Stages communicate through the run's work directory, whose layout
 `carbon_assess.workdir.Run` owns. Nothing here touches the warehouse except `publish_stage`.
+Two gates stop a run before it publishes: input validation (after ingest) and the output gate
+on the computed facts (after assess; `check_outputs_stage`).
 
 Imports flow one way (tests/test_architecture.py): errors, reference, workdir, quarantine →
 ingest → transform → validate → publish → report → this module, settings and the CLI.
@@ -27,6 +29,7 @@ from carbon_assess.transform import (
     run_transforms,
 )
 from carbon_assess.validate import ValidationSummary, validate_workdir
+from carbon_assess.validate.output_gate import OutputGateSummary, check_outputs
 from carbon_assess.workdir import Run, RunInfo, new_run_id
 
 
@@ -41,11 +44,12 @@ class PipelineResult(TypedDict):
     validate: ValidationSummary
     compute: ComputeResult
     assess: AssessmentResult
+    check_outputs: OutputGateSummary
     publish: PublishResult
 
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "assess_stage", "compute_stage", "ingest_stage",
-           "new_run_id", "publish_stage", "run_pipeline", "validate_stage"]
+__all__ = ["DEFAULT_METHOD", "METHODS", "assess_stage", "check_outputs_stage", "compute_stage",
+           "ingest_stage", "new_run_id", "publish_stage", "run_pipeline", "validate_stage"]
 
 
 def ingest_stage(
@@ -88,6 +92,12 @@ def assess_stage(workdir: Run | str | Path) -> AssessmentResult:
     return run_assessment(Run.of(workdir))
 
 
+def check_outputs_stage(workdir: Run | str | Path) -> OutputGateSummary:
+    """The output gate: GX suites on the computed facts (finite, in bounds, verdicts consistent,
+    complete, unique); ValidationFailed (after quarantine) on errors, so nothing is published."""
+    return check_outputs(Run.of(workdir))
+
+
 def publish_stage(workdir: Run | str | Path, warehouse_url: str) -> PublishResult:
     """Swap the computed tables into the warehouse atomically and log the run."""
     return publish(Run.of(workdir), warehouse_url)
@@ -110,6 +120,7 @@ def run_pipeline(
     validated = validate_stage(run)
     computed = compute_stage(run)
     assessed = assess_stage(run)
+    checked = check_outputs_stage(run)
     published = publish_stage(run, warehouse_url)
     return {
         "run_id": run_id,
@@ -118,5 +129,6 @@ def run_pipeline(
         "validate": validated,
         "compute": computed,
         "assess": assessed,
+        "check_outputs": checked,
         "publish": published,
     }

@@ -104,17 +104,27 @@ def render_markdown(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         f"- failed error expectations: {summary['errors']}",
         f"- failed warning expectations: {summary['warnings']}",
     ]
-    if summary.get("stage"):
-        lines.append(f"- rejected at: {summary['stage']} (before any Great Expectations suite ran)")
+    stage = summary.get("stage")
+    if stage == "ingest":
+        lines.append("- rejected at: ingest (before any Great Expectations suite ran)")
+    elif stage:
+        lines.append(f"- rejected at: {stage} (after the models were computed, before publish)")
     if summary.get("quarantine"):
         lines.append(f"- quarantine: `{summary['quarantine']}`")
     if summary.get("data_docs_path"):
         lines.append(f"- Great Expectations Data Docs: `{summary['data_docs_path']}`")
     lines.append("")
-    if summary["status"] in ("failed", "rejected"):
+    if summary["status"] in ("failed", "rejected") and stage in (None, "ingest"):
         lines += [
             "The batch was quarantined: nothing was computed or published, and the landing files",
             "were left as they are. Fix the landing files named below and trigger a new run.",
+            "",
+        ]
+    elif summary["status"] == "failed":
+        lines += [
+            "The batch was quarantined: its computed facts break the rules below, so nothing was",
+            "published and the warehouse keeps its current release. The findings name table, key",
+            "and column; they point to an input the input checks let through or to a model bug.",
             "",
         ]
     failed = [r for r in rows if not r["success"]]

@@ -6,6 +6,11 @@ contract stops the ingest with an `InputError` naming file, row, column and valu
 is written downstream. Every landing file is parsed even after a first error, so the quarantine
 report (`<CARBON_ASSESS_HOME>/quarantine/<run_id>/report.md|json`) lists one error per bad file;
 the raised error (one line for the CLI) is the first one, with `.report_path` set.
+
+Memory stays bounded whatever the landing folder holds: each file is streamed (readers.py states
+the limits: size, cells and unpacked bytes per file, rows per run), observations go to
+Parquet a record batch at a time, staged inside the work directory and moved to `raw/` only
+when every file passed.
 """
 
 from __future__ import annotations
@@ -13,25 +18,33 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import stat
+import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import closing, suppress
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any, TypedDict
 
 from carbon_assess.errors import InputError
-from carbon_assess.ingest.layouts import ParsedTable, parse_table
+from carbon_assess.ingest.layouts import Observation, ParsedTable, parse_table
 from carbon_assess.ingest.readers import (
     MAX_BYTES_ENV,
     SUPPORTED_SUFFIXES,
+    CellBudget,
     Table,
     human_bytes,
     max_file_bytes,
+    max_rows,
     read_csv,
     read_xlsx,
+    rows_exceeded,
 )
 from carbon_assess.ingest.schema import RAW_SCHEMA, SOURCE_KINDS
-from carbon_assess.ingest.sheets import read_sheet, write_sheets
+from carbon_assess.ingest.sheets import read_sheet, sheet_kind, write_sheets
 from carbon_assess.quarantine import write_ingest_rejection
 from carbon_assess.workdir import Run
 
@@ -124,16 +137,132 @@ def _read_bytes(path: Path, name: str, limit: int) -> bytes:
                 f"file is {human_bytes(size)}, larger than the {human_bytes(limit)} limit "
                 f"(split it, or set {MAX_BYTES_ENV} to raise the limit)",
             )
-        data = handle.read(limit + 1)
+        data = handle.read(size + 1)  # (not limit + 1: read() allocates what it is asked for)
+        if len(data) > size:  # grew since fstat: read on, up to the limit
+            data += handle.read(limit + 1 - len(data))
     if len(data) > limit:  # grew while we read it
         raise InputError(name, f"file is larger than the {human_bytes(limit)} limit")
     return data
 
 
-def _tables(path: Path, data: bytes, name: str) -> list[Table]:
+def _tables(path: Path, data: bytes, name: str) -> Iterator[Table]:
+    """The file's tables, streamed, with one cell budget for the whole file."""
+    budget = CellBudget(name)
     if path.suffix.lower() == ".csv":
-        return [read_csv(data, name)]
-    return list(read_xlsx(data, name))
+        yield read_csv(data, name, budget)
+    else:
+        yield from read_xlsx(data, name, budget)
+
+
+class _RawWriter:
+    """Observations → `raw/<kind>.parquet`, a record batch at a time.
+
+    Batches go to Parquet files staged in a hidden folder of the work directory; `commit` moves
+    them into `raw/` (replacing a previous ingest's files), `discard` deletes them. Once
+    discarded (a file was rejected, so nothing will be written), observations are dropped.
+    More than `max_rows()` rows in all (observations, and the assessment-sheet rows `count`ed
+    here too) is an `InputError` on the file that crosses it.
+    """
+
+    BATCH_ROWS = 50_000
+    COLUMNS = ("province_code", "year", "variable", "fuel", "value", "unit", "source_value",
+               "source_unit", "source_file", "source_sha256", "source_sheet", "source_row",
+               "source_column")  # as `add` lays out a row; the rest of RAW_SCHEMA is constant
+
+    def __init__(self, run: Run, run_id: str, vintage: str) -> None:
+        self.run = run
+        self.constants = {"ingested_at": datetime.now(UTC), "run_id": run_id,
+                          "vintage": vintage}
+        self.source: tuple[str, str, str | None] = ("", "", None)  # file, sha256, sheet
+        self.buffers: dict[str, list[tuple]] = defaultdict(list)
+        self.counts: dict[str, int] = defaultdict(int)
+        self.total = 0
+        self.limit = max_rows()
+        self.writers: dict[str, Any] = {}
+        self.stage: Path | None = None
+        self.created_workdir = False
+        self.discarded = False
+        self.committed = False
+
+    def add(self, obs: Observation) -> None:
+        if self.discarded:
+            return
+        self.total += 1
+        if self.total > self.limit:
+            raise rows_exceeded(self.source[0], self.limit, obs.source_row)
+        indicator = obs.indicator
+        buffer = self.buffers[indicator.source_kind]
+        buffer.append((obs.province_code, obs.year, indicator.variable, indicator.fuel,
+                       obs.value, indicator.canonical_unit, obs.source_value,
+                       indicator.source_unit, *self.source, obs.source_row, obs.source_column))
+        if len(buffer) >= self.BATCH_ROWS:
+            self._flush(indicator.source_kind)
+
+    def count(self, name: str, rows: list[int]) -> None:
+        """Count rows kept elsewhere (assessment sheets; `rows`: their row numbers) against the
+        run's row limit."""
+        if self.discarded:
+            return
+        if self.total + len(rows) > self.limit:
+            raise rows_exceeded(name, self.limit, rows[self.limit - self.total])
+        self.total += len(rows)
+
+    def _flush(self, kind: str) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rows = self.buffers.pop(kind, None)
+        if not rows:
+            return
+        data: dict[str, Any] = dict(zip(self.COLUMNS, map(list, zip(*rows, strict=True)),
+                                        strict=True))
+        data.update({c: [v] * len(rows) for c, v in self.constants.items()})
+        batch = pa.RecordBatch.from_pydict(data, schema=RAW_SCHEMA)
+        if kind not in self.writers:
+            if self.stage is None:
+                self.created_workdir = not self.run.path.exists()
+                self.run.path.mkdir(parents=True, exist_ok=True)
+                self.stage = Path(tempfile.mkdtemp(prefix=".raw-", suffix=".partial",
+                                                   dir=self.run.path))
+            self.writers[kind] = pq.ParquetWriter(self.stage / f"{kind}.parquet", RAW_SCHEMA)
+        self.writers[kind].write_batch(batch)
+        self.counts[kind] += len(rows)
+
+    def commit(self) -> dict[str, int]:
+        """Move the staged files into `raw/`; the observation count of each kind written."""
+        for kind in list(self.buffers):
+            self._flush(kind)
+        for writer in self.writers.values():
+            writer.close()
+        self.run.raw_dir.mkdir(parents=True, exist_ok=True)
+        for kind in SOURCE_KINDS:
+            target = self.run.raw(kind)
+            target.unlink(missing_ok=True)
+            if kind in self.writers:
+                os.replace(self.stage / f"{kind}.parquet", target)
+        self._remove_stage()
+        self.committed = True
+        return {kind: self.counts[kind] for kind in SOURCE_KINDS if self.counts[kind]}
+
+    def discard(self) -> None:
+        """Drop everything staged (and whatever comes later); nothing to do after a commit."""
+        if self.committed:
+            return
+        self.discarded = True
+        self.buffers.clear()
+        for writer in self.writers.values():
+            with suppress(OSError):  # the files are deleted next anyway
+                writer.close()
+        self.writers.clear()
+        self._remove_stage()
+        if self.created_workdir:
+            with suppress(OSError):
+                self.run.path.rmdir()  # only if still empty
+
+    def _remove_stage(self) -> None:
+        if self.stage is not None:
+            shutil.rmtree(self.stage, ignore_errors=True)
+            self.stage = None
 
 
 def ingest_landing(landing: Path, workdir: Run | Path, run_id: str, vintage: str
@@ -160,100 +289,109 @@ def ingest_landing(landing: Path, workdir: Run | Path, run_id: str, vintage: str
         raise
 
 
-def _ingest(landing: Path, run: Run, run_id: str, vintage: str) -> IngestReport:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+class _Batch:
+    """What ingest gathers while it reads the landing files one by one."""
 
-    ingested_at = datetime.now(UTC)
-    columns: dict[str, dict[str, list]] = {kind: defaultdict(list) for kind in SOURCE_KINDS}
-    inputs: list[dict[str, Any]] = []
+    def __init__(self, writer: _RawWriter) -> None:
+        self.writer = writer
+        self.inputs: list[dict[str, Any]] = []
+        self.details: list[dict[str, str | None]] = []  # skipped files and columns, notes
+        self.sheets: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+    def read_file(self, path: Path, name: str, limit: int) -> bool:
+        """Read one landing file; True when a table of it was used."""
+        data = _read_bytes(path, name, limit)
+        sha256 = hashlib.sha256(data).hexdigest()
+        if not data or data.isspace():
+            raise InputError(name, "file is empty")
+        source = {"file": name, "sha256": sha256, "bytes": len(data)}
+        recognised = False
+        with closing(_tables(path, data, name)) as tables:  # closed (workbook too) on errors
+            for table in tables:
+                recognised = self._read_table(table, source) or recognised
+        return recognised
+
+    def _read_table(self, table: Table, source: dict[str, Any]) -> bool:
+        name, sheet = source["file"], table.sheet
+        rows = iter(table.rows)
+        first = next(rows, None)
+        if first is None:  # a sheet without a single row (or a CSV that is only a BOM)
+            if sheet is None:
+                self._note(name, sheet, "skipped, header is not an NBS layout")
+            return False
+        content = (r for r in chain([first], rows) if any(r[1]))
+        header = next(content, None)
+        if header is not None and sheet_kind(header[1]) is not None:
+            # an assessment sheet (measures, targets, ...): small, read whole
+            kind, records = read_sheet([header, *content], name, sheet)
+            self.writer.count(name, [r["source_row"] for r in records])
+            self.sheets[kind].extend(records)
+            self.inputs.append({**self._input(source, sheet), "encoding": table.encoding,
+                                "layout": f"assessment_sheet:{kind}", "source_kinds": [kind],
+                                "observations": len(records),
+                                "columns_used": [c for c in header[1] if c]})
+            return True
+        where = name + (f" [sheet {sheet}]" if sheet else "")
+        self.writer.source = (name, source["sha256"], sheet)
+        stream = chain([header], content) if header is not None else iter(())
+        parsed: ParsedTable | None = parse_table(stream, where, self.writer.add)
+        if parsed is None:  # (an all-blank table raised "file is empty")
+            self._note(name, sheet, "skipped, header is not an NBS layout")
+            return False
+        if parsed.columns_skipped:
+            self._note(name, sheet, f"{len(parsed.columns_skipped)} column(s) not used by the "
+                       f"pipeline, skipped: {', '.join(parsed.columns_skipped)}")
+        for note in parsed.notes:
+            self._note(name, sheet, note)
+        if not parsed.observation_count:
+            return False
+        self.inputs.append({**self._input(source, sheet), "encoding": table.encoding,
+                            "layout": parsed.layout, "source_kinds": sorted(parsed.counts),
+                            "observations": parsed.observation_count,
+                            "columns_used": parsed.columns_used})
+        return True
+
+    @staticmethod
+    def _input(source: dict[str, Any], sheet: str | None) -> dict[str, Any]:
+        return {"file": source["file"], "sheet": sheet, "sha256": source["sha256"],
+                "bytes": source["bytes"]}
+
+    def _note(self, name: str, sheet: str | None, message: str) -> None:
+        self.details.append({"file": name, "sheet": sheet, "message": message})
+
+
+def _ingest(landing: Path, run: Run, run_id: str, vintage: str) -> IngestReport:
+    writer = _RawWriter(run, run_id, vintage)
+    try:
+        return _ingest_into(landing, run, writer)
+    finally:
+        writer.discard()  # drops the staged files on any error (nothing to do after a commit)
+
+
+def _ingest_into(landing: Path, run: Run, writer: _RawWriter) -> IngestReport:
     files, skipped = scan_landing(landing)
-    details: list[dict[str, str | None]] = [
-        {"file": s["file"], "sheet": None, "message": f"skipped, {s['reason']}"} for s in skipped
-    ]
+    batch = _Batch(writer)
+    batch.details += [{"file": s["file"], "sheet": None, "message": f"skipped, {s['reason']}"}
+                      for s in skipped]
     errors: list[InputError] = []
     limit = max_file_bytes()
-    sheets: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
     for path in files:
         name = path.relative_to(landing).as_posix()
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             skipped.append({"file": name, "reason": "not a CSV or XLSX file"})
-            details.append({"file": name, "sheet": None,
-                            "message": "skipped, not a CSV or XLSX file"})
+            batch.details.append({"file": name, "sheet": None,
+                                  "message": "skipped, not a CSV or XLSX file"})
             continue
         try:
-            data = _read_bytes(path, name, limit)
-            sha256 = hashlib.sha256(data).hexdigest()
-            if not data.strip():
-                raise InputError(name, "file is empty")
-            recognised = False
-            for table in _tables(path, data, name):
-                where = name + (f" [sheet {table.sheet}]" if table.sheet else "")
-                sheet = read_sheet(table.rows, name, table.sheet) if table.rows else None
-                if sheet is not None:  # an assessment sheet (measures, targets, ...)
-                    kind, records = sheet
-                    sheets[kind].extend(records)
-                    recognised = True
-                    inputs.append({"file": name, "sheet": table.sheet, "sha256": sha256,
-                                   "bytes": len(data), "encoding": table.encoding,
-                                   "layout": f"assessment_sheet:{kind}",
-                                   "source_kinds": [kind], "observations": len(records),
-                                   "columns_used": [c for c in table.rows[0][1] if c]})
-                    continue
-                parsed: ParsedTable | None = parse_table(table.rows, where) if table.rows else None
-                if parsed is None:
-                    if table.sheet is None or any(any(c) for _, c in table.rows):
-                        details.append({"file": name, "sheet": table.sheet,
-                                        "message": "skipped, header is not an NBS layout"})
-                    continue
-                if parsed.columns_skipped:
-                    details.append({
-                        "file": name,
-                        "sheet": table.sheet,
-                        "message": f"{len(parsed.columns_skipped)} column(s) not used by the "
-                        f"pipeline, skipped: {', '.join(parsed.columns_skipped)}",
-                    })
-                for note in parsed.notes:
-                    details.append({"file": name, "sheet": table.sheet, "message": note})
-                if not parsed.observations:
-                    continue
-                recognised = True
-                for obs in parsed.observations:
-                    target = columns[obs.indicator.source_kind]
-                    target["province_code"].append(obs.province_code)
-                    target["year"].append(obs.year)
-                    target["variable"].append(obs.indicator.variable)
-                    target["fuel"].append(obs.indicator.fuel)
-                    target["value"].append(obs.value)
-                    target["unit"].append(obs.indicator.canonical_unit)
-                    target["source_value"].append(obs.source_value)
-                    target["source_unit"].append(obs.indicator.source_unit)
-                    target["source_file"].append(name)
-                    target["source_sha256"].append(sha256)
-                    target["source_sheet"].append(table.sheet)
-                    target["source_row"].append(obs.source_row)
-                    target["source_column"].append(obs.source_column)
-                inputs.append(
-                    {
-                        "file": name,
-                        "sheet": table.sheet,
-                        "sha256": sha256,
-                        "bytes": len(data),
-                        "encoding": table.encoding,
-                        "layout": parsed.layout,
-                        "source_kinds": sorted(
-                            {o.indicator.source_kind for o in parsed.observations}
-                        ),
-                        "observations": len(parsed.observations),
-                        "columns_used": parsed.columns_used,
-                    }
-                )
-            if not recognised:
+            if not batch.read_file(path, name, limit):
                 skipped.append({"file": name, "reason": "no column the pipeline uses"})
         except InputError as exc:
-            errors.append(exc)
+            # no traceback kept: its frames would hold each rejected file's bytes
+            errors.append(exc.with_traceback(None))
+            writer.discard()  # the batch is rejected: parse on for errors, write nothing
 
+    inputs, details, sheets = batch.inputs, batch.details, batch.sheets
     warnings = [
         f"{d['file']}" + (f" [sheet {d['sheet']}]" if d["sheet"] else "") + f": {d['message']}"
         for d in details
@@ -266,21 +404,7 @@ def _ingest(landing: Path, run: Run, run_id: str, vintage: str) -> IngestReport:
         first.warning_details = details
         raise first
 
-    run.raw_dir.mkdir(parents=True, exist_ok=True)
-    row_counts: dict[str, int] = {}
-    for kind, data_columns in columns.items():
-        target = run.raw(kind)
-        target.unlink(missing_ok=True)
-        count = len(data_columns["year"])
-        if count == 0:
-            continue
-        data_columns["ingested_at"] = [ingested_at] * count
-        data_columns["run_id"] = [run_id] * count
-        data_columns["vintage"] = [vintage] * count
-        table = pa.table({f.name: data_columns[f.name] for f in RAW_SCHEMA}, schema=RAW_SCHEMA)
-        pq.write_table(table, target)
-        row_counts[kind] = count
-
+    row_counts = writer.commit()
     sheet_counts = write_sheets(sheets, run)
     report: IngestReport = {
         "inputs": inputs,

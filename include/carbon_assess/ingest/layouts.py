@@ -5,14 +5,19 @@ Two NBS layouts are understood:
 - wide (data-portal export): metadata lines `数据库：...`, `指标：<indicator>(<unit>)`, `时间：...`,
   a header `地区, 2019年, 2018年, ...` (national: `指标, 2019年, ...`), one row per province or
   indicator, and footer lines (`注：...`, `数据来源：...`).
+
+Rows are consumed as a stream and each observation is handed to an `emit` callback as soon as its
+cell is parsed, so a table is never held whole (see readers.py for the limits).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import chain
 
 from carbon_assess import reference
 from carbon_assess.errors import InputError
@@ -40,7 +45,7 @@ class Indicator:
     unit_from_reference: bool = False  # header had no unit: NBS unit from indicators.csv
 
 
-@dataclass
+@dataclass(slots=True)
 class Observation:
     province_code: str
     year: int
@@ -51,13 +56,35 @@ class Observation:
     source_column: str
 
 
+Rows = Iterable[tuple[int, list[str]]]  # (row number, cells), as the readers stream them
+Emit = Callable[[Observation], None]
+
+
 @dataclass
 class ParsedTable:
+    """What a table held: its layout, observations per source kind (the observations themselves
+    went to `emit`), the columns used and skipped, and warnings for the run report."""
+
     layout: str
-    observations: list[Observation] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # source kind -> observations
     columns_used: list[str] = field(default_factory=list)
     columns_skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # warnings for the run report
+
+    @property
+    def observation_count(self) -> int:
+        return sum(self.counts.values())
+
+    def emitter(self, emit: Emit) -> Emit:
+        """`emit`, counting each observation under its source kind."""
+        counts = self.counts
+
+        def counted(observation: Observation) -> None:
+            kind = observation.indicator.source_kind
+            counts[kind] = counts.get(kind, 0) + 1
+            emit(observation)
+
+        return counted
 
 
 @cache
@@ -166,28 +193,32 @@ def _province(text: str, file: str, row: int, column: str) -> str:
     return code
 
 
-def _non_empty(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
-    return [(n, cells) for n, cells in rows if any(c for c in cells)]
+def _non_empty(rows: Rows) -> Iterator[tuple[int, list[str]]]:
+    return ((n, cells) for n, cells in rows if any(c for c in cells))
 
 
-def parse_table(rows: list[tuple[int, list[str]]], file: str) -> ParsedTable | None:
-    """Observations of a recognised table, or None when its header is not an NBS layout."""
+def parse_table(rows: Rows, file: str, emit: Emit) -> ParsedTable | None:
+    """Parse a table, handing each observation to `emit`; None when its header is not an NBS
+    layout (nothing is emitted then)."""
     content = _non_empty(rows)
-    if not content:
+    head = next(content, None)
+    if head is None:
         raise InputError(file, "file is empty")
-    first_row, first = content[0]
-    first = [normalise(c.lstrip("\ufeff")) for c in first]
+    first = [normalise(c.lstrip("\ufeff")) for c in head[1]]
+    content = chain([head], content)
     if first[0].startswith(("数据库", "指标：", "指标:")) or first[0] in ("地区", "指标"):
-        return _parse_wide(content, file)
+        return _parse_wide(content, file, emit)
     if any(c in YEAR_COLUMNS for c in first):
-        return _parse_long(content, file)
+        return _parse_long(content, file, emit)
     return None
 
 
-def _parse_long(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
-    header_row, header = content[0]
+def _parse_long(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
+                ) -> ParsedTable:
+    header_row, header = next(content)
     header = [normalise(c.lstrip("\ufeff")) for c in header]
-    if len(content) == 1:
+    first_data = next(content, None)
+    if first_data is None:
         raise InputError(file, "header only, no data rows", row=header_row)
     year_col = next(i for i, c in enumerate(header) if c in YEAR_COLUMNS)
     code_col = next((i for i, c in enumerate(header) if c in CODE_COLUMNS), None)
@@ -196,15 +227,13 @@ def _parse_long(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
     parsed = ParsedTable(layout="nbs_long" if province_col is not None else "nbs_long_national")
     value_cols: list[tuple[int, Indicator]] = []
     unitless: list[str] = []
+    unnamed: list[int] = []  # columns without a header: a note if any row has a value there
     seen: dict[tuple[str, str, str | None], int] = {}
     for i, column in enumerate(header):
         if i in (year_col, code_col, name_col):
             continue
         if not column:
-            if any(i < len(cells) and cells[i] for _, cells in content[1:]):
-                parsed.notes.append(
-                    f"column {i + 1} has values but no header (merged header cell?): skipped"
-                )
+            unnamed.append(i)
             continue
         indicator = parse_indicator(column, file, header_row)
         if indicator is None:
@@ -234,7 +263,11 @@ def _parse_long(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
         parsed.notes.append(
             f"duplicated column header(s) not used: {', '.join(sorted(duplicates))}"
         )
-    for row_number, cells in content[1:]:
+    emit = parsed.emitter(emit)
+    unnamed_with_values: set[int] = set()
+    for row_number, cells in chain([first_data], content):
+        if unnamed:
+            unnamed_with_values.update(i for i in unnamed if i < len(cells) and cells[i])
         if len(cells) < len(header):
             raise InputError(
                 file,
@@ -258,7 +291,7 @@ def _parse_long(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
                     )
         for i, indicator in value_cols:
             value = parse_number(cells[i], file, row_number, header[i])
-            parsed.observations.append(
+            emit(
                 Observation(
                     province_code=code,
                     year=year,
@@ -269,14 +302,18 @@ def _parse_long(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
                     source_column=header[i],
                 )
             )
+    parsed.notes[:0] = [
+        f"column {i + 1} has values but no header (merged header cell?): skipped"
+        for i in unnamed if i in unnamed_with_values
+    ]
     return parsed
 
 
-def _parse_wide(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
+def _parse_wide(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
+                ) -> ParsedTable:
     indicator: Indicator | None = None
     indicator_text = ""
-    header_index = None
-    for index, (row_number, cells) in enumerate(content):
+    for row_number, cells in content:
         head = normalise(cells[0].lstrip("\ufeff"))
         if head.startswith(("指标：", "指标:")):
             indicator_text = re.split(r"[：:]", head, maxsplit=1)[1].strip()
@@ -284,11 +321,10 @@ def _parse_wide(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
             if indicator is None:
                 return ParsedTable(layout="nbs_portal_wide", columns_skipped=[indicator_text])
         elif head in ("地区", "指标"):
-            header_index = index
+            header_row, header = row_number, cells
             break
-    if header_index is None:
+    else:
         raise InputError(file, "portal export without a `地区, 2019年, ...` header row")
-    header_row, header = content[header_index]
     header = [normalise(c.lstrip("\ufeff")) for c in header]
     national = header[0] == "指标"
     years: list[tuple[int, int]] = []
@@ -307,14 +343,16 @@ def _parse_wide(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
             seen_years[year] = i
             years.append((i, year))
     parsed = ParsedTable(layout="nbs_portal_wide_national" if national else "nbs_portal_wide")
-    data_rows = [
+    emit = parsed.emitter(emit)
+    data_rows = (
         (n, cells)
-        for n, cells in content[header_index + 1 :]
+        for n, cells in content
         if not normalise(cells[0]).startswith(("注", "数据来源", "附注", "说明"))
-    ]
-    if not data_rows:
+    )
+    first_data = next(data_rows, None)
+    if first_data is None:
         raise InputError(file, "header only, no data rows", row=header_row)
-    for row_number, cells in data_rows:
+    for row_number, cells in chain([first_data], data_rows):
         if national:
             row_indicator = parse_indicator(cells[0], file, row_number)
             if row_indicator is None:
@@ -335,7 +373,7 @@ def _parse_wide(content: list[tuple[int, list[str]]], file: str) -> ParsedTable:
         column_label = indicator_text if not national else cells[0]
         for i, year in years:
             value = parse_number(cells[i], file, row_number, header[i])
-            parsed.observations.append(
+            emit(
                 Observation(
                     province_code=code,
                     year=year,

@@ -3,6 +3,24 @@
 Row numbers are kept as they appear to a person opening the file (1-based line or sheet row), so
 every later error can point at them. Files are read from bytes the caller has already read (and
 size-checked), so nothing here opens a path a second time.
+
+Rows are streamed, never held all at once: a CSV is checked for its encoding chunk by chunk and
+then parsed line by line; an XLSX is read with openpyxl's read-only (streaming) reader. Four
+limits keep memory and time bounded whatever the landing folder holds, each with an environment
+override:
+
+- file size      CARBON_ASSESS_MAX_FILE_BYTES      64 MiB per file (checked before reading);
+- cells          CARBON_ASSESS_MAX_CELLS           2,000,000 per file, all sheets, every cell
+                                                   read (counted while rows are read);
+- unpacked XLSX  CARBON_ASSESS_MAX_UNPACKED_BYTES  256 MiB per workbook, and 16 MiB for a part
+                                                   openpyxl reads whole (styles...), checked from
+                                                   the zip directory before parsing;
+- rows           CARBON_ASSESS_MAX_ROWS            200,000 rows per run, all files together:
+                                                   observations (raw rows) and assessment-sheet
+                                                   rows, what validation holds in memory (the
+                                                   real NBS batch has 12,780).
+
+Hitting one is an `InputError` naming the file and the limit, never a `MemoryError`.
 """
 
 from __future__ import annotations
@@ -12,7 +30,7 @@ import csv
 import io
 import os
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from carbon_assess.errors import CarbonAssessError, InputError
@@ -22,44 +40,129 @@ SUPPORTED_SUFFIXES = (".csv", ".xlsx")
 
 MAX_BYTES_ENV = "CARBON_ASSESS_MAX_FILE_BYTES"
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # 64 MiB: ~1000x the largest NBS provincial extract
-XLSX_EXPANSION = 20  # an XLSX may unzip to at most this many times the byte limit
+MAX_CELLS_ENV = "CARBON_ASSESS_MAX_CELLS"
+DEFAULT_MAX_CELLS = 2_000_000  # ~190x the largest NBS provincial extract (10,557 cells)
+MAX_UNPACKED_ENV = "CARBON_ASSESS_MAX_UNPACKED_BYTES"
+DEFAULT_MAX_UNPACKED = 256 * 1024 * 1024  # ~3x the XML of a workbook at the cell limit
+MAX_ROWS_ENV = "CARBON_ASSESS_MAX_ROWS"
+DEFAULT_MAX_ROWS = 200_000  # ~15x the real NBS batch (12,780 raw rows); GX needs ~2 KiB a row
+MAX_WHOLE_PART = 16 * 1024 * 1024  # an XLSX part openpyxl parses whole (styles, workbook...)
+CHUNK = 1024 * 1024  # bytes decoded at a time when checking a CSV's encoding
 
 
 @dataclass
 class Table:
-    """One sheet (or the whole CSV) as text rows with their row numbers."""
+    """One sheet (or the whole CSV) as text rows with their row numbers.
+
+    `rows` is streamed: iterate it once, in order, before reading the next table of the file.
+    """
 
     sheet: str | None
     encoding: str | None
-    rows: list[tuple[int, list[str]]]  # (row number, cells)
+    rows: Iterable[tuple[int, list[str]]]  # (row number, cells)
+
+
+def _env_limit(env: str, default: int, what: str) -> int:
+    raw = os.environ.get(env, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(float(raw))
+    except (ValueError, OverflowError):
+        raise CarbonAssessError(f"{env}={raw!r} is not a number of {what}") from None
+    return max(value, 1)
 
 
 def max_file_bytes() -> int:
     """The per-file size limit (env CARBON_ASSESS_MAX_FILE_BYTES, default 64 MiB)."""
-    raw = os.environ.get(MAX_BYTES_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_BYTES
-    try:
-        value = int(float(raw))
-    except ValueError:
-        raise CarbonAssessError(f"{MAX_BYTES_ENV}={raw!r} is not a number of bytes") from None
-    return max(value, 1)
+    return _env_limit(MAX_BYTES_ENV, DEFAULT_MAX_BYTES, "bytes")
 
 
-def human_bytes(count: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+def max_cells() -> int:
+    """The per-file cell limit, all sheets together (env CARBON_ASSESS_MAX_CELLS, default
+    2,000,000)."""
+    return _env_limit(MAX_CELLS_ENV, DEFAULT_MAX_CELLS, "cells")
+
+
+def max_unpacked_bytes() -> int:
+    """The limit on what an XLSX unzips to (env CARBON_ASSESS_MAX_UNPACKED_BYTES, 256 MiB)."""
+    return _env_limit(MAX_UNPACKED_ENV, DEFAULT_MAX_UNPACKED, "bytes")
+
+
+def max_rows() -> int:
+    """The per-run limit on rows, observations and assessment-sheet rows of all files together
+    (env CARBON_ASSESS_MAX_ROWS, default 200,000)."""
+    return _env_limit(MAX_ROWS_ENV, DEFAULT_MAX_ROWS, "rows")
+
+
+def rows_exceeded(name: str, limit: int, row: int | None) -> InputError:
+    """The error for the file whose rows take the run past `max_rows()`."""
+    return InputError(
+        name,
+        f"with this file the run has more than {limit:,} rows (observations and sheet rows), "
+        f"the limit for one run (split the landing folder, or set {MAX_ROWS_ENV} to raise the "
+        "limit)",
+        row=row,
+    )
+
+
+def human_bytes(count: float) -> str:
+    """`20 bytes`, `1.5 KiB`, `64 MiB`, `1.2 GiB`: a byte count as a person writes it."""
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if count < 1024 or unit == "TiB":
+            if unit == "bytes":
+                return f"{int(count):,} bytes"
+            return f"{count:,.1f}".removesuffix(".0") + f" {unit}"
         count /= 1024
     return str(count)  # pragma: no cover
+
+
+class CellBudget:
+    """Cells read so far from one file (all its sheets), against `max_cells()`."""
+
+    def __init__(self, name: str, limit: int | None = None) -> None:
+        self.name = name
+        self.limit = max_cells() if limit is None else limit
+        self.used = 0
+
+    def take(self, count: int, row: int | None) -> None:
+        self.used += count
+        if self.used > self.limit:
+            raise self.exceeded(row)
+
+    def exceeded(self, row: int | None = None) -> InputError:
+        return InputError(
+            self.name,
+            f"file has more than {self.limit:,} cells, the limit for one file "
+            f"(split it, or set {MAX_CELLS_ENV} to raise the limit)",
+            row=row,
+        )
 
 
 def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def decode(data: bytes, name: str) -> tuple[str, str]:
-    """Decode strictly: UTF-8 (a BOM is optional), then GB18030 as the NBS portal writes.
+def _first_bad(data: bytes, encoding: str, start: int = 0) -> int | None:
+    """Offset of the first byte of `data[start:]` that does not decode, None if all do.
+
+    Decodes a chunk at a time and keeps no text, so a large file never exists as one string.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    view = memoryview(data)
+    end = len(data)
+    for offset in range(start, end, CHUNK):
+        pending = decoder.getstate()[0]  # bytes of a character cut by the previous chunk
+        try:
+            decoder.decode(view[offset:offset + CHUNK], final=offset + CHUNK >= end)
+        except UnicodeDecodeError as exc:
+            return max(offset - len(pending) + exc.start, start)
+    return None
+
+
+def encoding_of(data: bytes, name: str) -> str:
+    """The encoding of a CSV, checked strictly: UTF-8 (a BOM is optional, `utf-8-sig`), then
+    GB18030 as the NBS portal writes.
 
     UTF-16/32 files, a UTF-8 byte-order mark on a file that is not UTF-8, and bytes that are
     neither UTF-8 nor GB18030 (Latin-1 / Windows-1252 exports) are errors naming the line.
@@ -72,24 +175,20 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
             row=1,
         )
     if data.startswith(codecs.BOM_UTF8):
-        try:
-            return data[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError as exc:
-            offset = exc.start + len(codecs.BOM_UTF8)
-            raise InputError(
-                name,
-                "file declares UTF-8 (byte-order mark) but is not valid UTF-8 "
-                f"(byte 0x{data[offset]:02x}); save it again as UTF-8",
-                row=_line_of(data, offset),
-            ) from None
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError as exc:
-        first_bad = exc.start
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError:
-        pass
+        offset = _first_bad(data, "utf-8", start=len(codecs.BOM_UTF8))
+        if offset is None:
+            return "utf-8-sig"
+        raise InputError(
+            name,
+            "file declares UTF-8 (byte-order mark) but is not valid UTF-8 "
+            f"(byte 0x{data[offset]:02x}); save it again as UTF-8",
+            row=_line_of(data, offset),
+        )
+    first_bad = _first_bad(data, "utf-8")
+    if first_bad is None:
+        return "utf-8"
+    if _first_bad(data, "gb18030") is None:
+        return "gb18030"
     raise InputError(
         name,
         "file is neither UTF-8 nor GB18030 text "
@@ -98,18 +197,47 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     )
 
 
-def read_csv(data: bytes, name: str) -> Table:
-    text, encoding = decode(data, name)
-    rows: list[tuple[int, list[str]]] = []
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+class _Lines:
+    """The text lines of a CSV for `csv.reader`, refusing a row that would outgrow the cell
+    budget before the csv module has built it (a row is at most one cell more than its commas).
+    """
+
+    def __init__(self, text: io.TextIOBase, budget: CellBudget) -> None:
+        self.text = text
+        self.budget = budget
+        self.pending = 0  # upper bound on the cells of the row being read
+        self.line = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.text:
+            self.line += 1
+            self.pending += line.count(",") + 1
+            if self.pending > self.budget.limit:
+                raise self.budget.exceeded(self.line)
+            yield line
+
+
+def read_csv(data: bytes, name: str, budget: CellBudget | None = None) -> Table:
+    """The CSV's rows, streamed; the encoding is checked (whole file) before the first row."""
+    encoding = encoding_of(data, name)
+    return Table(sheet=None, encoding=encoding,
+                 rows=_csv_rows(data, name, encoding, budget or CellBudget(name)))
+
+
+def _csv_rows(data: bytes, name: str, encoding: str, budget: CellBudget
+              ) -> Iterator[tuple[int, list[str]]]:
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    lines = _Lines(text, budget)
+    reader = csv.reader(lines, strict=True)
     try:
         for cells in reader:
-            rows.append((reader.line_num, [c.strip() for c in cells]))
+            budget.take(len(cells), reader.line_num)
+            lines.pending = 0
+            yield reader.line_num, [c.strip() for c in cells]
     except csv.Error as exc:
         raise InputError(
             name, f"malformed CSV ({exc}; truncated file?)", row=reader.line_num
         ) from None
-    return Table(sheet=None, encoding=encoding, rows=rows)
 
 
 def _cell_text(value: object) -> str:
@@ -120,37 +248,103 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def read_xlsx(data: bytes, name: str) -> Iterator[Table]:
-    """Every sheet of a workbook. Formulas are kept as text (`=...`) so they are reported, not
-    silently evaluated by whatever program saved the file last.
+def _is_worksheet(part: str) -> bool:
+    return part.startswith("xl/worksheets/") and part.endswith(".xml")
+
+
+def _shared_strings(archive: zipfile.ZipFile, part: str) -> int:
+    """How many strings the shared-strings part holds (its `<si>` elements), counted a chunk at
+    a time: openpyxl keeps them all in memory, so they count against the cell limit."""
+    count = 0
+    tail = b""
+    with archive.open(part) as stream:
+        while chunk := stream.read(CHUNK):
+            window = tail + chunk
+            count += window.count(b"<si>") + window.count(b"<si ")
+            count -= tail.count(b"<si>") + tail.count(b"<si ")
+            tail = window[-3:]
+    return count
+
+
+def _check_workbook(data: bytes, name: str, budget: CellBudget) -> None:
+    """Refuse a workbook that unpacks beyond the limits, from its zip directory (the size a zip
+    entry declares bounds what it inflates to: zipfile stops there and fails the CRC check)."""
+    limit = max_unpacked_bytes()
+    whole_part_limit = min(MAX_WHOLE_PART, limit)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError):
+        raise InputError(name, "not a readable XLSX workbook (not a zip archive)") from None
+    with archive:
+        infos = archive.infolist()
+        expanded = sum(info.file_size for info in infos)
+        if expanded > limit:
+            raise InputError(
+                name,
+                f"workbook unpacks to {human_bytes(expanded)}, more than the "
+                f"{human_bytes(limit)} limit (split it, or set {MAX_UNPACKED_ENV} to raise the "
+                "limit)",
+            )
+        for info in infos:
+            part = info.filename
+            if part.lower().endswith("sharedstrings.xml"):
+                try:
+                    strings = _shared_strings(archive, part)
+                except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError,
+                        EOFError) as exc:  # corrupt, unsupported compression, encrypted
+                    raise InputError(
+                        name, f"not a readable XLSX workbook ({exc.__class__.__name__})"
+                    ) from None
+                if strings > budget.limit:
+                    raise InputError(
+                        name,
+                        f"workbook holds {strings:,} shared strings, more than the "
+                        f"{budget.limit:,} cells allowed in one file (split it, or set "
+                        f"{MAX_CELLS_ENV} to raise the limit)",
+                    )
+            elif (part.endswith((".xml", ".rels")) and not _is_worksheet(part)
+                  and info.file_size > whole_part_limit):
+                raise InputError(
+                    name,
+                    f"workbook part {part} unpacks to {human_bytes(info.file_size)}, more than "
+                    f"the {human_bytes(whole_part_limit)} allowed for a part that is not a "
+                    "worksheet",
+                )
+
+
+def read_xlsx(data: bytes, name: str, budget: CellBudget | None = None) -> Iterator[Table]:
+    """Every sheet of a workbook, its rows streamed. Formulas are kept as text (`=...`) so they
+    are reported, not silently evaluated by whatever program saved the file last.
 
     Merged cells read as their top-left value with the other cells of the range blank, as NBS
-    portal workbooks merge their title lines.
+    portal workbooks merge their title lines. Rows are as wide as the sheet's declared dimension
+    (openpyxl pads them), and every cell counts against the file's cell budget.
     """
     from openpyxl import load_workbook
 
-    limit = max_file_bytes() * XLSX_EXPANSION
+    budget = budget or CellBudget(name)
+    _check_workbook(data, name, budget)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            expanded = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise InputError(name, "not a readable XLSX workbook (not a zip archive)") from None
-    if expanded > limit:
-        raise InputError(
-            name,
-            f"workbook unpacks to {human_bytes(expanded)}, more than the "
-            f"{human_bytes(limit)} allowed (set {MAX_BYTES_ENV} to raise the limit)",
-        )
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False,
+                                 keep_links=False)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, EOFError,
+            RuntimeError, NotImplementedError, SyntaxError) as exc:
         raise InputError(name, f"not a readable XLSX workbook ({exc.__class__.__name__})") from None
     try:
         for sheet in workbook.worksheets:
-            rows = [
-                (number, [_cell_text(v) for v in values])
-                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-            ]
-            yield Table(sheet=sheet.title, encoding=None, rows=rows)
+            yield Table(sheet=sheet.title, encoding=None, rows=_sheet_rows(sheet, name, budget))
     finally:
         workbook.close()
+
+
+def _sheet_rows(sheet, name: str, budget: CellBudget) -> Iterator[tuple[int, list[str]]]:
+    try:
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            budget.take(len(values), number)
+            yield number, [_cell_text(v) for v in values]
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, EOFError,
+            RuntimeError, NotImplementedError, SyntaxError) as exc:  # ParseError: SyntaxError
+        raise InputError(
+            name, f"not a readable XLSX workbook ({exc.__class__.__name__} in sheet "
+            f"{sheet.title})"
+        ) from None

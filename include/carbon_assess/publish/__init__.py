@@ -10,6 +10,11 @@ Both engines get the same tables, types, primary keys, rows (in key order), anal
 - DuckDB (`duckdb_warehouse`): one DuckDB transaction rebuilds schema `carbon`.
 - PostgreSQL (`postgres_warehouse`): COPY into a staging schema, then one short transaction
   renames schemas (carbon → carbon_previous, staging → carbon), moving the run log along.
+  Publishing needs the role `carbon_publisher` (or a member of it, or a superuser): the publish
+  lock is a row lock on `carbon_control.publish_lock`, which nobody else may lock.
+
+A rollback swaps the two releases back and writes a 'rolled back' row to the run log
+(`meta_pipeline_run`, with `restored_run_id`); it never creates a warehouse.
 
 `table_checksums(url)` gives one digest per published table, for proving idempotence and
 engine equality. Shared definitions live in `common`, the documentation in `catalog`;
@@ -24,9 +29,12 @@ from typing import Any
 
 from carbon_assess.publish import duckdb_warehouse, postgres_warehouse
 from carbon_assess.publish.common import (
+    CONTROL_SCHEMA,
     PREVIOUS_SCHEMA,
     PUBLISHED_TABLES,
+    PUBLISHER_ROLE,
     READER_ROLE,
+    ROLLED_BACK,
     SCHEMA,
     PublishResult,
     WarehouseUrl,
@@ -37,7 +45,8 @@ from carbon_assess.publish.common import (
 from carbon_assess.workdir import Run
 
 __all__ = [
-    "PREVIOUS_SCHEMA", "PUBLISHED_TABLES", "PublishResult", "READER_ROLE", "SCHEMA", "WarehouseUrl",
+    "CONTROL_SCHEMA", "PREVIOUS_SCHEMA", "PUBLISHED_TABLES", "PUBLISHER_ROLE", "PublishResult",
+    "READER_ROLE", "ROLLED_BACK", "SCHEMA", "WarehouseUrl",
     "init_warehouse", "parse_warehouse_url", "publish", "rollback",
     "rows_digest", "table_checksums",
 ]
@@ -57,8 +66,9 @@ def publish(
 
 
 def init_warehouse(warehouse_url: str) -> dict[str, Any]:
-    """Create schemas, run-log tables (and, on PostgreSQL, the role `carbon_reader` and its
-    grants); idempotent."""
+    """Create schemas, run-log tables (and, on PostgreSQL, the roles `carbon_reader` and
+    `carbon_publisher` with their rights, the publisher getting a login password from
+    $CARBON_PUBLISHER_PASSWORD when set); idempotent."""
     target = parse_warehouse_url(warehouse_url)
     if target.kind == "duckdb":
         duckdb_warehouse.init_duckdb(Path(target.target))
@@ -66,12 +76,15 @@ def init_warehouse(warehouse_url: str) -> dict[str, Any]:
     return postgres_warehouse.init_postgres(target.target)
 
 
-def rollback(warehouse_url: str) -> dict[str, Any]:
-    """Swap the previous release back in (the current one becomes the previous)."""
+def rollback(warehouse_url: str, *, lock_timeout: float | None = None) -> dict[str, Any]:
+    """Swap the previous release back in (the current one becomes the previous) and log it in
+    the run log; waits for a running publish like `publish`. Never creates a warehouse: a
+    missing DuckDB file or PostgreSQL schema is a WarehouseError."""
     target = parse_warehouse_url(warehouse_url)
+    timeout = lock_timeout_seconds(lock_timeout)
     if target.kind == "duckdb":
-        return duckdb_warehouse.rollback_duckdb(Path(target.target))
-    return postgres_warehouse.rollback_postgres(target.target, lock_timeout=lock_timeout_seconds())
+        return duckdb_warehouse.rollback_duckdb(Path(target.target), lock_timeout=timeout)
+    return postgres_warehouse.rollback_postgres(target.target, lock_timeout=timeout)
 
 
 def table_checksums(

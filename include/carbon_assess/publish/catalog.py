@@ -427,12 +427,15 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "meta_pipeline_run", "run log",
-        "One row per pipeline run that published (the run log; kept across releases).",
+        "One row per pipeline run that published and per rollback (the run log; kept across "
+        "releases). The latest row (by finished_at) describes the release in schema carbon: a "
+        "rollback's row repeats the parameters of the run it restored.",
         (
             C("run_id", V, "Run id: UTC start time and a random suffix"),
-            C("started_at", TSTZ, "When the run started", "UTC"),
-            C("finished_at", TSTZ, "When the run published", "UTC"),
-            C("status", V, "published"),
+            C("started_at", TSTZ, "When the run (or rollback) started", "UTC"),
+            C("finished_at", TSTZ, "When the run published (or the rollback finished)", "UTC"),
+            C("status", V, "published, or rolled back (the release of restored_run_id is "
+              "current again)"),
             C("code_version", V, "Package version and git commit of the code that ran"),
             C("vintage", V, "Data vintage label given to the run (e.g. 2024 yearbook)"),
             C("method", V, "Emission accounting method of the run"),
@@ -442,6 +445,8 @@ TABLES: tuple[Table, ...] = (
               "observations"),
             C("row_counts", V, "JSON object: rows published per table"),
             C("warnings", INT, "Number of ingest warnings"),
+            C("restored_run_id", V, "Rollback only: the run whose release it restored (null "
+              "when unknown, or for a publish)"),
         ),
         primary_key=("run_id",),
     ),

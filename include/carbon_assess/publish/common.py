@@ -15,11 +15,18 @@ from typing import Any, NotRequired, TypedDict
 from carbon_assess import __version__
 from carbon_assess.errors import WarehouseError
 from carbon_assess.publish import catalog
-from carbon_assess.workdir import Run
+from carbon_assess.workdir import Run, new_run_id
 
 SCHEMA = "carbon"
 PREVIOUS_SCHEMA = "carbon_previous"
+# Not published, not readable by analysts: the publish lock (PostgreSQL) and which run's release
+# is in `carbon` and in `carbon_previous` (both engines).
+CONTROL_SCHEMA = "carbon_control"
 READER_ROLE = "carbon_reader"
+PUBLISHER_ROLE = "carbon_publisher"
+PUBLISHER_PASSWORD_ENV = "CARBON_PUBLISHER_PASSWORD"  # read by `warehouse init` only
+PUBLISHED = "published"  # meta_pipeline_run.status of a publish
+ROLLED_BACK = "rolled back"  # ... and of a rollback
 LOCK_TIMEOUT_ENV = "CARBON_PUBLISH_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 120.0  # seconds a publish waits for another one to finish
 
@@ -75,7 +82,7 @@ def code_version() -> str:
     return f"{__version__}+{sha}" if sha else __version__
 
 
-def run_record(run: Run, status: str) -> dict[str, Any]:
+def run_record(run: Run, status: str = PUBLISHED) -> dict[str, Any]:
     """The `meta_pipeline_run` row for this run, from the files in its work directory."""
     info = run.info
     ingest = run.read_ingest_report()
@@ -97,7 +104,40 @@ def run_record(run: Run, status: str) -> dict[str, Any]:
         "input_files": json.dumps(inputs, ensure_ascii=False, sort_keys=True),
         "row_counts": None,
         "warnings": len(ingest["warnings"]),
+        "restored_run_id": None,
     }
+
+
+def rollback_record(started_at: datetime, restored: dict[str, Any] | None,
+                    restored_run_id: str | None, counts: dict[str, int]) -> dict[str, Any]:
+    """The `meta_pipeline_run` row of a rollback: its own run id and times, status 'rolled back',
+    `restored_run_id`, and the restored run's parameters (vintage, method, factor version,
+    landing, inputs, warnings), so that the latest row of the run log always describes the
+    release in `carbon`. `counts`: the rows now published per table."""
+    restored = restored or {}
+    return {
+        "run_id": new_run_id(),
+        "started_at": started_at,
+        "finished_at": datetime.now(UTC),
+        "status": ROLLED_BACK,
+        "code_version": code_version(),
+        "vintage": restored.get("vintage"),
+        "method": restored.get("method"),
+        "factor_version": restored.get("factor_version"),
+        "landing": restored.get("landing"),
+        "input_files": restored.get("input_files"),
+        "row_counts": json.dumps(counts, sort_keys=True),
+        "warnings": restored.get("warnings"),
+        "restored_run_id": restored_run_id,
+    }
+
+
+def release_from_log(entries: Iterable[tuple[str, str | None]], back: int = 0) -> str | None:
+    """The run whose release was current `back` entries ago, from the run log's (run_id,
+    restored_run_id) pairs, newest first: for warehouses published before the releases were
+    recorded in `carbon_control.release`."""
+    releases = [restored or run_id for run_id, restored in entries]
+    return releases[back] if len(releases) > back else None
 
 
 def lock_timeout_seconds(value: float | None = None) -> float:

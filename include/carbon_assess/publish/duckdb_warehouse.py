@@ -3,21 +3,29 @@
 A publish is one DuckDB transaction (DuckDB DDL is transactional): readers see the old release
 or the new one, never a mix; a crash before COMMIT leaves the previous release as it was. Tables
 get the catalog's primary keys, rows are inserted in key order, the analyst views and the
-`COMMENT ON` documentation are (re)applied in the same transaction.
+`COMMENT ON` documentation are (re)applied in the same transaction. DuckDB's file lock is the
+publish lock (one writer per file; a second one waits up to the lock timeout).
+
+`carbon_control.release` records which run's release is in `carbon` and in `carbon_previous`;
+a rollback swaps the two releases and adds a 'rolled back' row to the run log, in the same
+transaction. A rollback never creates a warehouse file.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from carbon_assess.errors import WarehouseError
 from carbon_assess.publish.catalog import (
     META_TABLES,
+    PUBLISHED_TABLES,
     VIEWS,
     comment_statements,
     quote_ident,
@@ -25,10 +33,12 @@ from carbon_assess.publish.catalog import (
     table,
 )
 from carbon_assess.publish.common import (
+    CONTROL_SCHEMA,
     PREVIOUS_SCHEMA,
-    PUBLISHED_TABLES,
     SCHEMA,
     PublishResult,
+    release_from_log,
+    rollback_record,
     rows_digest,
     run_record,
 )
@@ -44,13 +54,23 @@ def _meta_ddl(name: str) -> str:
 
 
 META_DDL = {name: _meta_ddl(name) for name in META_TABLES}
+RELEASE_DDL = (
+    f"create table if not exists {CONTROL_SCHEMA}.release (\n"
+    "    slot varchar primary key,  -- 'current' (schema carbon) or 'previous'\n"
+    "    run_id varchar,\n"
+    "    since timestamp with time zone\n"
+    ")"
+)
 
 
-def connect_warehouse(path: Path, read_only: bool = False, wait: float = 0.0) -> Any:
-    """Open the warehouse file; a writer waits up to `wait` seconds for another process's lock."""
+def connect_warehouse(path: Path, read_only: bool = False, wait: float = 0.0,
+                      create: bool = True) -> Any:
+    """Open the warehouse file, waiting up to `wait` seconds while another process writes it
+    (DuckDB: one writer, and no reader beside a writer). `read_only` or `create=False`: a
+    missing file is a WarehouseError naming the path, never a new empty warehouse."""
     import duckdb
 
-    if read_only and not path.exists():
+    if (read_only or not create) and not path.exists():
         raise WarehouseError(f"warehouse {path} does not exist; run `carbon-assess run` first")
     deadline = time.monotonic() + wait
     while True:
@@ -60,12 +80,15 @@ def connect_warehouse(path: Path, read_only: bool = False, wait: float = 0.0) ->
             if "lock" not in str(exc).lower():
                 raise WarehouseError(f"cannot open warehouse {path}: {exc}") from None
             if time.monotonic() >= deadline:
-                waited = f" (waited {wait:.0f} s)" if wait else ""
+                holder = re.search(r"\(PID (\d+)\)", str(exc))
+                by = f" (PID {holder[1]})" if holder else ""
+                waited = f"gave up after waiting {wait:g} s, " if wait else ""
                 raise WarehouseError(
-                    f"warehouse {path} is in use by another process (DuckDB allows one "
-                    f"writer){waited}; retry when it has finished"
+                    f"warehouse {path} is in use by another process{by}: DuckDB allows one "
+                    f"writer and no reader beside it, e.g. while a publish runs; {waited}retry "
+                    "when it has finished"
                 ) from None
-            time.sleep(0.2)
+            time.sleep(0.1)
 
 
 @contextmanager
@@ -151,10 +174,53 @@ def init_duckdb(path: Path, wait: float = 0.0) -> None:
     """Create the schemas and the run-log tables (idempotent)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with connect_warehouse(path, wait=wait) as con:
-        con.execute(f"create schema if not exists {SCHEMA}")
-        con.execute(f"create schema if not exists {PREVIOUS_SCHEMA}")
-        for ddl in META_DDL.values():
-            con.execute(ddl)
+        _ensure_base(con)
+
+
+def _ensure_base(con: Any) -> None:
+    """Schemas, run-log tables (with the catalog's columns: a warehouse from an older version
+    gets the new ones) and the release table."""
+    con.execute(f"create schema if not exists {SCHEMA}")
+    con.execute(f"create schema if not exists {PREVIOUS_SCHEMA}")
+    con.execute(f"create schema if not exists {CONTROL_SCHEMA}")
+    for name, ddl in META_DDL.items():
+        con.execute(ddl)
+        present = {c for c, _ in _columns(con, _current_catalog(con), SCHEMA, name)}
+        for column in table(name).columns:
+            if column.name not in present:
+                con.execute(f"alter table {SCHEMA}.{name} add column {quote_ident(column.name)} "
+                            f"{column.type}")
+    con.execute(RELEASE_DDL)
+
+
+def _release(con: Any, slot: str) -> str | None:
+    """The run whose release is in `carbon` ('current') or `carbon_previous` ('previous');
+    from the run log when the warehouse predates the release table."""
+    row = con.execute(f"select run_id from {CONTROL_SCHEMA}.release where slot = ?",
+                      [slot]).fetchall()
+    if row:
+        return row[0][0]
+    entries = con.execute(
+        f"select run_id, restored_run_id from {SCHEMA}.meta_pipeline_run "
+        "order by finished_at desc nulls last, started_at desc nulls last, run_id desc"
+    ).fetchall()
+    return release_from_log(entries, back=0 if slot == "current" else 1)
+
+
+def _set_releases(con: Any, current: str | None, previous: str | None) -> None:
+    now = datetime.now(UTC)
+    for slot, run_id in (("current", current), ("previous", previous)):
+        con.execute(f"insert or replace into {CONTROL_SCHEMA}.release values (?, ?, ?)",
+                    [slot, run_id, now])
+
+
+def _record(con: Any, record: dict[str, Any]) -> None:
+    columns = ", ".join(quote_ident(c) for c in record)
+    placeholders = ", ".join("?" for _ in record)
+    con.execute(
+        f"insert or replace into {SCHEMA}.meta_pipeline_run ({columns}) values ({placeholders})",
+        list(record.values()),
+    )
 
 
 def publish_duckdb(run: Run, path: Path, lock_timeout: float = 0.0) -> PublishResult:
@@ -164,8 +230,9 @@ def publish_duckdb(run: Run, path: Path, lock_timeout: float = 0.0) -> PublishRe
     if not compute_db.exists():
         raise WarehouseError(f"{compute_db} not found: run the compute and assess stages first")
     started = time.monotonic()
-    init_duckdb(path, wait=lock_timeout)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with connect_warehouse(path, wait=lock_timeout) as con, _errors(path, "publish"):
+        _ensure_base(con)
         con.execute("attach ? as compute (read_only)", [str(compute_db)])
         record["factor_version"] = con.execute(
             "select factor_version from compute.main.run_parameters"
@@ -184,6 +251,7 @@ def publish_duckdb(run: Run, path: Path, lock_timeout: float = 0.0) -> PublishRe
             for name in _tables_in(con, PREVIOUS_SCHEMA):
                 con.execute(f"drop table {PREVIOUS_SCHEMA}.{name}")
             current = set(_tables_in(con, SCHEMA))
+            outgoing = _release(con, "current") if current & set(PUBLISHED_TABLES) else None
             catalog = _current_catalog(con)
             for name in PUBLISHED_TABLES:
                 if name in current:
@@ -191,13 +259,8 @@ def publish_duckdb(run: Run, path: Path, lock_timeout: float = 0.0) -> PublishRe
                                   _columns(con, catalog, SCHEMA, name))
             for name in PUBLISHED_TABLES:
                 _copy_ordered(con, f"compute.main.{name}", SCHEMA, name, layouts[name])
-            columns = ", ".join(record)
-            placeholders = ", ".join("?" for _ in record)
-            con.execute(
-                f"insert or replace into {SCHEMA}.meta_pipeline_run ({columns}) "
-                f"values ({placeholders})",
-                list(record.values()),
-            )
+            _record(con, record)
+            _set_releases(con, record["run_id"], outgoing)
             if validation.exists():
                 con.execute(
                     f"delete from {SCHEMA}.meta_validation_result where run_id = ?",
@@ -224,15 +287,20 @@ def publish_duckdb(run: Run, path: Path, lock_timeout: float = 0.0) -> PublishRe
     }
 
 
-def rollback_duckdb(path: Path) -> dict[str, Any]:
-    """Swap the previous release back in (and the current one out), in one transaction."""
-    with connect_warehouse(path) as con, _errors(path, "rollback"):
+def rollback_duckdb(path: Path, lock_timeout: float = 0.0) -> dict[str, Any]:
+    """Swap the previous release back in (and the current one out) and log the rollback in
+    `meta_pipeline_run`, in one transaction. A missing file is an error, never created."""
+    started_at = datetime.now(UTC)
+    with connect_warehouse(path, wait=lock_timeout, create=False) as con, \
+            _errors(path, "rollback"):
         previous = [t for t in _tables_in(con, PREVIOUS_SCHEMA) if t in PUBLISHED_TABLES]
         if not previous:
             raise WarehouseError(f"warehouse {path} has no previous release to roll back to")
+        _ensure_base(con)
         catalog = _current_catalog(con)
         con.execute("begin transaction")
         try:
+            restored, outgoing = _release(con, "previous"), _release(con, "current")
             for name in previous:
                 current_columns = _columns(con, catalog, SCHEMA, name)
                 con.execute(f"alter table {SCHEMA}.{name} rename to {name}__swap")
@@ -241,12 +309,29 @@ def rollback_duckdb(path: Path) -> dict[str, Any]:
                 _copy_ordered(con, f"{SCHEMA}.{name}__swap", PREVIOUS_SCHEMA, name,
                               current_columns)
                 con.execute(f"drop table {SCHEMA}.{name}__swap")
+            counts = {
+                t: con.execute(f"select count(*) from {SCHEMA}.{t}").fetchall()[0][0]
+                for t in previous
+            }
+            record = rollback_record(started_at, _run_row(con, restored), restored, counts)
+            _record(con, record)
+            _set_releases(con, restored, outgoing)
             _apply_comments(con)  # the views bind by name: they now read the restored tables
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
             raise
-    return {"warehouse": str(path), "restored_tables": previous}
+    return {"warehouse": str(path), "restored_tables": previous, "run_id": record["run_id"],
+            "restored_run_id": restored}
+
+
+def _run_row(con: Any, run_id: str | None) -> dict[str, Any] | None:
+    if run_id is None:
+        return None
+    cursor = con.execute(f"select * from {SCHEMA}.meta_pipeline_run where run_id = ?", [run_id])
+    names = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    return dict(zip(names, rows[0], strict=True)) if rows else None
 
 
 def duckdb_checksums(path: Path, schema: str, tables: tuple[str, ...]) -> dict[str, str]:

@@ -1,6 +1,25 @@
 """The production warehouse on PostgreSQL (psycopg 3).
 
-A publish, under a per-database advisory lock (a second publish waits, then fails clearly):
+Roles (created by `carbon-assess warehouse init`, run once as a superuser or the database owner
+with CREATEROLE): `carbon_reader` (NOLOGIN; SELECT on schema `carbon`, nothing else) and
+`carbon_publisher` (NOLOGIN, or LOGIN with the password in $CARBON_PUBLISHER_PASSWORD at init:
+owns the schemas `carbon`, `carbon_previous`, `carbon_control` and the staging schemas, has
+CONNECT and CREATE on the database, because PostgreSQL requires CREATE there to create and
+rename schemas, and nothing else: no superuser, no CREATEROLE/CREATEDB, no rights on other
+schemas' tables). A publish or rollback runs as `carbon_publisher`: logged in as it, or `SET
+ROLE carbon_publisher` by a member of it (or a superuser), so that everything it creates belongs
+to that role; objects an older version created as another role are handed over to it when the
+session may do so.
+
+The publish lock: a row lock (`SELECT ... FOR UPDATE` under `lock_timeout`) on the one row of
+`carbon_control.publish_lock`, held on a second connection for the whole publish, rollback or
+init. Only the publisher (and superusers) may lock that row: the reader role has no USAGE on
+`carbon_control`, and locking a row FOR UPDATE needs the UPDATE right. A second publish queues
+behind it up to the lock timeout, then fails naming the holder; a killed publisher's lock goes
+with its connection. `carbon_control.release` records which run's release is in `carbon` and in
+`carbon_previous`.
+
+A publish, under the publish lock (a second publish waits, then fails clearly):
 
 1. Stage: in one transaction, create schema `carbon_staging_<run>`, create each table with the
    types of compute.duckdb (VARCHAR→text, DOUBLE→double precision, ...), bulk-load it with
@@ -12,7 +31,8 @@ A publish, under a per-database advisory lock (a second publish waits, then fail
 2. Swap, in one short transaction: upsert the run log, take ACCESS EXCLUSIVE locks on the
    outgoing release (retried under a short lock_timeout, so a reader can never deadlock it),
    move the run-log tables (`meta_*`) into the staging schema, drop the old `carbon_previous`,
-   rename `carbon` → `carbon_previous` and staging → `carbon`, re-grant `carbon_reader`.
+   rename `carbon` → `carbon_previous` and staging → `carbon`, re-grant `carbon_reader`,
+   record the releases in `carbon_control.release`.
    If the swap fails (e.g. a session kept a transaction open on `carbon` for longer than the
    lock timeout: the message names it) the staging schema is dropped and `carbon` is unchanged;
    a staging schema orphaned by a crash between the two steps is dropped by the next publish.
@@ -30,10 +50,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,18 +69,23 @@ from carbon_assess.publish.catalog import (
     table,
 )
 from carbon_assess.publish.common import (
+    CONTROL_SCHEMA,
     PREVIOUS_SCHEMA,
     PUBLISHED_TABLES,
+    PUBLISHER_PASSWORD_ENV,
+    PUBLISHER_ROLE,
     READER_ROLE,
     SCHEMA,
     PublishResult,
+    release_from_log,
+    rollback_record,
     rows_digest,
     run_record,
 )
 from carbon_assess.workdir import Run
 
-# pg_advisory_lock key of "a publish / rollback / init is running in this database".
-LOCK_KEY = int.from_bytes(b"carbonpb", "big") >> 1
+LOCK_TABLE = "publish_lock"  # in CONTROL_SCHEMA: one row, row-locked by a running publish
+RELEASE_TABLE = "release"  # in CONTROL_SCHEMA: slot 'current' / 'previous' -> run id
 STAGING_PREFIX = "carbon_staging_"
 SWAP_SCHEMA = "carbon_swap"
 BATCH_ROWS = 100_000
@@ -76,15 +103,17 @@ def _psycopg() -> Any:
     return psycopg
 
 
-def connect(url: str, connect_timeout: int = 10) -> Any:
-    """An autocommit psycopg connection; any failure is a one-line WarehouseError."""
+def connect(url: str, connect_timeout: int = 10, application_name: str = "carbon-assess",
+            autocommit: bool = True) -> Any:
+    """A psycopg connection (autocommit unless asked); any failure is a one-line
+    WarehouseError."""
     psycopg = _psycopg()
     try:
         return psycopg.connect(
             url,
-            autocommit=True,
+            autocommit=autocommit,
             connect_timeout=connect_timeout,
-            application_name="carbon-assess",
+            application_name=application_name,
         )
     except (psycopg.Error, ValueError) as exc:
         raise WarehouseError(
@@ -132,47 +161,82 @@ def _join(parts: list[Any]) -> Any:
 # ---------------------------------------------------------------------------------- locking
 
 
-def _acquire_lock(conn: Any, url: str, timeout: float, action: str) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if conn.execute("select pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()[0]:
-            return
-        if time.monotonic() >= deadline:
-            holder = conn.execute(
+@contextmanager
+def _publish_lock(url: str, timeout: float, action: str) -> Iterator[Any]:
+    """Hold the publish lock (the row of carbon_control.publish_lock, FOR UPDATE) on a connection
+    of its own for the duration of the block; wait for it at most `timeout` seconds, then fail
+    naming the holder. Yields the lock's connection (see `_check_lock`)."""
+    psycopg = _psycopg()
+    lock = connect(url, application_name=f"carbon-assess {action}", autocommit=False)
+    try:
+        # an idle-in-transaction limit of the server must not end the lock mid-publish
+        lock.execute("set idle_in_transaction_session_timeout = 0")
+        lock.execute("set statement_timeout = 0")
+        wait = f"set local lock_timeout = '{max(int(timeout * 1000), 1)}ms'"
+        lock.execute(wait)
+        try:
+            lock.execute(
+                _sql("select 1 from {} where id = 1 for update" + (" nowait" if timeout <= 0
+                                                                    else ""),
+                     _ident(CONTROL_SCHEMA, LOCK_TABLE))
+            )
+        except psycopg.errors.LockNotAvailable:
+            lock.rollback()
+            raise WarehouseError(
+                f"{action} on {mask_url(url)}: another publish or rollback is in progress"
+                f"{_lock_holder(lock)}; gave up after waiting {timeout:g} s, retry when it has "
+                "finished"
+            ) from None
+        except psycopg.errors.InsufficientPrivilege:
+            lock.rollback()
+            user = lock.execute("select session_user").fetchone()[0]
+            raise WarehouseError(
+                f"{action} on {mask_url(url)}: role {user} may not take the publish lock "
+                f"({CONTROL_SCHEMA}.{LOCK_TABLE}): publish as {PUBLISHER_ROLE} or a member of "
+                "it, once `carbon-assess warehouse init` (run as a superuser) has given that "
+                "role the carbon schemas"
+            ) from None
+        yield lock
+    finally:
+        with suppress(Exception):  # closing ends the transaction, and the lock with it
+            lock.close()
+
+
+def _lock_holder(conn: Any) -> str:
+    """` (held by pid 123, carbon-assess publish, user carbon_publisher)` or ''."""
+    with suppress(Exception):
+        row = conn.execute(
+            _sql(
                 """
                 select a.pid, coalesce(nullif(a.application_name, ''), '?'),
-                       to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')
-                from pg_locks as l
+                       coalesce(a.usename::text, '?'),
+                       to_char(a.xact_start, 'YYYY-MM-DD HH24:MI:SS TZ')
+                from {} as t
+                join pg_locks as l on l.locktype = 'transactionid' and l.granted
+                  and l.mode = 'ExclusiveLock' and l.transactionid = t.xmax
                 join pg_stat_activity as a on a.pid = l.pid
-                where l.locktype = 'advisory' and l.granted
-                  and l.database = (select oid from pg_database
-                                    where datname = current_database())
-                  and l.classid::bigint = %s and l.objid::bigint = %s
+                where t.id = 1
                 """,
-                [LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF],
-            ).fetchone()
-            by = f" (held by pid {holder[0]}, {holder[1]}, since {holder[2]})" if holder else ""
-            raise WarehouseError(
-                f"{action} on {mask_url(url)}: another publish is in progress{by}; "
-                f"gave up after waiting {timeout:g} s, retry when it has finished"
+                _ident(CONTROL_SCHEMA, LOCK_TABLE),
             )
-        time.sleep(min(0.2, max(deadline - time.monotonic(), 0.01)))
+        ).fetchone()
+        conn.rollback()
+        if row:
+            since = f", since {row[3]}" if row[3] else ""
+            return f" (held by pid {row[0]}, {row[1]}, user {row[2]}{since})"
+    return ""
 
 
-def _release_lock(conn: Any) -> None:
-    if conn.closed:
-        return
-    with suppress(Exception):  # the session ends anyway; its locks go with it
-        conn.execute("select pg_advisory_unlock(%s)", [LOCK_KEY])
-
-
-@contextmanager
-def _locked(conn: Any, url: str, timeout: float, action: str) -> Iterator[None]:
-    _acquire_lock(conn, url, timeout, action)
+def _check_lock(lock: Any, url: str, action: str) -> None:
+    """Before changing `carbon`: the lock's connection must still be there (else another publish
+    may be running, and nothing is changed)."""
     try:
-        yield
-    finally:
-        _release_lock(conn)
+        lock.execute("select 1")
+    except Exception:  # noqa: BLE001 - any failure means the lock may be gone
+        raise WarehouseError(
+            f"{action} on {mask_url(url)}: lost the publish lock (its connection was closed); "
+            "nothing was changed, retry"
+        ) from None
 
 
 def _lock_exclusive(conn: Any, relations: list[tuple[str, str]], what: str,
@@ -288,18 +352,270 @@ def _add_keys(conn: Any, schema: str, name: str, names: list[str]) -> None:
             )
 
 
-def _ensure_base(conn: Any, create_role: bool, strict: bool) -> list[str]:
-    """Schemas, run-log tables and (optionally) the reader role; returns notes."""
+# ---------------------------------------------------------------------------------- roles
+
+
+def _role_exists(conn: Any, role: str = READER_ROLE) -> bool:
+    return bool(conn.execute("select 1 from pg_roles where rolname = %s", [role]).fetchone())
+
+
+def _ensure_roles(conn: Any, strict: bool, password: str | None = None) -> list[str]:
+    """`carbon_reader` and `carbon_publisher` (NOLOGIN); with `password`, the publisher may log
+    in with it (sent as a SCRAM verifier: the password itself never reaches the server's log).
+    Needs CREATEROLE: a WarehouseError when `strict`, else a note."""
     psycopg = _psycopg()
     notes = []
+    for role in (READER_ROLE, PUBLISHER_ROLE):
+        if _role_exists(conn, role):
+            continue
+        try:
+            with conn.transaction():
+                conn.execute(_sql(
+                    """
+                    do $$ begin
+                        create role {} nologin;
+                    exception when duplicate_object or unique_violation then null;
+                    end $$
+                    """,
+                    _ident(role),
+                ))
+        except psycopg.errors.InsufficientPrivilege as exc:
+            message = (
+                f"cannot create role {role} ({one_line_error(exc, '')}): run `carbon-assess "
+                "warehouse init` as a superuser or a role with CREATEROLE"
+            )
+            if strict:
+                raise WarehouseError(message) from None
+            notes.append(message)
+    if password:
+        verifier = conn.pgconn.encrypt_password(
+            password.encode(), PUBLISHER_ROLE.encode(), b"scram-sha-256"
+        ).decode()
+        try:
+            with conn.transaction():
+                conn.execute(_sql("alter role {} login password {}", _ident(PUBLISHER_ROLE),
+                                  _literal(verifier)))
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise WarehouseError(
+                f"cannot set the login password of {PUBLISHER_ROLE} from "
+                f"${PUBLISHER_PASSWORD_ENV} ({one_line_error(exc, '')}): run `carbon-assess "
+                "warehouse init` as a superuser or a role with CREATEROLE"
+            ) from None
+    return notes
+
+
+def _grant_database(conn: Any) -> list[str]:
+    """CONNECT for both roles, CREATE (to create and rename its schemas) for the publisher; a note
+    when this session may not grant them and they are missing."""
+    psycopg = _psycopg()
+    notes = []
+    for role, rights in ((READER_ROLE, ("connect",)), (PUBLISHER_ROLE, ("connect", "create"))):
+        if not _role_exists(conn, role):
+            continue
+        try:
+            with conn.transaction():
+                conn.execute(_sql("grant " + ", ".join(rights) + " on database {} to {}",
+                                  _ident(conn.info.dbname), _ident(role)))
+        except psycopg.errors.InsufficientPrivilege:
+            missing = [r for r in rights if not conn.execute(
+                "select has_database_privilege(%s, current_database(), %s)", [role, r]
+            ).fetchone()[0]]
+            if missing:
+                notes.append(f"could not grant {', '.join(missing).upper()} on database "
+                             f"{conn.info.dbname} to {role} (not the database owner)")
+    return notes
+
+
+def _can_act_as_publisher(conn: Any) -> bool:
+    """Whether this session may `SET ROLE carbon_publisher` (a member, or a superuser) and is
+    not that role already."""
+    row = conn.execute(
+        "select r.oid is not null and current_user <> r.rolname "
+        "and pg_has_role(current_user, r.oid, 'MEMBER') "
+        "from (select 1) as one left join pg_roles as r on r.rolname = %s",
+        [PUBLISHER_ROLE],
+    ).fetchone()
+    return bool(row[0])
+
+
+def _hand_over(conn: Any, timeout: float) -> list[str]:
+    """Make `carbon_publisher` the owner of the carbon schemas and what is in them, where another
+    role owns them (a warehouse published by an older version, or by the superuser before the
+    role existed). A note when this session may not."""
+    psycopg = _psycopg()
+    if not _can_act_as_publisher(conn):
+        return []
+    names = [SCHEMA, PREVIOUS_SCHEMA, CONTROL_SCHEMA, SWAP_SCHEMA]
+    mine = "(select oid from pg_roles where rolname = %s)"
+    schemas = conn.execute(
+        "select nspname, pg_get_userbyid(nspowner) from pg_namespace "
+        f"where (nspname = any(%s) or starts_with(nspname, %s)) and nspowner <> {mine} "
+        "order by 1",
+        [names, STAGING_PREFIX, PUBLISHER_ROLE],
+    ).fetchall()
+    relations = conn.execute(
+        "select n.nspname, c.relname, c.relkind, pg_get_userbyid(c.relowner) "
+        "from pg_class as c join pg_namespace as n on n.oid = c.relnamespace "
+        "where (n.nspname = any(%s) or starts_with(n.nspname, %s)) "
+        f"and c.relkind in ('r', 'p', 'v', 'm', 'f') and c.relowner <> {mine} order by 1, 2",
+        [names, STAGING_PREFIX, PUBLISHER_ROLE],
+    ).fetchall()
+    if not schemas and not relations:
+        return []
+    kinds = {"v": "view", "m": "materialized view", "f": "foreign table"}
+    role = _ident(PUBLISHER_ROLE)
+    try:
+        with conn.transaction():
+            conn.execute(_sql("set local lock_timeout = {}",
+                              _literal(f"{max(int(timeout * 1000), 1)}ms")))
+            for schema, _owner in schemas:
+                conn.execute(_sql("alter schema {} owner to {}", _ident(schema), role))
+            for schema, name, kind, _owner in relations:
+                conn.execute(_sql("alter " + kinds.get(kind, "table") + " {} owner to {}",
+                                  _ident(schema, name), role))
+    except psycopg.errors.InsufficientPrivilege:
+        owners = sorted({o for *_, o in schemas} | {o for *_, o in relations})
+        return [f"objects in the carbon schemas belong to {', '.join(owners)}: run `carbon-assess "
+                f"warehouse init` as a superuser to hand them to {PUBLISHER_ROLE}"]
+    return []
+
+
+def _prepare(conn: Any, timeout: float, *, create_roles: bool, strict: bool,
+             password: str | None = None) -> list[str]:
+    """What a publish, rollback or init does before taking the publish lock: (as the session
+    user) roles, database rights and ownership, then `SET ROLE carbon_publisher` where the
+    session may, and the control tables (the lock). Returns notes."""
+    notes = []
+    if create_roles:
+        notes += _ensure_roles(conn, strict, password)
+        notes += _grant_database(conn)
+    notes += _hand_over(conn, timeout)
+    if _can_act_as_publisher(conn):
+        conn.execute(_sql("set role {}", _ident(PUBLISHER_ROLE)))
+    _ensure_control(conn)
+    return notes
+
+
+def _schema_exists(conn: Any, schema: str) -> bool:
+    return bool(conn.execute("select 1 from pg_namespace where nspname = %s",
+                             [schema]).fetchone())
+
+
+def _ensure_control(conn: Any) -> None:
+    """Schema carbon_control: the lock row and the release table (nobody but the owner, i.e.
+    the publisher, may read or lock them)."""
+    psycopg = _psycopg()
+    if conn.execute(  # (to_regclass would need USAGE on the schema)
+        "select count(*) = 2 from pg_class as c join pg_namespace as n on n.oid = c.relnamespace "
+        "where n.nspname = %s and c.relname in (%s, %s)",
+        [CONTROL_SCHEMA, LOCK_TABLE, RELEASE_TABLE],
+    ).fetchone()[0]:
+        return
+    for attempt in range(3):  # two first publishes at once: one creates, the other retries
+        try:
+            with conn.transaction():
+                if not _schema_exists(conn, CONTROL_SCHEMA):
+                    conn.execute(_sql("create schema {}", _ident(CONTROL_SCHEMA)))
+                lock, release = _ident(CONTROL_SCHEMA, LOCK_TABLE), _ident(CONTROL_SCHEMA,
+                                                                             RELEASE_TABLE)
+                conn.execute(_sql(
+                    "create table if not exists {} (id integer primary key check (id = 1))",
+                    lock))
+                conn.execute(_sql("insert into {} values (1) on conflict do nothing", lock))
+                conn.execute(_sql(
+                    "comment on table {} is 'Row-locked (FOR UPDATE) by a running publish, "
+                    "rollback or warehouse init: the publish lock'", lock))
+                conn.execute(_sql(
+                    "create table if not exists {} (slot text primary key, run_id text, "
+                    "since timestamptz)", release))
+                conn.execute(_sql(
+                    "comment on table {} is 'Which run''s release is in schema carbon (slot "
+                    "current) and in carbon_previous (slot previous)'", release))
+            return
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject,
+                psycopg.errors.DuplicateSchema, psycopg.errors.DuplicateTable):
+            if attempt == 2:
+                raise
+            time.sleep(0.1)
+
+
+def _release(conn: Any, slot: str) -> str | None:
+    """The run whose release is in `carbon` ('current') or `carbon_previous` ('previous');
+    from the run log when the warehouse predates the release table."""
+    row = conn.execute(
+        _sql("select run_id from {} where slot = %s", _ident(CONTROL_SCHEMA, RELEASE_TABLE)),
+        [slot],
+    ).fetchone()
+    if row:
+        return row[0]
+    if "meta_pipeline_run" not in _tables_in(conn, SCHEMA):
+        return None
+    entries = conn.execute(_sql(
+        "select run_id, restored_run_id from {} "
+        "order by finished_at desc nulls last, started_at desc nulls last, run_id desc",
+        _ident(SCHEMA, "meta_pipeline_run"),
+    )).fetchall()
+    return release_from_log(entries, back=0 if slot == "current" else 1)
+
+
+def _set_releases(conn: Any, current: str | None, previous: str | None) -> None:
+    for slot, run_id in (("current", current), ("previous", previous)):
+        conn.execute(
+            _sql("insert into {} (slot, run_id, since) values (%s, %s, now()) "
+                 "on conflict (slot) do update set run_id = excluded.run_id, since = now()",
+                 _ident(CONTROL_SCHEMA, RELEASE_TABLE)),
+            [slot, run_id],
+        )
+
+
+def _insert_run(conn: Any, record: dict[str, Any]) -> None:
+    """Upsert a meta_pipeline_run row (a republished run replaces its row)."""
+    columns = list(record)
+    conn.execute(
+        _sql(
+            "insert into {} ({}) values ({}) on conflict (run_id) do update set {}",
+            _ident(SCHEMA, "meta_pipeline_run"),
+            _join([_ident(c) for c in columns]),
+            _join([_sql("%s") for _ in columns]),
+            _join([_sql("{} = excluded.{}", _ident(c), _ident(c))
+                   for c in columns if c != "run_id"]),
+        ),
+        list(record.values()),
+    )
+
+
+def _run_row(conn: Any, run_id: str | None) -> dict[str, Any] | None:
+    if run_id is None:
+        return None
+    cursor = conn.execute(
+        _sql("select * from {} where run_id = %s", _ident(SCHEMA, "meta_pipeline_run")), [run_id])
+    row = cursor.fetchone()
+    return dict(zip([d.name for d in cursor.description], row, strict=True)) if row else None
+
+
+# ---------------------------------------------------------------------------------- base
+
+
+def _ensure_base(conn: Any) -> None:
+    """Schemas `carbon` and `carbon_previous`, the run-log tables (with the catalog's columns:
+    an older warehouse gets the new ones), their documentation, the reader's grants."""
     with conn.transaction():
-        conn.execute(_sql("create schema if not exists {}", _ident(SCHEMA)))
-        conn.execute(_sql("create schema if not exists {}", _ident(PREVIOUS_SCHEMA)))
+        for schema in (SCHEMA, PREVIOUS_SCHEMA):
+            if not _schema_exists(conn, schema):
+                conn.execute(_sql("create schema {}", _ident(schema)))
         present = {}
         for name in META_TABLES:
             doc = table(name)
             columns = [(c.name, c.type) for c in doc.columns]
             _create_table(conn, SCHEMA, name, columns, if_not_exists=True)
+            have = {r[0] for r in conn.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = %s and table_name = %s", [SCHEMA, name]).fetchall()}
+            for column, duck_type in columns:
+                if column not in have:
+                    conn.execute(_sql("alter table {} add column {} "
+                                      + pg_type(duck_type, f"{name}.{column}"),
+                                      _ident(SCHEMA, name), _ident(column)))
             exists_key = conn.execute(
                 "select 1 from pg_constraint where conrelid = to_regclass(%s) and contype = 'p'",
                 [f"{SCHEMA}.{name}"],
@@ -309,45 +625,7 @@ def _ensure_base(conn: Any, create_role: bool, strict: bool) -> list[str]:
             present[name] = [c for c, _ in columns]
         for statement in comment_statements(SCHEMA, present):
             conn.execute(statement)
-    if create_role and not _role_exists(conn):
-        try:
-            with conn.transaction():
-                conn.execute(
-                    _sql(
-                        """
-                        do $$ begin
-                            create role {} nologin;
-                        exception when duplicate_object or unique_violation then null;
-                        end $$
-                        """,
-                        _ident(READER_ROLE),
-                    )
-                )
-        except psycopg.errors.InsufficientPrivilege as exc:
-            message = (
-                f"cannot create role {READER_ROLE} ({one_line_error(exc, '')}): run `carbon-assess "
-                "warehouse init` as a role with CREATEROLE"
-            )
-            if strict:
-                raise WarehouseError(message) from None
-            notes.append(message)
-    if _role_exists(conn):
-        try:
-            conn.execute(
-                _sql("grant connect on database {} to {}",
-                     _ident(conn.info.dbname), _ident(READER_ROLE))
-            )
-        except psycopg.errors.InsufficientPrivilege:
-            notes.append(f"could not grant CONNECT on database {conn.info.dbname} to "
-                         f"{READER_ROLE} (not the database owner)")
-        with conn.transaction():
-            _grant_reader(conn)
-    return notes
-
-
-def _role_exists(conn: Any) -> bool:
-    return bool(conn.execute("select 1 from pg_roles where rolname = %s", [READER_ROLE])
-                .fetchone())
+        _grant_reader(conn)
 
 
 def _grant_reader(conn: Any) -> bool:
@@ -479,6 +757,7 @@ def publish_postgres(run: Run, url: str, lock_timeout: float) -> PublishResult:
     validation = run.validation_results
     started = time.monotonic()
     duck = duckdb.connect(str(compute_db), read_only=True)
+    stack = ExitStack()  # the publish lock: released after the work connection has closed
     try:
         record["factor_version"] = duck.execute(
             "select factor_version from run_parameters"
@@ -496,9 +775,10 @@ def publish_postgres(run: Run, url: str, lock_timeout: float) -> PublishResult:
         }
         record["row_counts"] = json.dumps(counts, sort_keys=True)
         staging = staging_schema(record["run_id"])
-        with connect(url) as conn, _errors(url, "publish"), \
-                _locked(conn, url, lock_timeout, "publish"):
-            notes = _ensure_base(conn, create_role=True, strict=False)
+        with connect(url) as conn, _errors(url, "publish"):
+            notes = _prepare(conn, lock_timeout, create_roles=True, strict=False)
+            lock = stack.enter_context(_publish_lock(url, lock_timeout, "publish"))
+            _ensure_base(conn)
             _drop_stale_staging(conn)
             load_started = time.monotonic()
             with conn.transaction():
@@ -525,6 +805,7 @@ def publish_postgres(run: Run, url: str, lock_timeout: float) -> PublishResult:
             load_seconds = time.monotonic() - load_started
             swap_started = time.monotonic()
             try:
+                _check_lock(lock, url, "publish")
                 _swap_in(conn, staging, record,
                          _validation_reader(duck, validation) if validation.exists() else None,
                          lock_timeout)
@@ -535,6 +816,7 @@ def publish_postgres(run: Run, url: str, lock_timeout: float) -> PublishResult:
                 raise
             swap_seconds = time.monotonic() - swap_started
     finally:
+        stack.close()
         duck.close()
     return {
         "warehouse": mask_url(url),
@@ -553,20 +835,12 @@ def _quoted_pg(name: str) -> str:
 
 def _swap_in(conn: Any, staging: str, record: dict[str, Any], validation: Any,
              lock_timeout: float) -> None:
-    columns = list(record)
     with conn.transaction():
+        # Which run's release goes out (read before this run's row joins the log).
+        replaced = (_release(conn, "current")
+                    if set(_tables_in(conn, SCHEMA)) & set(PUBLISHED_TABLES) else None)
         # The run log first (row locks only): it becomes visible with the release, at COMMIT.
-        conn.execute(
-            _sql(
-                "insert into {} ({}) values ({}) on conflict (run_id) do update set {}",
-                _ident(SCHEMA, "meta_pipeline_run"),
-                _join([_ident(c) for c in columns]),
-                _join([_sql("%s") for _ in columns]),
-                _join([_sql("{} = excluded.{}", _ident(c), _ident(c))
-                       for c in columns if c != "run_id"]),
-            ),
-            list(record.values()),
-        )
+        _insert_run(conn, record)
         if validation is not None:
             conn.execute(
                 _sql("delete from {} where run_id = %s", _ident(SCHEMA, "meta_validation_result")),
@@ -584,6 +858,7 @@ def _swap_in(conn: Any, staging: str, record: dict[str, Any], validation: Any,
         conn.execute(_sql("alter schema {} rename to {}",
                           _ident(SCHEMA), _ident(PREVIOUS_SCHEMA)))
         conn.execute(_sql("alter schema {} rename to {}", _ident(staging), _ident(SCHEMA)))
+        _set_releases(conn, record["run_id"], replaced)
         _grant_reader(conn)
 
 
@@ -591,44 +866,73 @@ def _swap_in(conn: Any, staging: str, record: dict[str, Any], validation: Any,
 
 
 def init_postgres(url: str, lock_timeout: float = 60.0) -> dict[str, Any]:
-    with connect(url) as conn, _errors(url, "warehouse init"), \
-            _locked(conn, url, lock_timeout, "warehouse init"):
-        notes = _ensure_base(conn, create_role=True, strict=True)
-        stale = _drop_stale_staging(conn)
+    """Roles, rights, schemas, run-log and control tables (idempotent). The publisher may log
+    in with $CARBON_PUBLISHER_PASSWORD when that is set."""
+    password = os.environ.get(PUBLISHER_PASSWORD_ENV) or None
+    with connect(url) as conn, _errors(url, "warehouse init"):
+        notes = _prepare(conn, lock_timeout, create_roles=True, strict=True, password=password)
+        with _publish_lock(url, lock_timeout, "warehouse init"):
+            _ensure_base(conn)
+            stale = _drop_stale_staging(conn)
+        login = conn.execute("select rolcanlogin from pg_roles where rolname = %s",
+                             [PUBLISHER_ROLE]).fetchone()
     return {
         "warehouse": mask_url(url),
         "schemas": [SCHEMA, PREVIOUS_SCHEMA],
         "role": READER_ROLE,
+        "publisher": PUBLISHER_ROLE,
+        "publisher_login": bool(login and login[0]),
         "dropped_staging": stale,
         "notes": notes,
     }
 
 
 def rollback_postgres(url: str, lock_timeout: float) -> dict[str, Any]:
-    with connect(url) as conn, _errors(url, "rollback"), \
-            _locked(conn, url, lock_timeout, "rollback"):
-        previous = [t for t in _tables_in(conn, PREVIOUS_SCHEMA) if t in PUBLISHED_TABLES]
-        if not previous:
+    """Swap `carbon_previous` and `carbon` back and log a 'rolled back' run, in one transaction.
+    Creates no warehouse: no schema `carbon` is an error."""
+    started_at = datetime.now(UTC)
+    with connect(url) as conn, _errors(url, "rollback"):
+        if not _schema_exists(conn, SCHEMA):
             raise WarehouseError(
-                f"warehouse {mask_url(url)} has no previous release to roll back to"
+                f"warehouse {mask_url(url)} has no schema {SCHEMA}: nothing to roll back "
+                "(is it the right database? nothing has been published there)"
             )
-        with conn.transaction():
-            outgoing = [(SCHEMA, t) for t in _tables_in(conn, SCHEMA)]
-            outgoing += [(PREVIOUS_SCHEMA, t) for t in _tables_in(conn, PREVIOUS_SCHEMA)]
-            _lock_exclusive(conn, outgoing, f"schema {SCHEMA}", lock_timeout)
-            for name in META_TABLES:
-                if name in _tables_in(conn, SCHEMA):
-                    conn.execute(_sql("alter table {} set schema {}",
-                                      _ident(SCHEMA, name), _ident(PREVIOUS_SCHEMA)))
-            conn.execute(_sql("drop schema if exists {} cascade", _ident(SWAP_SCHEMA)))
-            conn.execute(_sql("alter schema {} rename to {}",
-                              _ident(SCHEMA), _ident(SWAP_SCHEMA)))
-            conn.execute(_sql("alter schema {} rename to {}",
-                              _ident(PREVIOUS_SCHEMA), _ident(SCHEMA)))
-            conn.execute(_sql("alter schema {} rename to {}",
-                              _ident(SWAP_SCHEMA), _ident(PREVIOUS_SCHEMA)))
-            _grant_reader(conn)
-    return {"warehouse": mask_url(url), "restored_tables": previous}
+        notes = _prepare(conn, lock_timeout, create_roles=False, strict=False)
+        with _publish_lock(url, lock_timeout, "rollback") as lock:
+            previous = [t for t in _tables_in(conn, PREVIOUS_SCHEMA) if t in PUBLISHED_TABLES]
+            if not previous:
+                raise WarehouseError(
+                    f"warehouse {mask_url(url)} has no previous release to roll back to"
+                )
+            _ensure_base(conn)
+            _check_lock(lock, url, "rollback")
+            with conn.transaction():
+                restored, replaced = _release(conn, "previous"), _release(conn, "current")
+                outgoing = [(SCHEMA, t) for t in _tables_in(conn, SCHEMA)]
+                outgoing += [(PREVIOUS_SCHEMA, t) for t in _tables_in(conn, PREVIOUS_SCHEMA)]
+                _lock_exclusive(conn, outgoing, f"schema {SCHEMA}", lock_timeout)
+                for name in META_TABLES:
+                    if name in _tables_in(conn, SCHEMA):
+                        conn.execute(_sql("alter table {} set schema {}",
+                                          _ident(SCHEMA, name), _ident(PREVIOUS_SCHEMA)))
+                conn.execute(_sql("drop schema if exists {} cascade", _ident(SWAP_SCHEMA)))
+                conn.execute(_sql("alter schema {} rename to {}",
+                                  _ident(SCHEMA), _ident(SWAP_SCHEMA)))
+                conn.execute(_sql("alter schema {} rename to {}",
+                                  _ident(PREVIOUS_SCHEMA), _ident(SCHEMA)))
+                conn.execute(_sql("alter schema {} rename to {}",
+                                  _ident(SWAP_SCHEMA), _ident(PREVIOUS_SCHEMA)))
+                counts = {
+                    t: conn.execute(_sql("select count(*) from {}", _ident(SCHEMA, t)))
+                    .fetchone()[0]
+                    for t in previous
+                }
+                record = rollback_record(started_at, _run_row(conn, restored), restored, counts)
+                _insert_run(conn, record)
+                _set_releases(conn, restored, replaced)
+                _grant_reader(conn)
+    return {"warehouse": mask_url(url), "restored_tables": previous, "run_id": record["run_id"],
+            "restored_run_id": restored, "notes": notes}
 
 
 # ---------------------------------------------------------------------------------- reading

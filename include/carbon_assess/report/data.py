@@ -27,7 +27,10 @@ from carbon_assess.publish import SCHEMA, duckdb_warehouse, parse_warehouse_url,
 from carbon_assess.report.data_docs import data_docs_file
 
 DEFAULT_RUN_LIMIT = 10
-LOCK_WAIT_SECONDS = 2.0  # a DuckDB file being published is locked; wait this long, then give up
+# A DuckDB file being published (or rolled back) is locked, for readers too: `show` and the pages
+# wait this long for the writer to finish (a publish of the real data takes a few seconds), then
+# give up with a message naming the file and the writer's PID.
+LOCK_WAIT_SECONDS = 10.0
 
 
 class ReportNotFound(LookupError):
@@ -178,8 +181,7 @@ _ASSESSMENT_SQL = f"""
 """
 
 _RUNS_SQL = f"""
-    select run_id, started_at, finished_at, status, code_version, vintage, method,
-           factor_version, warnings
+    select *  -- restored_run_id exists only once a warehouse has been rolled back
     from {SCHEMA}.meta_pipeline_run
     order by finished_at desc nulls last, started_at desc nulls last, run_id desc
     limit ?
@@ -249,7 +251,9 @@ def _choose_plan(plans: list[dict[str, Any]], wanted: str | None) -> dict[str, A
 
 
 def _validation(reader: _Reader, run: dict[str, Any]) -> dict[str, Any]:
-    results = reader.rows(_VALIDATION_SQL, [run["run_id"]])
+    """The data quality of the release in place: after a rollback, that of the restored run."""
+    run_id = run.get("restored_run_id") or run["run_id"]
+    results = reader.rows(_VALIDATION_SQL, [run_id])
     order = {"error": 0, "warning": 1}
     failed = sorted(
         (r for r in results if not r["success"]),
@@ -261,7 +265,7 @@ def _validation(reader: _Reader, run: dict[str, Any]) -> dict[str, Any]:
         "errors": sum(1 for r in failed if r["severity"] == "error"),
         "warnings": sum(1 for r in failed if r["severity"] == "warning"),
     }
-    return {"run_id": run["run_id"], "data_docs": run.get("data_docs", False),
+    return {"run_id": run_id, "data_docs": run.get("data_docs", False),
             "counts": counts, "issues": failed}
 
 

@@ -16,6 +16,9 @@ with `report.md` / `report.json`, and `ValidationFailed` is raised with a one-li
 the first offending file/row/column/value and the report. The landing files and the warehouse are
 never touched here.
 
+The output gate (`output_gate.check_outputs`, after the assess stage) runs its suites on the
+computed facts with the same machinery (`_gx_context`, `_run_suite`, `_result_row`, `_conclude`).
+
 GX and pandas are imported inside the function so that importing this package stays cheap.
 """
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypedDict
@@ -120,7 +124,19 @@ def _exception_message(res) -> str | None:
     return None
 
 
-def _result_row(run_id: str, kind: str, rule, res, df, sheet: bool = False) -> dict[str, Any]:
+def _raw_offender(record: dict[str, Any], rule) -> dict[str, Any]:
+    return offender(record, rule.column)
+
+
+def _sheet_offender(record: dict[str, Any], rule) -> dict[str, Any]:
+    return sheet_offender(record, rule.column, rule.note)
+
+
+def _result_row(run_id: str, kind: str, rule, res, df,
+                locate: Callable[[dict[str, Any], Any], dict[str, Any]] = _raw_offender,
+                ) -> dict[str, Any]:
+    """One result row (see `quarantine`) from the GX result of `rule` on `df`; `locate` gives
+    the file/row/column/value of an offending record (raw, sheet or output-table rows)."""
     row: dict[str, Any] = {
         "run_id": run_id,
         "source": kind,
@@ -164,10 +180,7 @@ def _result_row(run_id: str, kind: str, rule, res, df, sheet: bool = False) -> d
     row["unexpected_count"] = int(result.get("unexpected_count") or len(index))
     labels = [i for i in index[:MAX_REPORT_ROWS] if i in df.index]
     records = df.loc[labels].to_dict("records") if labels else []
-    row["offenders"] = [
-        sheet_offender(rec, rule.column, rule.note) if sheet else offender(rec, rule.column)
-        for rec in records
-    ]
+    row["offenders"] = [locate(rec, rule) for rec in records]
     row["examples"] = "; ".join(render_offender(o) for o in row["offenders"][:MAX_EXAMPLES])
     if not row["examples"]:
         values = result.get("partial_unexpected_list") or []
@@ -267,7 +280,7 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
             name = suite_name(kind)
             by_key = _run_suite(context, source, name, build_suite(kind, rules=rules), df,
                                 parameters, gx_run)
-            rows += [_result_row(run_id, name, rule, by_key.get(rule.key), df, sheet=True)
+            rows += [_result_row(run_id, name, rule, by_key.get(rule.key), df, _sheet_offender)
                      for rule in rules]
         try:
             sites = context.build_data_docs(site_names=[DATA_DOCS_SITE])
@@ -277,16 +290,30 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
 
     gx_rows = list(rows)
     rows += ingest_rows(run_id, [], _ingest_warnings(run))
+    results_path = write_results(rows, validation_dir)
+    return _conclude(
+        run, rows, gx_rows, started, results_path, data_docs_path, quarantine_root,
+        stage="validation", report_dir=validation_dir,
+        notes=() if raw_files else (f"no raw Parquet files in {run.raw_dir}",),
+    )
+
+
+def _conclude(run: Run, rows: list[dict[str, Any]], gx_rows: list[dict[str, Any]],
+              started: datetime, results_path: Path, data_docs_path: str | None,
+              quarantine_root: Path | None, stage: str, report_dir: Path | None,
+              notes: tuple[str, ...] = ()) -> ValidationSummary:
+    """The outcome of a validation stage (input validation or the output gate) once its result
+    rows are written: the summary; a report when anything failed (in `report_dir`, when given,
+    for warnings only); on a failed error expectation, the batch quarantined with its report and
+    ValidationFailed raised with a one-line message naming the first offender and the rule."""
+    run_id = run.run_id
     failed_errors = [r for r in rows if not r["success"] and r["severity"] == ERROR]
     failed_warnings = [r for r in rows if not r["success"] and r["severity"] != ERROR]
     status = "failed" if failed_errors else "passed_with_warnings" if failed_warnings else "passed"
     warnings_summary = [
         _summary_line(r) for r in gx_rows if not r["success"] and r["severity"] != ERROR
     ]
-    if not raw_files:
-        warnings_summary.append(f"no raw Parquet files in {run.raw_dir}")
-
-    results_path = write_results(rows, validation_dir)
+    warnings_summary += list(notes)
     summary: ValidationSummary = {
         "status": status,
         "errors": len(failed_errors),
@@ -298,14 +325,16 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
         "seconds": round((datetime.now(UTC) - started).total_seconds(), 3),
     }
     report_meta = {"run_id": run_id, "workdir": str(run.path), **summary}
+    if stage != "validation":  # the report says where the batch was stopped
+        report_meta["stage"] = stage
     for line in warnings_summary:
-        log.warning("validation warning: %s", line)
+        log.warning("%s warning: %s", stage, line)
 
     if not failed_errors:
-        if failed_warnings:
-            md, _ = write_report(report_meta, rows, validation_dir)
+        if failed_warnings and report_dir is not None:
+            md, _ = write_report(report_meta, rows, report_dir)
             summary["report_path"] = str(md)
-        log.info("validation %s in %.1f s: %s", status, summary["seconds"], results_path)
+        log.info("%s %s in %.1f s: %s", stage, status, summary["seconds"], results_path)
         return summary
 
     # Quarantine: copy the batch (same layout as the work directory) and write the report there.
@@ -323,7 +352,7 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
     else:
         example = f"{first['rule']}: {first['examples']}"
     message = (
-        f"validation failed: {len(failed_errors)} error(s) in {kinds} (e.g. {example}); "
+        f"{stage} failed: {len(failed_errors)} error(s) in {kinds} (e.g. {example}); "
         f"report: {md}"
     )
     message = message.replace("\r", " ").replace("\n", " ")  # strictly one line

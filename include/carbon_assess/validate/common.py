@@ -4,6 +4,7 @@ how a finding names a province, a span of years and a number."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import cache
 
 from carbon_assess import reference
@@ -37,6 +38,30 @@ def fossil_fuels() -> frozenset[str]:
                      if r["factor_version"] == version)
 
 
+@dataclass(frozen=True)
+class PlausibilityBound:
+    """One row of reference/plausibility_bounds.csv (the newest version)."""
+
+    ratio: str  # coal_per_gdp, coal_per_capita, carbon_intensity, gdp_per_capita
+    scope: str  # province_year (each province-year) | column_median (median of one column)
+    unit: str
+    minimum: float
+    maximum: float
+    observed_min: float  # the real NBS release, as the basis column explains
+    observed_max: float
+
+
+@cache
+def plausibility_bounds() -> tuple[PlausibilityBound, ...]:
+    rows = reference.load("plausibility_bounds")
+    version = max(r["bounds_version"] for r in rows)
+    return tuple(
+        PlausibilityBound(r["ratio"], r["scope"], r["unit"], float(r["min"]), float(r["max"]),
+                          float(r["observed_min"]), float(r["observed_max"]))
+        for r in rows if r["bounds_version"] == version
+    )
+
+
 def province_label(code: str) -> str:
     name = province_names().get(code)
     return f"{name} ({code})" if name else code
@@ -49,6 +74,12 @@ def year_span(years: list[int]) -> str:
 
 def fmt(value: float) -> str:
     return f"{value:.6g}"
+
+
+def times(ratio: float) -> str:
+    """How many times, for people: 12, 10,000, 987,654, then 1.2e+07 (never a 300-digit
+    number, whatever the input, e.g. 1e308 against a median of 1,700)."""
+    return f"{ratio:,.0f}" if ratio < 1e6 else f"{ratio:.2g}"
 
 
 def usable(df) -> bool:

@@ -52,11 +52,18 @@ from carbon_assess.ingest.schema import (
 from carbon_assess.ingest.sheets import SHEETS
 from carbon_assess.transform import NEGATIVE_NOISE
 from carbon_assess.validate.checks import (
+    COLUMN_LEVEL,
+    COLUMN_MIN_PROVINCES,
+    IMPLAUSIBLE,
     LEVEL_COLUMN,
     LEVEL_RULES,
     LEVEL_SHIFT_MAX,
     MISSING_REQUIRED,
     MISSING_YEAR,
+    NOT_FINITE,
+    NOT_POSITIVE,
+    POSITIVE_REQUIRED,
+    RATIO_ROWS,
     YOY_COLUMN,
     YOY_RULES,
     add_yoy_factor,
@@ -73,7 +80,7 @@ from carbon_assess.validate.sheet_checks import (
 
 ERROR = "error"
 WARNING = "warning"
-SUITE_VERSION = "2026-11-27.1"  # bump when a rule, threshold or severity changes
+SUITE_VERSION = "2026-12-01.1"  # bump when a rule, threshold or severity changes
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 
 YEAR_MIN = 1949
@@ -439,6 +446,20 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
             f"negative value (rounding noise below {_NOISE} is taken as 0 in staging)",
         ),
     ]
+    if kind in POSITIVE_REQUIRED:
+        rules.append(_null(
+            "value_positive",
+            NOT_POSITIVE,
+            ERROR,
+            "GDP, GDP index, population and coal consumption must be > 0 (a zero is an input "
+            "error, not a structural zero; leave a cell that is not reported blank)",
+        ))
+    rules.append(_null(
+        "value_finite",
+        NOT_FINITE,
+        ERROR,
+        "value must be a finite number (no NaN or infinity)",
+    ))
     if kind == "gdp_index":
         rules.append(
             Rule(
@@ -469,10 +490,29 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
                 "ExpectColumnValuesToBeBetween",
                 {"column": LEVEL_COLUMN, "max_value": LEVEL_SHIFT_MAX},
                 ERROR,
-                f"value more than {LEVEL_SHIFT_MAX:g}x the usual level of its series or year "
+                f"value more than {LEVEL_SHIFT_MAX:g}x above or below the usual level of its "
+                "series or year (below: coal, GDP and population only) "
                 "(unit mix-up, e.g. 吨 given as 万吨)",
             )
         )
+    if kind == "energy_consumption":
+        rules.append(_null(
+            "column_level",
+            COLUMN_LEVEL,
+            ERROR,
+            f"the median coal consumption per person of a column (>= {COLUMN_MIN_PROVINCES} "
+            "provinces) outside the plausible bounds (reference/plausibility_bounds.csv): the "
+            "unit in the header is off by a power of ten",
+        ))
+    if kind in {k for k, _, _ in RATIO_ROWS.values()}:
+        rules.append(_null(
+            "plausible",
+            IMPLAUSIBLE,
+            ERROR,
+            "a province-year outside the plausible bounds of coal per GDP, coal per person, "
+            "carbon intensity or GDP per person (reference/plausibility_bounds.csv): "
+            "a unit mix-up",
+        ))
     rules += [
         _null(
             "coverage_required",
@@ -494,7 +534,8 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
             _null("assumed_zero", "assumed_zero", WARNING,
                   "fuel not (or no longer) reported, taken as 0 (assumed_zero)"),
             _null("coal_missing", "coal_missing", WARNING,
-                  "coal blank: province-year is insufficient data"),
+                  "coal blank (or 0 in a year without any other fuel figure): province-year "
+                  "is insufficient data"),
             _null("no_fuel_data", "no_fuel_data", WARNING,
                   "province without any fuel consumption data (insufficient data)"),
             _null("not_covered", "not_covered", WARNING,
@@ -515,12 +556,18 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
 
 def build_suite(kind: str, run_id: str | None = None, rules: list[Rule] | None = None):
     """The GX 1.x ExpectationSuite `raw_<kind>` / `sheet_<kind>` built from `rules_for(kind)`."""
+    rules = rules if rules is not None else rules_for(kind, run_id)
+    return gx_suite(suite_name(kind), rules, {"version": SUITE_VERSION, "source_kind": kind})
+
+
+def gx_suite(name: str, rules: list[Rule], suite_meta: dict[str, Any]):
+    """A GX 1.x ExpectationSuite `name` with one expectation per rule (rule key, severity and
+    description in each expectation's meta) and `suite_meta`."""
     import os
 
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
     import great_expectations as gx
 
-    rules = rules if rules is not None else rules_for(kind, run_id)
     expectations = []
     for rule in rules:
         cls = getattr(gx.expectations, rule.expectation)
@@ -534,35 +581,36 @@ def build_suite(kind: str, run_id: str | None = None, rules: list[Rule] | None =
                 meta=meta,
             )
         )
-    return gx.ExpectationSuite(
-        name=suite_name(kind),
-        expectations=expectations,
-        meta={"version": SUITE_VERSION, "source_kind": kind},
-    )
+    return gx.ExpectationSuite(name=name, expectations=expectations, meta=suite_meta)
+
+
+def stable_json(suite) -> dict[str, Any]:
+    """A GX suite as GX serialises it, minus volatile ids and the GX version."""
+    data = suite.to_json_dict()
+    data.pop("id", None)
+    data.get("meta", {}).pop("great_expectations_version", None)
+    for expectation in data.get("expectations", []):
+        expectation.pop("id", None)
+    return data
 
 
 def suite_json(kind: str) -> dict[str, Any]:
     """The suite (without the per-run run_id rule) as GX serialises it, minus volatile ids."""
-    suite = build_suite(kind).to_json_dict()
-    suite.pop("id", None)
-    suite.get("meta", {}).pop("great_expectations_version", None)
-    for expectation in suite.get("expectations", []):
-        expectation.pop("id", None)
-    return suite
+    return stable_json(build_suite(kind))
+
+
+def write_suite_json(data: dict[str, Any], directory: Path = SUITES_DIR) -> Path:
+    """`<directory>/<suite name>.json`, as committed (sorted keys, indented)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{data['name']}.json"
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                    encoding="utf-8")
+    return path
 
 
 def export_suites(directory: Path = SUITES_DIR) -> list[Path]:
     """Write `<suite>.json` (raw_<kind>, sheet_<kind>) for every suite; returns the paths."""
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for kind in SUITE_KINDS:
-        path = directory / f"{suite_name(kind)}.json"
-        path.write_text(
-            json.dumps(suite_json(kind), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-            encoding="utf-8",
-        )
-        paths.append(path)
-    return paths
+    return [write_suite_json(suite_json(kind), directory) for kind in SUITE_KINDS]
 
 
 __all__ = [
@@ -575,11 +623,13 @@ __all__ = [
     "add_yoy_factor",
     "build_suite",
     "export_suites",
+    "gx_suite",
     "province_codes",
     "rules_for",
     "sheet_rules_for",
     "suite_json",
     "suite_name",
+    "write_suite_json",
 ]
 
 

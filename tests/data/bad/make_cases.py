@@ -341,6 +341,31 @@ def build_cases() -> None:
          {**base(gdp=False), "gdp.csv": _csv(gdp_mixup)},
          exit=2, message=["gdp.csv row 7", "'160000000'", "unit mix-up"],
          file="gdp.csv", row=7, column="地区生产总值(亿元)")
+    mixup_down = energy_rows(lambda r: _set(r, "630000", 2011, 3, "0.13"))
+    case("unit_mixup_down", "Qinghai coal 2011 in 亿吨 typed into the 万吨 column (1/10,000)",
+         {**base(energy=False), "energy.csv": _csv(mixup_down)},
+         exit=2, message=["energy.csv row 4", "煤炭消费量(万吨)", "'0.13'", "1/8,462 of the median",
+                          "unit mix-up"],
+         file="energy.csv", row=4, column="煤炭消费量(万吨)")
+    small = energy_rows()
+    small[0][3] = "煤炭消费量(吨)"
+    case("unit_header_too_small", "coal header says 吨, the figures are in 万吨 (converted "
+         "silently before)",
+         {**base(energy=False), "energy.csv": _csv(small)},
+         exit=2, message=["energy.csv row 2", "煤炭消费量(吨)", "'1100'",
+                          "coal consumption / population = 0.0002 t per person, below the "
+                          "plausible minimum 0.004", "plausible bounds"],
+         file="energy.csv", row=2, column="煤炭消费量(吨)")
+    case("zero_gdp_base_year", "GDP 0 for Qinghai in 2010, the 12th FYP base year",
+         {**base(gdp=False), "gdp.csv": _csv(series_rows(
+             "地区生产总值(亿元)", GDP, lambda r: _set(r, "630000", 2010, 3, "0")))},
+         exit=2, message=["gdp.csv row 3", "'0'", "青海省 (630000) GDP in 2010", "must be > 0"],
+         file="gdp.csv", row=3, column="地区生产总值(亿元)")
+    case("zero_coal", "coal 0 for Qinghai in 2011 beside its coke and gas figures",
+         {**base(energy=False),
+          "energy.csv": _csv(energy_rows(lambda r: _set(r, "630000", 2011, 3, "0")))},
+         exit=2, message=["energy.csv row 4", "煤炭消费量(万吨)", "'0'", "must be > 0"],
+         file="energy.csv", row=4, column="煤炭消费量(万吨)")
     case("gdp_index_as_ratio", "GDP index 1.07 instead of 107",
          {**base(index=False), "gdp_index.csv": _csv(series_rows(
              "地区生产总值指数(上年=100)", INDEX, lambda r: _set(r, "440000", 2010, 3, "1.07")))},

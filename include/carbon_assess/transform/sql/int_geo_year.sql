@@ -3,7 +3,10 @@
 -- interpolated activity; fossil energy (10,000 tce, same basis as CO2); net electricity import
 -- and, when the run enables it, its CO2 at the regional grid factor (a separate column: it does
 -- not enter the intensity). A geography-year with no energy row, or with blank coal, GDP or GDP
--- index, is 'insufficient data' and its CO2 is null, never a guess.
+-- index, is 'insufficient data' and its CO2 is null, never a guess. So is one whose coal
+-- consumption, GDP, GDP index or population is 0, negative or not finite, or whose CO2 is not
+-- finite (macro implausible; DESIGN.md §3 "Levels and zeros": validation refuses such inputs,
+-- this keeps them from ever reaching a comparison). The reasons are listed in data_gaps.
 with years as (
     select unnest(range(min(year), max(year) + 1)) as year
     from (select year from stg_energy union all select year from stg_economy)
@@ -41,7 +44,8 @@ reported as (
         year,
         count(*) filter (
             where flow = 'consumption' and fuel <> 'electricity' and value_status = 'reported'
-        ) as reported_fuels
+        ) as reported_fuels,
+        max(quantity) filter (where flow = 'consumption' and fuel = 'coal') as coal_quantity
     from int_energy_activity
     group by province_code, year
 ),
@@ -82,11 +86,23 @@ flagged as (
                 case when coalesce(r.reported_fuels, 0) = 0 then 'no fuel data' end,
                 case when r.reported_fuels > 0 and (c.coal_blank or not c.has_coal)
                     then 'coal consumption blank' end,
-                case when e.gdp_current_100m_yuan is null then 'GDP blank' end,
-                case when e.gdp_index_prev_year is null then 'GDP index blank' end
+                case when r.reported_fuels > 0 then implausible('coal consumption', r.coal_quantity)
+                    end,
+                case when r.reported_fuels > 0 and not isfinite(c.co2_mt) then 'CO2 not finite'
+                    end
             ],
             lambda x: x is not null
-        ) as gaps
+        ) as energy_gaps,
+        list_filter(
+            [
+                case when e.gdp_current_100m_yuan is null then 'GDP blank' end,
+                implausible('GDP', e.gdp_current_100m_yuan),
+                case when e.gdp_index_prev_year is null then 'GDP index blank' end,
+                implausible('GDP index', e.gdp_index_prev_year),
+                implausible('population', e.population_10k)
+            ],
+            lambda x: x is not null
+        ) as economy_gaps
     from grid as g
     left join co2 as c using (province_code, year)
     left join stg_economy as e using (province_code, year)
@@ -95,17 +111,16 @@ flagged as (
     left join electricity as el using (province_code, year)
     left join dim_province as dp using (province_code)
     left join stg_grid_emission_factors as gf on gf.grid_region = dp.grid_region
+),
+listed as (
+    select *, list_concat(energy_gaps, economy_gaps) as gaps from flagged
 )
 select
     province_code,
     year,
     getvariable('method') as method,
-    case
-        when not list_has_any(gaps, ['no fuel data', 'coal consumption blank']) then co2_mt
-    end as co2_mt,
-    case
-        when not list_has_any(gaps, ['no fuel data', 'coal consumption blank']) then energy_10k_tce
-    end as energy_10k_tce,
+    case when len(energy_gaps) = 0 then co2_mt end as co2_mt,
+    case when len(energy_gaps) = 0 then energy_10k_tce end as energy_10k_tce,
     net_electricity_import_100m_kwh,
     case when getvariable('electricity_trade') then co2_electricity_trade_mt end
         as co2_electricity_trade_mt,
@@ -116,5 +131,5 @@ select
     assumed_zero_fuels,
     case when len(gaps) = 0 then 'complete' else 'insufficient data' end as data_status,
     nullif(array_to_string(gaps, '; '), '') as data_gaps
-from flagged
+from listed
 order by province_code, year

@@ -6,6 +6,11 @@
 --   e(t)     = 1 − (1 − T)^((t − B)/n), n = E − B the plan's length (dim_plan; macro even_pace_pct);
 --   completion = max(d, 0) / T;  on schedule when d ≥ e (macro reaches, one tolerance)
 --   energy intensity = fossil energy (10,000 tce) / GDP_B(t) (亿元) = tce per 10,000 yuan
+-- No NaN or infinity leaves this model: an intensity needs a positive finite GDP_B(t) and a
+-- finite CO2, a decline a positive base or previous-year intensity, and any figure that still
+-- is not finite is null (int_target_assessment then reports 'insufficient data', the reason
+-- taken from int_geo_year.data_gaps). Validation refuses the inputs that would cause it (zero
+-- GDP, GDP index or coal; DESIGN.md §3); this is the defence in depth.
 with plan_years as (
     select p.plan_id, p.base_year, p.end_year - p.base_year as plan_length, py.province_code,
         py.year
@@ -36,8 +41,10 @@ constant_gdp as (
         c.base_year,
         c.plan_length,
         case
+            when not (isfinite(b.gdp_current_100m_yuan) and b.gdp_current_100m_yuan > 0) then null
             when c.year = c.base_year then b.gdp_current_100m_yuan
             when c.indices_found = c.year - c.base_year
+                and isfinite(c.index_factor) and c.index_factor > 0
                 then b.gdp_current_100m_yuan * c.index_factor
         end as gdp_const_100m_yuan,
         py.co2_mt,
@@ -49,19 +56,19 @@ constant_gdp as (
 intensity as (
     select
         *,
-        co2_mt * 100.0 / gdp_const_100m_yuan as intensity_t_per_10k_yuan,
-        energy_10k_tce / gdp_const_100m_yuan as energy_intensity_tce_per_10k_yuan
+        finite(co2_mt * 100.0 / gdp_const_100m_yuan) as intensity_t_per_10k_yuan,
+        finite(energy_10k_tce / gdp_const_100m_yuan) as energy_intensity_tce_per_10k_yuan
     from constant_gdp
 ),
 declines as (
     select
         i.*,
-        1 - i.intensity_t_per_10k_yuan / lag(i.intensity_t_per_10k_yuan) over (
+        finite(1 - i.intensity_t_per_10k_yuan / positive(lag(i.intensity_t_per_10k_yuan) over (
             partition by i.plan_id, i.province_code order by i.year
-        ) as annual_decline,
-        1 - i.intensity_t_per_10k_yuan / first_value(i.intensity_t_per_10k_yuan) over (
-            partition by i.plan_id, i.province_code order by i.year
-        ) as cumulative_decline,
+        ))) as annual_decline,
+        finite(1 - i.intensity_t_per_10k_yuan / positive(first_value(i.intensity_t_per_10k_yuan)
+            over (partition by i.plan_id, i.province_code order by i.year)
+        )) as cumulative_decline,
         t.target_pct as plan_target_pct,
         t.target_pct / 100.0 as target
     from intensity as i
@@ -83,7 +90,7 @@ percent as (
         intensity_t_per_10k_yuan,
         energy_10k_tce,
         energy_intensity_tce_per_10k_yuan,
-        co2_mt * 100.0 / energy_10k_tce as carbon_per_energy_t_per_tce,
+        finite(co2_mt * 100.0 / energy_10k_tce) as carbon_per_energy_t_per_tce,
         100 * annual_decline as annual_decline_pct,
         100 * cumulative_decline as cumulative_decline_pct,
         100 * target as target_pct,

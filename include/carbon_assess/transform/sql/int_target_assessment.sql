@@ -15,8 +15,12 @@
 --     no measures sheet → 'provisional' (the note says why)
 --   status: end year → met / missed (未完成); earlier → on schedule / behind; never a number
 --     without data ('insufficient data': the declines are nulled once, in `inputs`, so every
---     figure computed from them is null); a plan without provincial carbon targets (11th FYP)
+--     figure computed from them is null; a decline that is null or not finite counts, so no
+--     NaN reaches reaches()); a plan without provincial carbon targets (11th FYP)
 --     → 'no target', grade 'not assessed'
+--   data_gaps (the reason the note gives for insufficient data): the assessment year's own
+--     int_geo_year.data_gaps, else those of the latest year since the base year that has any
+--     ('2010 (base year): GDP 0')
 with rules as (
     select
         plan_id,
@@ -58,8 +62,24 @@ base as (
         r.annual_veto,
         r.cumulative_veto,
         m.measures_score,
-        py.data_gaps,
-        i.cumulative_decline_pct is null or i.annual_decline_pct is null as insufficient
+        coalesce(
+            py.data_gaps,
+            (
+                select
+                    format('{}{}: {}', g.year,
+                        case when g.year = p.base_year then ' (base year)' else '' end,
+                        g.data_gaps)
+                from int_geo_year as g
+                where g.province_code = i.province_code
+                    and g.year between p.base_year and i.year - 1
+                    and g.data_gaps is not null
+                order by g.year desc
+                limit 1
+            )
+        ) as data_gaps,
+        i.cumulative_decline_pct is null or i.annual_decline_pct is null
+            or not isfinite(i.cumulative_decline_pct) or not isfinite(i.annual_decline_pct)
+            as insufficient
     from int_intensity as i
     join dim_plan as p using (plan_id)
     left join rules as r using (plan_id)  -- plans without a carbon target have no rules

@@ -1,0 +1,60 @@
+-- Output gate on fct_intensity (suite output_fct_intensity, validate/output_suites.py): every
+-- published row with the derived columns its expectations read. Read from compute.duckdb after
+-- the assess stage, before anything is published.
+--
+-- NaN and infinity are judged here, in SQL: pandas reads NaN as a blank and GX skips blanks.
+--   <column>_finite         the value is blank or a finite number (isfinite: NaN, ±inf → false)
+--   cumulative_ratio_ok     a cumulative decline is 100 × (1 − I(t)/I(B)), I(B) the intensity of
+--                           the same plan and province in the base year (years_into_plan = 0)
+--   annual_ratio_ok         an annual decline is 100 × (1 − I(t)/I(t − 1))
+-- "Is" means equal within the one tolerance of the macro reaches (1e-9 pp) both ways; a blank
+-- decline passes (blank declines are judged in the assessment: insufficient data), a decline
+-- whose ratio cannot be formed (no base-year or previous-year intensity) fails.
+with ratios as (
+    select
+        *,
+        max(case when years_into_plan = 0 then intensity_t_per_10k_yuan end)
+            over (partition by plan_id, province_code) as base_intensity,
+        case when lag(year) over by_year = year - 1
+            then lag(intensity_t_per_10k_yuan) over by_year end as previous_intensity
+    from fct_intensity
+    window by_year as (partition by plan_id, province_code order by year)
+),
+expected as (
+    select
+        *,
+        100 * (1 - intensity_t_per_10k_yuan / base_intensity) as cumulative_from_ratio,
+        100 * (1 - intensity_t_per_10k_yuan / previous_intensity) as annual_from_ratio
+    from ratios
+)
+select
+    *,
+    intensity_t_per_10k_yuan is null or isfinite(intensity_t_per_10k_yuan)
+        as intensity_t_per_10k_yuan_finite,
+    energy_intensity_tce_per_10k_yuan is null or isfinite(energy_intensity_tce_per_10k_yuan)
+        as energy_intensity_tce_per_10k_yuan_finite,
+    annual_decline_pct is null or isfinite(annual_decline_pct) as annual_decline_pct_finite,
+    cumulative_decline_pct is null or isfinite(cumulative_decline_pct)
+        as cumulative_decline_pct_finite,
+    expected_decline_pct is null or isfinite(expected_decline_pct) as expected_decline_pct_finite,
+    completion_pct is null or isfinite(completion_pct) as completion_pct_finite,
+    cumulative_decline_pct is null or coalesce(
+        isfinite(cumulative_decline_pct)
+        and reaches(cumulative_decline_pct, cumulative_from_ratio)
+        and reaches(cumulative_from_ratio, cumulative_decline_pct), false
+    ) as cumulative_ratio_ok,
+    'intensity ' || coalesce(format('{:.6g}', intensity_t_per_10k_yuan), 'blank')
+        || ', base year ' || coalesce(format('{:.6g}', base_intensity), 'blank')
+        || ': 100 × (1 − ratio) = ' || coalesce(format('{:.6g}', cumulative_from_ratio), 'blank')
+        as cumulative_ratio_note,
+    annual_decline_pct is null or coalesce(
+        isfinite(annual_decline_pct)
+        and reaches(annual_decline_pct, annual_from_ratio)
+        and reaches(annual_from_ratio, annual_decline_pct), false
+    ) as annual_ratio_ok,
+    'intensity ' || coalesce(format('{:.6g}', intensity_t_per_10k_yuan), 'blank')
+        || ', previous year ' || coalesce(format('{:.6g}', previous_intensity), 'blank')
+        || ': 100 × (1 − ratio) = ' || coalesce(format('{:.6g}', annual_from_ratio), 'blank')
+        as annual_ratio_note
+from expected
+order by plan_id, province_code, year
