@@ -3,7 +3,10 @@ rejected input leaves the warehouse and the landing files exactly as they were."
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import json
 import re
 import shutil
 import subprocess
@@ -46,17 +49,18 @@ def test_demo_data_files_are_labelled_synthetic(good) -> None:
 def test_show_prints_the_12th_plan_table(good, capsys) -> None:
     assert main(["show", "--warehouse", f"duckdb://{good['db']}", "--plan", "12th"]) == 0
     out = capsys.readouterr().out
-    for column in ("province", "target_pct", "decline_pct", "status", "grade"):
-        assert column in out
+    for column in ("code", "province", "tgt%", "decl%", "status", "grade", "reason"):
+        assert column in out.splitlines()[0]
     assert "Qinghai" in out and "Tibet" in out
     assert len([line for line in out.splitlines() if line.startswith("12th")]) == 31
+    assert all(len(line) <= 100 for line in out.splitlines())
 
 
 def test_show_filters_by_province_name(good, capsys) -> None:
     assert main(["show", "--warehouse", f"duckdb://{good['db']}", "--plan", "12th",
                  "--province", "青海", "--all-years"]) == 0
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("12th")]
-    assert len(lines) == 5 and all("630000" in ln for ln in lines)
+    assert len(lines) == 5 and all("630000 Qinghai" in ln for ln in lines)
 
 
 def _bad_landing(good, tmp_path: Path, name: str, columns: list[str], rows: list[tuple],
@@ -239,3 +243,68 @@ def test_numbers_in_messages_are_formatted_for_people(good, tmp_path: Path, caps
     assert not re.search(r"\d[\d,]{15,}", err), err  # no number of more than ~12 digits
     report = Path(re.search(r"report: (\S+report\.md)", err)[1]).read_text(encoding="utf-8")
     assert "1e308" in report and not re.search(r"\d[\d,]{15,}", report)
+
+
+# ------------------------------------------------------------- show: reason, margin, formats
+
+
+@pytest.fixture(scope="module")
+def nbs(shared_nbs: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A warehouse published from the real NBS files."""
+    root = tmp_path_factory.mktemp("nbs-show")
+    url = f"duckdb://{root / 'w.duckdb'}"
+    assert main(["run", "--landing", str(shared_nbs / "provincial"), "--warehouse", url,
+                 "--workdir", str(root / "work")]) == 0
+    return url
+
+
+def _show(capsys, *args: str) -> str:
+    capsys.readouterr()
+    assert main(["show", *args]) == 0
+    return capsys.readouterr().out
+
+
+def test_show_fits_100_columns_and_explains_the_veto_on_the_real_data(nbs, capsys) -> None:
+    """Issue 12: Jiangxi, Shandong and Hunan met the 12th-FYP target but missed an annual
+    target in 2015: grade fail, and the reason says which target and by how much."""
+    out = _show(capsys, "--warehouse", nbs, "--plan", "12th")
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert lines[0].split() == ["plan", "code", "province", "year", "decl%", "tgt%", "status",
+                                "grade", "reason"]
+    assert len([line for line in lines if line.startswith("12th")]) == 31
+    for name in ("Jiangxi", "Shandong", "Hunan"):
+        (row,) = [line for line in lines if f" {name} " in line]
+        assert re.search(r" met +fail +veto: annual target missed by \d+\.\d\d", row), row
+    (qinghai,) = [line for line in lines if " Qinghai " in line]
+    assert "missed  fail        veto: plan target missed by 0.46 pp …" in qinghai
+    (tibet,) = [line for line in lines if " Tibet " in line]
+    assert "no data" in tibet and "insufficient data: " in tibet
+    every = _show(capsys, "--warehouse", nbs, "--all-years")
+    assert max(len(line) for line in every.splitlines()) <= 100
+
+
+def test_show_csv_json_and_wide_carry_every_column(nbs, capsys) -> None:
+    rows = list(csv.DictReader(io.StringIO(
+        _show(capsys, "--warehouse", nbs, "--plan", "12th", "--format", "csv"))))
+    assert len(rows) == 31
+    qinghai = next(r for r in rows if r["code"] == "630000")
+    assert (qinghai["status"], qinghai["grade"]) == ("missed", "fail")
+    assert float(qinghai["margin_pp"]) == pytest.approx(-0.46, abs=0.005)
+    assert qinghai["margin_text"].startswith("short by 0.46 pp: ")
+    assert qinghai["reason"] == "veto: plan target missed by 0.46 pp (9.54 % < 10.00 %)"
+    assert next(r for r in rows if r["code"] == "540000")["margin_pp"] == ""  # Tibet: blank
+
+    data = json.loads(_show(capsys, "--warehouse", nbs, "--plan", "12th", "--format", "json"))
+    assert data == json.loads(_show(capsys, "--warehouse", nbs, "--plan", "12th", "--json"))
+    jiangxi = next(r for r in data if r["code"] == "360000")
+    assert (jiangxi["status"], jiangxi["grade"], jiangxi["veto"]) == ("met", "fail", True)
+    assert jiangxi["reason"].startswith("veto: annual target missed by ")
+    assert jiangxi["margin_pp"] > 0 and jiangxi["margin_text"].startswith("ahead by ")
+    assert {"reason", "margin_pp", "margin_co2_mt", "margin_gdp_pct", "margin_text", "veto",
+            "note", "target_score", "measures_score"} <= set(jiangxi)
+
+    wide = _show(capsys, "--warehouse", nbs, "--plan", "12th", "--province", "630000", "--wide")
+    header = wide.splitlines()[0].split()
+    assert {"code", "margin_pp", "margin_text", "veto", "note", "reason"} <= set(header)
+    assert "short by 0.46 pp: 0.26 Mt CO2 less or 0.51 % more GDP in 2015" in wide

@@ -441,3 +441,113 @@ def test_no_target_plan_is_not_assessed() -> None:
         "no target", "not assessed", None, None)
     assert row["note"] == ("11th FYP: no provincial carbon-intensity target; declines "
                            "reported for reference")
+
+
+# --- reason and margin (issue 12: the verdict explains itself) -----------------------------
+
+
+def test_margin_worked_by_hand() -> None:
+    """12th FYP (base 2010, end 2015), T = 10 %, I(2010) = 2.0 t per 10,000 yuan at a constant
+    GDP of 1000 亿元 (CO2 = I × GDP / 100 = 20 Mt).
+
+    2015 (end of plan: threshold = T = 10 %): GDP_B 1200 亿元, I = 1.82, CO2 = 1.82 × 12 =
+    21.84 Mt; D = 1 − 1.82 / 2.0 = 9 %; annual decline 3 % ≥ even pace 2.085 % (no annual veto)
+      margin_pp      = 9 − 10 = −1.00 pp (short: missed, cumulative veto → fail)
+      I_threshold    = 2.0 × (1 − 0.10) = 1.8
+      CO2_needed     = 1.8 × 1200 / 100 = 21.6 Mt → margin_co2_mt = 21.6 − 21.84 = −0.24 Mt
+      GDP_needed     = 21.84 × 100 / 1.8 = 1213.33 亿元
+      margin_gdp_pct = (1 − 1213.33 / 1200) × 100 = −1.1111 % (1.11 % more GDP needed)
+    2012 (threshold = e(2012) = 1 − 0.9^(2/5) = 4.126848 %): GDP_B 1100, I = 1.9, CO2 =
+    1.9 × 11 = 20.9 Mt; D = 1 − 1.9 / 2 = 5 %; annual 2.5 % ≥ 2.085 %
+      margin_pp      = 5 − 4.126848 = +0.873152 pp (ahead: on schedule)
+      I_threshold    = 2.0 × 0.958732 = 1.917463
+      margin_co2_mt  = 1.917463 × 11 − 20.9 = 21.092093 − 20.9 = +0.192093 Mt (room)
+      margin_gdp_pct = (1 − 1.9 / 1.917463) × 100 = +0.910736 % (GDP could be that much lower)
+    """
+    def row(year: int, gdp: float, intensity: float, annual: float | None,
+            cumulative: float | None, expected: float) -> dict:
+        return {"plan_id": "12th", "province_code": "630000", "year": year,
+                "gdp_const_100m_yuan": gdp, "intensity_t_per_10k_yuan": intensity,
+                "co2_mt": intensity * gdp / 100, "annual_decline_pct": annual,
+                "cumulative_decline_pct": cumulative, "expected_decline_pct": expected,
+                "target_pct": 10.0}
+
+    e2012 = 100 * (1 - 0.9 ** 0.4)
+    rows = _by(run_model("fct_target_assessment", {"int_intensity": [
+        row(2010, 1000.0, 2.0, None, 0.0, 0.0),
+        row(2012, 1100.0, 1.9, 2.5, 5.0, e2012),
+        row(2015, 1200.0, 1.82, 3.0, 9.0, 10.0),
+    ]}, upstream=ASSESSMENT), "assessment_year")
+
+    end = rows[2015]
+    assert (end["status"], end["veto"], end["grade"]) == ("missed", True, "fail")
+    assert end["margin_pp"] == pytest.approx(-1.0, abs=1e-12)
+    assert end["margin_co2_mt"] == pytest.approx(-0.24, abs=1e-12)
+    assert end["margin_gdp_pct"] == pytest.approx(-1.111111, abs=1e-6)
+    # Mt and % with two decimals below 1, one from 1 up
+    assert end["margin_text"] == "short by 1.00 pp: 0.24 Mt CO2 less or 1.1 % more GDP in 2015"
+    assert end["reason"] == "veto: plan target missed by 1.00 pp (9.00 % < 10.00 %)"
+
+    early = rows[2012]
+    assert (early["status"], early["veto"], early["grade"]) == (
+        "on schedule", False, "provisional")
+    assert early["margin_pp"] == pytest.approx(0.873152, abs=1e-6)
+    assert early["margin_co2_mt"] == pytest.approx(0.192093, abs=1e-6)
+    assert early["margin_gdp_pct"] == pytest.approx(0.910736, abs=1e-6)
+    assert early["margin_text"] == (
+        "ahead by 0.87 pp: 0.19 Mt CO2 more or 0.91 % less GDP in 2012")
+    assert early["reason"] == "provisional: no measures sheet; target part 50.0/50"
+
+
+def test_a_chained_margin_agrees_with_the_official_decline() -> None:
+    """Chained 2013: confirmed 2012 decline 5 %, annual 2.5 % → D = 1 − 0.95 × 0.975 = 7.375 %
+    (direct 6.5 %); e(2013) = 6 % → margin_pp = +1.375. The CO2 margin uses the base the
+    official decline implies, I(t) / (1 − D) = 1.87 / 0.92625 = 2.018893, so it has the sign
+    of margin_pp: I_thr = 2.018893 × 0.94 = 1.897760; margin_co2_mt = (1.897760 − 1.87) × 12
+    = +0.333117 Mt (the direct base 2.0 would give 1.88 × 12 − 22.44 = +0.12)."""
+    rows = run_model("fct_target_assessment", {
+        "int_intensity": [
+            {"plan_id": "12th", "province_code": "630000", "year": 2010,
+             "intensity_t_per_10k_yuan": 2.0, "target_pct": 10.0},
+            {"plan_id": "12th", "province_code": "630000", "year": 2013,
+             "gdp_const_100m_yuan": 1200.0, "intensity_t_per_10k_yuan": 1.87,
+             "co2_mt": 1.87 * 12, "annual_decline_pct": 2.5, "cumulative_decline_pct": 6.5,
+             "expected_decline_pct": 6.0, "target_pct": 10.0}],
+        "stg_confirmed_declines": [{"plan_id": "12th", "province_code": "630000",
+                                    "year": 2012, "confirmed_decline_pct": 5.0}],
+    }, upstream=ASSESSMENT)
+    (row,) = [r for r in rows if r["assessment_year"] == 2013]
+    assert row["margin_pp"] == pytest.approx(1.375)
+    assert row["margin_co2_mt"] == pytest.approx((1.87 / 0.92625 * 0.94 - 1.87) * 12)
+    assert row["margin_co2_mt"] == pytest.approx(0.333117, abs=1e-6)
+
+
+def test_every_grade_has_a_reason(assessed: dict) -> None:
+    assert assessed["630000"]["reason"] == (
+        "provisional: no measures sheet; target part 50.0/50")
+    assert assessed["110000"]["reason"] == (
+        "veto: plan target missed by 0.00 pp (10.00 % < 10.00 %)")
+    assert assessed["440000"]["reason"] == "insufficient data: coal consumption blank"
+    assert assessed["650000"]["reason"] == (
+        "veto: annual target missed by 0.50 pp (2.50 % < 3.00 %)")
+    # no decline or no target: no margin
+    for column in ("margin_pp", "margin_co2_mt", "margin_gdp_pct", "margin_text"):
+        assert assessed["440000"][column] is None, column
+    # margins without intensities (this fixture gives declines only): pp and its text alone
+    assert assessed["650000"]["margin_pp"] == pytest.approx(2.0)
+    assert assessed["650000"]["margin_text"] == "ahead by 2.00 pp"
+    assert assessed["110000"]["margin_text"] == "short by 0.00 pp"
+    rows = run_model("fct_target_assessment", {
+        "int_intensity": [
+            _intensity("630000", 2013, 2.5, 6.5, 6.0),
+            {"plan_id": "11th", "province_code": "630000", "year": 2008,
+             "annual_decline_pct": 4.0, "cumulative_decline_pct": 9.0}],
+        "int_measures_score": [{"plan_id": "12th", "province_code": "630000",
+                                "assessment_year": 2013, "indicator": "funding",
+                                "points": 39.5}],
+    }, upstream=ASSESSMENT)
+    reason = {r["plan_id"]: r for r in rows}
+    assert reason["12th"]["reason"] == "good: total 89.5 = target 50.0/50 + measures 39.5/50"
+    assert reason["11th"]["reason"] == (
+        "not assessed: the 11th FYP set no provincial carbon-intensity target")
+    assert reason["11th"]["margin_pp"] is None and reason["11th"]["margin_text"] is None

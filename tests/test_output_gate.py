@@ -188,6 +188,24 @@ CASES = [
       "order by all limit 1)"],
      "fct_target_assessment", "status = 'insufficient data' and plan_id = '12th'", "status",
      "insufficient data", "insufficient_data_has_no_figures", None),
+    # Issue 12: the margin has the status's sign (met / on schedule ≥ −1e-9 pp, missed / behind
+    # < 0): a met row whose margin says short fails margin_follows_status, and only it.
+    ("margin_against_the_status",
+     ["update fct_target_assessment set margin_pp = -abs(margin_pp) - 1 where (plan_id, "
+      "province_code, assessment_year) = (select (plan_id, province_code, assessment_year) "
+      "from fct_target_assessment where status = 'met' order by all limit 1)"],
+     "fct_target_assessment", "status = 'met'", "margin_pp", None, "margin_follows_status",
+     "status 'met', margin -"),
+    # A NaN margin (NaN >= -1e-9 holds in DuckDB, so the sign rule alone would let it through).
+    ("nan_margin",
+     ["update fct_target_assessment set margin_pp = 'NaN'::double where (plan_id, "
+      "province_code, assessment_year) = (select (plan_id, province_code, assessment_year) "
+      "from fct_target_assessment where status = 'met' order by all limit 1)"],
+     "fct_target_assessment", "status = 'met'", "margin_pp", "NaN", "margin_pp_finite", None),
+    # Every grade explains itself.
+    ("reason_blank",
+     [f"update fct_target_assessment set reason = null where {KEY} and assessment_year = 2015"],
+     "fct_target_assessment", ("12th", "630000", 2015), "reason", None, "reason_present", None),
 ]
 
 

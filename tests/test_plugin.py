@@ -247,6 +247,9 @@ def test_json_api_carries_the_same_data(client, viewer, published):
     qinghai = next(r for r in data["rows"] if r["province_code"] == "630000")
     assert qinghai["name_en"] == "Qinghai" and qinghai["assessment_year"] == 2015
     assert {"status", "grade", "veto", "note", "target_score", "measures_score"} <= set(qinghai)
+    # issue 12: the verdict explains itself (reason) and says how far it is from flipping
+    assert {"reason", "margin_pp", "margin_co2_mt", "margin_gdp_pct", "margin_text"} <= set(qinghai)
+    assert qinghai["reason"] and (qinghai["margin_pp"] is None) == (qinghai["margin_text"] is None)
     assert data["runs"][0]["run_id"] == published["run_id"]
     assert data["runs"][0]["data_docs"] is True
     assert data["validation"]["run_id"] == published["run_id"]
@@ -423,3 +426,38 @@ def test_postgres_warehouse_gives_the_same_report(published, pg_url):
     province = report.load_province(pg_url, "630000")
     assert province["province"]["name_en"] == "Qinghai"
     assert "<svg" in report.render_province_html(province)
+
+
+def test_a_met_but_vetoed_province_is_coloured_by_its_grade_not_green():
+    """Issue 12: Jiangxi, Shandong and Hunan (12th FYP on the NBS files) met the five-year
+    target but missed an annual one: grade fail. Bar and status badge follow the grade (red);
+    a met province whose grade is only provisional stays green; the reason and the margin show."""
+    data = _crafted("note")
+    vetoed = data["rows"][0] | {
+        "province_code": "360000", "name_en": "Jiangxi", "status": "met", "grade": "fail",
+        "veto": True, "cumulative_decline_pct": 21.26, "target_pct": 17.0,
+        "expected_decline_pct": 17.0,
+        "reason": "veto: annual target missed by 0.06 pp (3.60 % < 3.66 %)",
+        "margin_text": "ahead by 4.26 pp: 9.8 Mt CO2 more or 5.1 % less GDP in 2015"}
+    provisional = vetoed | {
+        "province_code": "110000", "name_en": "Beijing", "grade": "provisional", "veto": False,
+        "grade_is_provisional": True,
+        "reason": "provisional: no measures sheet; target part 50.0/50",
+        "margin_text": "ahead by 19.66 pp: 31.4 Mt CO2 more or 24.0 % less GDP in 2015"}
+    data["rows"] = [vetoed, provisional]
+    page = report.render_report_html(data)
+    green, red = "#2e7d32", "#c62828"
+
+    def bar(name: str) -> str:
+        match = re.search(rf"<title>{name}: [^<]*</title>.*?<rect[^>]*>", page, re.S)
+        assert match, name
+        return match.group(0)
+
+    assert red in bar("Jiangxi") and green not in bar("Jiangxi")
+    assert "grade fail; veto: annual target missed by 0.06 pp" in bar("Jiangxi")
+    assert green in bar("Beijing")
+    jiangxi = _row(page, "Jiangxi")
+    assert 'class="badge good"' not in jiangxi and 'class="badge bad">met<' in jiangxi
+    assert "veto: annual target missed by 0.06 pp (3.60 % &lt; 3.66 %)" in jiangxi
+    assert "ahead by 4.26 pp: 9.8 Mt CO2 more" in jiangxi
+    assert 'class="badge good">met<' in _row(page, "Beijing")

@@ -373,8 +373,15 @@ def test_reader_role_can_select_and_nothing_else(runs, pg_url) -> None:
             "create schema mine",
             "select count(*) from carbon_previous.dim_plan",
             "insert into carbon.meta_pipeline_run (run_id) values ('x')",
+            "delete from carbon_history.dim_release",
+            "insert into carbon_history.fct_intensity (release_id) values ('x')",
+            "create table carbon_history.mine (a int)",
         ):
             assert _denied(conn, statement), statement
+        # the release history is readable: both releases
+        assert conn.execute("select count(*) from carbon_history.dim_release").fetchone() == (2,)
+        assert conn.execute("select count(distinct release_id) "
+                            "from carbon_history.fct_target_assessment").fetchone() == (2,)
         conn.execute("reset role")
     rollback(pg_url)  # ...and the rollback swap
     with _connect(pg_url) as conn:

@@ -51,6 +51,25 @@ def test_catalog_is_complete_and_consistent() -> None:
     assert ("province_code", "assessment_year") in table("fct_target_assessment").indexes
 
 
+def test_views_say_their_price_basis() -> None:
+    """One truth per figure (issue 12): every view, and every GDP, intensity, decline or target
+    column of a view, says whether it is at current prices or at constant prices of the plan's
+    base year (a column, price_base_year, where the basis is constant prices); every figure
+    column has a unit."""
+    figures = ("gdp", "intensity", "decline", "target_pct", "completion", "shortfall")
+    for view in VIEWS:
+        text = view.description.lower()
+        assert "current prices" in text or "constant prices" in text, view.name
+        if "current prices" not in text:
+            assert "price_base_year" in view.column_names, view.name
+        for c in view.columns:
+            if any(f in c.name for f in figures):
+                described = (c.description + " " + view.description).lower()
+                assert "prices" in described and c.unit, f"{view.name}.{c.name}"
+    assert "current" in table("v_province_timeseries").column(
+        "intensity_current_t_per_10k_yuan").description.lower()
+
+
 def test_names_with_units_say_the_unit() -> None:
     suffixes = {"_pct": "%", "_mt": "Mt", "_100m_yuan": "100 million yuan",
                 "_10k_tce": "10,000 tce", "_t_per_10k_yuan": "per 10,000 yuan"}

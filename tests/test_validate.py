@@ -12,7 +12,7 @@ import pytest
 
 from carbon_assess.errors import ValidationFailed
 from carbon_assess.ingest.schema import RAW_SCHEMA, SOURCE_KINDS
-from carbon_assess.validate import validate_workdir
+from carbon_assess.validate import validate_workdir, warnings_count
 from carbon_assess.validate.output_suites import (
     OUTPUT_TABLES,
     output_suite_json,
@@ -245,6 +245,54 @@ def test_rounding_noise_and_year_on_year_jumps_only_warn(tmp_path):
     assert "year-on-year" in jump and "population.csv row 4" in jump
     assert Path(summary["report_path"]).exists()
     assert not (tmp_path / "quarantine").exists()
+
+
+def _data_docs_pages(docs: Path) -> dict[str, str]:
+    return {str(p.relative_to(docs)): p.read_text(encoding="utf-8") for p in docs.rglob("*.html")}
+
+
+def test_data_docs_of_a_batch_with_only_warnings_do_not_read_failed(tmp_path):
+    """GX renders a suite "Failed" when any expectation fails, whatever its severity: ours say
+    "Passed with warnings" (issue 12), on the suite's page and in the index."""
+    batch = clean_batch()
+    find(batch["population"], "110000", 2011)["value"] *= 10  # a warning, nothing else
+    workdir = make_workdir(tmp_path, **batch)
+    summary = validate_workdir(workdir)
+    assert summary["status"] == "passed_with_warnings" and summary["warnings"] == 1
+    assert warnings_count(summary["results_path"]) == summary["warnings"]
+    pages = _data_docs_pages(workdir / "validation" / "data_docs")
+    assert "index.html" in pages and len(pages) > len(batch)
+    assert not [name for name, html in pages.items() if "Failed" in html]
+    (population,) = [html for name, html in pages.items()
+                     if name.startswith("validations/raw_population/")]
+    assert "Passed with warnings" in population and "text-warning" in population
+    assert "'_validation_success_text': 'Passed with warnings'" in pages["index.html"]
+    assert "'_validation_success_text': 'Success'" in pages["index.html"]  # the other suites
+
+
+def test_data_docs_of_a_batch_with_an_error_still_read_failed(tmp_path):
+    batch = clean_batch()
+    find(batch["energy_consumption"], "110000", 2011, "coal").update(value=-5.0,
+                                                                     source_value="-5")
+    find(batch["population"], "110000", 2011)["value"] *= 10  # and a warning elsewhere
+    workdir = make_workdir(tmp_path, **batch)
+    with pytest.raises(ValidationFailed):
+        validate_workdir(workdir)
+    pages = _data_docs_pages(workdir / "validation" / "data_docs")
+    (energy,) = [html for name, html in pages.items()
+                 if name.startswith("validations/raw_energy_consumption/")]
+    assert "Status:</span> <i class=\"fas fa-times text-danger\"" in energy and "Failed" in energy
+    (population,) = [html for name, html in pages.items()
+                     if name.startswith("validations/raw_population/")]
+    assert "Passed with warnings" in population and "Failed" not in population
+    assert "'_validation_success_text': 'Failed'" in pages["index.html"]
+
+
+def test_warnings_count_is_the_failed_warning_results(tmp_path):
+    assert warnings_count(tmp_path / "missing.parquet") is None
+    workdir = make_workdir(tmp_path, **clean_batch())
+    summary = validate_workdir(workdir)
+    assert warnings_count(summary["results_path"]) == summary["warnings"] == 0
 
 
 def test_empty_workdir_passes_with_note(tmp_path):

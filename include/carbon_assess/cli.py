@@ -8,6 +8,8 @@ traceback only with --debug.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -26,10 +28,12 @@ from carbon_assess.pipeline import (
 )
 from carbon_assess.publish import init_warehouse, rollback
 from carbon_assess.report import query_assessment
+from carbon_assess.report.history import DEFAULT_TOLERANCE_PP, diff_releases
+from carbon_assess.validate import warnings_count
 from carbon_assess.workdir import Run
 
 
-def _format_table(columns: list[str], rows: list[tuple]) -> str:
+def _format_table(columns: list[str], rows: list[tuple], gap: str = "  ") -> str:
     def cell(value: Any) -> str:
         if value is None:
             return "-"
@@ -39,9 +43,9 @@ def _format_table(columns: list[str], rows: list[tuple]) -> str:
 
     text = [[cell(v) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in text]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in text]
+    lines = [gap.join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines.append(gap.join("-" * w for w in widths))
+    lines += [gap.join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in text]
     return "\n".join(lines)
 
 
@@ -53,9 +57,13 @@ def _summary_lines(result: dict[str, Any]) -> list[str]:
     ]
     validated = result.get("validate") or {}
     if validated:
+        # the run's warnings as recorded in results.parquet (= meta_pipeline_run.warnings)
+        warnings = warnings_count(validated.get("results_path") or "")
+        if warnings is None:
+            warnings = validated.get("warnings", 0)
         lines.append(
             f"validation: {validated.get('status')} "
-            f"({validated.get('errors', 0)} error(s), {validated.get('warnings', 0)} warning(s))"
+            f"({validated.get('errors', 0)} error(s), {warnings} warning(s))"
         )
     for warning in ingest["warnings"]:
         lines.append(f"warning: {warning}")
@@ -68,6 +76,21 @@ def _summary_lines(result: dict[str, Any]) -> list[str]:
     if "assess" in result:
         statuses = ", ".join(f"{k} {v}" for k, v in result["assess"]["statuses"].items())
         lines.append(f"assessment: {statuses}")
+        for agreement in result["assess"].get("official_agreement", []):
+            disagreeing = "; ".join(
+                f"{d['name_en']} ({d['computed']} vs {d['official']}"
+                + (f", margin {d['margin_pp']:+.2f} pp" if d["margin_pp"] is not None else "")
+                + (", within margin" if d["within_margin"] else "") + ")"
+                for d in agreement["disagreeing"]
+            )
+            uncompared = agreement["provinces"] - agreement["pass_fail_compared"]
+            lines.append(
+                f"{agreement['assessment_year']} pass/fail agreement with the official results: "
+                f"{agreement['pass_fail_agree']}/{agreement['provinces']} ("
+                + (f"{uncompared} without a computed verdict; " if uncompared else "")
+                + f"grades: {agreement['grades_agree']}/{agreement['grades_compared']} "
+                f"with a final computed grade; disagreeing: {disagreeing or 'none'})"
+            )
     gate = result.get("check_outputs") or {}
     if gate:
         lines.append(f"output gate: {gate.get('status')} ({gate.get('expectations', 0)} "
@@ -118,6 +141,54 @@ def _default_year(rows: list[tuple], columns: list[str]) -> dict[str, int]:
     return latest
 
 
+# `show` without --wide: these columns of the query (header, column), one space apart, the
+# reason last, cut with "…" so that every line fits SHOW_WIDTH characters. To leave the reason
+# room for the "by how much" of a veto: short headers, province names cut at 12 characters
+# ("Inner Mongo…") and "insufficient data" shortened to "no data" in status and grade (the
+# reason says which data). --wide, csv and json give every column in full.
+SHOW_WIDTH = 100
+_SHOW_COLUMNS = (("plan", "plan"), ("code", "code"), ("province", "province"), ("year", "year"),
+                 ("decl%", "decline_pct"), ("tgt%", "target_pct"), ("status", "status"),
+                 ("grade", "grade"), ("reason", "reason"))
+_SHOW_SHORT = {"insufficient data": "no data"}
+_PROVINCE_WIDTH = 12
+_SHOW_FOOTER = ("decl%, tgt%: cumulative decline and target (%); no data = insufficient data; "
+                "--wide: every column")
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
+
+
+def _narrow_table(columns: list[str], rows: list[tuple], width: int = SHOW_WIDTH) -> str:
+    """The default `show` table: status, grade and the reason, every line ≤ `width`."""
+    index = [columns.index(c) for _, c in _SHOW_COLUMNS]
+    def short(column: str, value: Any) -> Any:
+        if column in ("status", "grade"):
+            return _SHOW_SHORT.get(value, value)
+        if column == "province" and value is not None:
+            return _cut(str(value), _PROVINCE_WIDTH)
+        return value
+
+    picked = [tuple(short(c, v) for (_, c), v in zip(_SHOW_COLUMNS, (r[i] for i in index),
+                                                     strict=True))
+              for r in rows]
+    headers = [h for h, _ in _SHOW_COLUMNS]
+    fixed = _format_table(headers[:-1], [r[:-1] for r in picked], " ").splitlines()[0]
+    room = max(width - len(fixed) - 1, len("reason"))
+    picked = [(*r[:-1], _cut(str(r[-1] or "-"), room)) for r in picked]
+    lines = [line.rstrip() for line in _format_table(headers, picked, " ").splitlines()]
+    return "\n".join([*(_cut(line, width) for line in lines), _cut(_SHOW_FOOTER, width)])
+
+
+def _csv_text(columns: list[str], rows: list[tuple]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(["" if v is None else v for v in r] for r in rows)
+    return out.getvalue().rstrip("\n")
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     columns, rows = query_assessment(args.warehouse, args.plan, args.province, args.year)
     if not rows:
@@ -127,11 +198,16 @@ def cmd_show(args: argparse.Namespace) -> int:
         latest = _default_year(rows, columns)
         plan_i, year_i = columns.index("plan"), columns.index("year")
         rows = [r for r in rows if r[year_i] == latest[r[plan_i]]]
-    if args.json:
+    form = "json" if args.json else args.format
+    if form == "json":
         print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], ensure_ascii=False,
                          indent=2, default=str))
-    else:
+    elif form == "csv":
+        print(_csv_text(columns, rows))
+    elif args.wide:
         print(_format_table(columns, rows))
+    else:
+        print(_narrow_table(columns, rows))
     return EXIT_OK
 
 
@@ -147,6 +223,38 @@ def cmd_warehouse_init(args: argparse.Namespace) -> int:
     for note in result.get("notes", []):
         print(f"note: {note}")
     return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    result = diff_releases(args.warehouse, args.from_release, args.to_release, args.tolerance)
+    columns, rows = result["columns"], result["rows"]
+    if args.format == "json":
+        print(json.dumps({"from": result["from"], "to": result["to"],
+                          "tolerance_pp": result["tolerance_pp"],
+                          "changes": [dict(zip(columns, r, strict=True)) for r in rows]},
+                         ensure_ascii=False, indent=2, default=str))
+    elif args.format == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        print(f"release {result['from']} → {result['to']}: {len(rows)} change(s) in status, "
+              f"grade or cumulative decline (tolerance {result['tolerance_pp']:g} pp)")
+        if rows:
+            arrow = [(p, y, f"{c} {n or ''}".strip(), f"{sf or '-'} → {st or '-'}",
+                      f"{gf or '-'} → {gt or '-'}", f"{_pp(df)} → {_pp(dt)}", _pp(ch, sign=True))
+                     for p, y, c, n, sf, st, gf, gt, df, dt, ch in rows]
+            print(_format_table(["plan", "year", "province", "status", "grade", "decline %",
+                                 "change pp"], arrow))
+    return EXIT_OK
+
+
+def _pp(value: float | None, sign: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:+.2f}" if sign else f"{value:.2f}"
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -203,7 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--province", help="GB/T 2260 code, e.g. 630000")
     show.add_argument("--year", type=int, help="assessment year (default: latest with data)")
     show.add_argument("--all-years", action="store_true", help="every year of the plan")
-    show.add_argument("--json", action="store_true", help="JSON instead of a text table")
+    show.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                      help="table (default; fits 100 columns unless --wide), or every column "
+                      "of the assessment as csv or json")
+    show.add_argument("--json", action="store_true", help="same as --format json")
+    show.add_argument("--wide", action="store_true",
+                      help="table with every column (margin, veto, scores, note), not cut")
     show.set_defaults(func=cmd_show)
 
     warehouse = sub.add_parser(
@@ -218,6 +331,20 @@ def build_parser() -> argparse.ArgumentParser:
         "rollback", parents=[common], help="restore the previous published release")
     roll.add_argument("--warehouse", required=True)
     roll.set_defaults(func=cmd_rollback)
+
+    diff = sub.add_parser(
+        "diff", parents=[common],
+        help="what changed between two published releases (status, grade, decline)")
+    diff.add_argument("--warehouse", required=True)
+    diff.add_argument("--from", dest="from_release",
+                      help="release id (run id) to compare from (default: the one before --to)")
+    diff.add_argument("--to", dest="to_release",
+                      help="release id to compare to (default: the current release)")
+    diff.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_PP,
+                      help="ignore cumulative-decline changes up to this many percentage points "
+                      f"(default {DEFAULT_TOLERANCE_PP:g})")
+    diff.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    diff.set_defaults(func=cmd_diff)
     return parser
 
 

@@ -90,6 +90,23 @@ def write_results(rows: list[dict[str, Any]], out_dir: Path) -> Path:
     return path
 
 
+def warnings_count(results_path: str | Path) -> int | None:
+    """The warnings of a run, counted once for every place that shows it (CLI summary,
+    `meta_pipeline_run.warnings`, the plugin's data-quality counts): the failed
+    warning-severity rows of `<workdir>/validation/results.parquet` (ingest warnings, input
+    validation and output gate), i.e. what lands in `meta_validation_result`. None when the
+    run has no results file."""
+    path = Path(results_path)
+    if not path.is_file():
+        return None
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=["severity", "success"])
+    return sum(1 for severity, success in zip(table.column("severity").to_pylist(),
+                                              table.column("success").to_pylist(), strict=True)
+               if severity == "warning" and not success)
+
+
 def _md_cell(value: Any) -> str:
     return text(value).replace("|", "\\|").replace("\n", " ")
 

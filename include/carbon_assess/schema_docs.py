@@ -12,7 +12,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from carbon_assess.publish.catalog import PG_TYPES, TABLES, VIEWS, Table
+from carbon_assess.publish.catalog import (
+    HISTORY_SCHEMA,
+    HISTORY_TABLES,
+    PG_TYPES,
+    RELEASE_DIMENSION,
+    TABLES,
+    VIEWS,
+    Table,
+)
 
 DATA_DICTIONARY_PATH = Path(__file__).resolve().parents[2] / "docs" / "data_dictionary.md"
 GENERATOR = "python -m carbon_assess.schema_docs"
@@ -47,6 +55,31 @@ def _table_markdown(t: Table) -> list[str]:
     return lines
 
 
+def _history_markdown() -> list[str]:
+    lines = [
+        f"## Release history (schema `{HISTORY_SCHEMA}`)",
+        "",
+        f"Every publish appends its release to schema `{HISTORY_SCHEMA}` in the same transaction "
+        "as the swap (a failed publish appends nothing; republishing a run replaces its rows; a "
+        "rollback deletes nothing). `carbon-assess diff` compares two releases. Readable by "
+        "`carbon_reader` in PostgreSQL.",
+        "",
+    ]
+    lines += _table_markdown(RELEASE_DIMENSION)
+    lines += [
+        "Per published table, `carbon_history.<table>` has `release_id` (dim_release) first, "
+        "then the columns of `carbon.<table>`:",
+        "",
+        "| Table | Primary key |",
+        "|---|---|",
+    ]
+    for t in HISTORY_TABLES:
+        key = ", ".join(f"`{c}`" for c in t.primary_key) or "(none; index on `release_id`)"
+        lines.append(f"| `{HISTORY_SCHEMA}.{t.name}` | {key} |")
+    lines.append("")
+    return lines
+
+
 def render_data_dictionary() -> str:
     """The data dictionary of schema `carbon`, as Markdown."""
     lines = [
@@ -77,6 +110,7 @@ def render_data_dictionary() -> str:
         lines += [f"## {title}", ""]
         for t in tables:
             lines += _table_markdown(t)
+    lines += _history_markdown()
     return "\n".join(lines).rstrip() + "\n"
 
 

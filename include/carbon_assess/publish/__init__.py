@@ -13,6 +13,11 @@ Both engines get the same tables, types, primary keys, rows (in key order), anal
   Publishing needs the role `carbon_publisher` (or a member of it, or a superuser): the publish
   lock is a row lock on `carbon_control.publish_lock`, which nobody else may lock.
 
+Every release also stays in schema `carbon_history` (`dim_release`: release_id = run id,
+vintage, method, factor version, published_at, input hashes; each published table with
+`release_id` first), appended in the same transaction as the swap; `carbon-assess diff`
+(`carbon_assess.report.history`) compares two releases.
+
 A rollback swaps the two releases back and writes a 'rolled back' row to the run log
 (`meta_pipeline_run`, with `restored_run_id`); it never creates a warehouse.
 
@@ -30,6 +35,7 @@ from typing import Any
 from carbon_assess.publish import duckdb_warehouse, postgres_warehouse
 from carbon_assess.publish.common import (
     CONTROL_SCHEMA,
+    HISTORY_SCHEMA,
     PREVIOUS_SCHEMA,
     PUBLISHED_TABLES,
     PUBLISHER_ROLE,
@@ -45,8 +51,8 @@ from carbon_assess.publish.common import (
 from carbon_assess.workdir import Run
 
 __all__ = [
-    "CONTROL_SCHEMA", "PREVIOUS_SCHEMA", "PUBLISHED_TABLES", "PUBLISHER_ROLE", "PublishResult",
-    "READER_ROLE", "ROLLED_BACK", "SCHEMA", "WarehouseUrl",
+    "CONTROL_SCHEMA", "HISTORY_SCHEMA", "PREVIOUS_SCHEMA", "PUBLISHED_TABLES", "PUBLISHER_ROLE",
+    "PublishResult", "READER_ROLE", "ROLLED_BACK", "SCHEMA", "WarehouseUrl",
     "init_warehouse", "parse_warehouse_url", "publish", "rollback",
     "rows_digest", "table_checksums",
 ]

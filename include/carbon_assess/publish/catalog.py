@@ -421,9 +421,77 @@ TABLES: tuple[Table, ...] = (
               "(grade fail whatever the score)"),
             C("note", V, "Explanation of the status and grade in one sentence"),
             C("rules_version", V, "Version of the scoring rules and grade thresholds applied"),
+            C("reason", V, "Short explanation of the grade, never blank: the veto (which target, "
+              "missed by how many pp), provisional (no measures sheet), insufficient data (the "
+              "gap), not assessed (no target), or the score breakdown"),
+            C("margin_pp", D, "Cumulative decline minus the threshold of the status (the target "
+              "in the plan's end year, the expected decline before): positive = ahead by that "
+              "much, negative = short; null without a decline or a target",
+              "percentage points"),
+            C("margin_co2_mt", D, "The margin as CO2 of the assessed year: CO2 at the threshold "
+              "intensity I_base x (1 - threshold) and the same constant-price GDP, minus actual "
+              "CO2 (positive = room for that much more, negative = that much less needed)",
+              "Mt CO2"),
+            C("margin_gdp_pct", D, "The margin as GDP of the assessed year: (1 - GDP needed at "
+              "the threshold intensity / actual constant-price GDP) x 100 (negative = that much "
+              "more GDP needed, positive = GDP could be that much lower)", PCT),
+            C("margin_text", V, "The margin in words, e.g. 'short by 0.46 pp: 0.25 Mt CO2 less "
+              "or 0.51 % more GDP in 2015'"),
         ),
         primary_key=("plan_id", "province_code", "assessment_year"),
         indexes=(("province_code", "assessment_year"), ("assessment_year", "status")),
+    ),
+    Table(
+        "fct_official_comparison", "fact",
+        "The computed verdicts beside the results the authorities published "
+        "(reference/official_assessment_results.csv: the 2016 grades of all 31 provinces, the "
+        "national declines of the 12th and 13th FYP), one row per official result. The official "
+        "verdicts used the statistics as first published; a disagreement is information (see "
+        "margin_pp and within_margin), never a reason to tune the methods.",
+        (
+            _PLAN,
+            C("province_code", V, "Province code (GB/T 2260); 000000 for the nation"),
+            C("assessment_year", B, "Year assessed", "year"),
+            C("name_en", V, "Province name in English; China for 000000"),
+            C("official_grade", V, "Published grade: excellent, good, pass or fail; null where "
+              "none was published (national rows)"),
+            C("official_decline_pct", D, "Published cumulative decline of CO2 per unit of GDP "
+              "from the plan's base year; null where none was published", PCT),
+            C("official_source", V, "Publication the official figures come from"),
+            C("computed_status", V, "Computed status (fct_target_assessment; the nation: met or "
+              "missed against the national target, from fct_national_intensity); insufficient "
+              "data when not computable (e.g. no national files supplied)"),
+            C("computed_grade", V, "Computed grade (fct_target_assessment.grade); null for the "
+              "nation"),
+            C("computed_decline_pct", D, "Computed cumulative decline against the base year "
+              "(provinces: fct_target_assessment; nation: fct_national_intensity)", PCT),
+            C("official_pass", BOOL, "Official verdict: true for excellent, good or pass, false "
+              "for fail; null without an official grade"),
+            C("computed_pass", BOOL, "Computed verdict on the same scale: true for excellent, "
+              "good, pass and provisional (a provisional grade is only given when no target "
+              "part was missed, i.e. without a veto; the measures part, unknown without a "
+              "measures sheet, is not compared), false for fail; null for insufficient data or "
+              "not assessed"),
+            C("grade_agrees", BOOL, "Computed grade equals the official grade; null when either "
+              "side has no final grade (no official grade; computed grade provisional, "
+              "insufficient data or not assessed)"),
+            C("pass_fail_agrees", BOOL, "computed_pass = official_pass; null when either is "
+              "null"),
+            C("decline_difference_pp", D, "computed_decline_pct - official_decline_pct; null "
+              "without an official decline", "percentage points"),
+            C("margin_pp", D, "Percentage points of cumulative decline separating the computed "
+              "result from the other verdict (fct_target_assessment.margin_pp; nation: decline "
+              "minus the expected decline); positive = ahead, negative = short",
+              "percentage points"),
+            C("within_margin", BOOL, "True when |margin_pp| < within_margin_pp: the province "
+              "sits so close to its threshold that ordinary statistical revisions (the official "
+              "verdicts used the statistics as first published) could flip the verdict; null "
+              "without a margin"),
+            C("within_margin_pp", D, "The tolerance within_margin uses "
+              "(reference/official_comparison_tolerance.csv, newest version: 1 pp, about the "
+              "size of revisions to one year's intensity decline)", "percentage points"),
+        ),
+        primary_key=("plan_id", "province_code", "assessment_year"),
     ),
     Table(
         "meta_pipeline_run", "run log",
@@ -444,7 +512,9 @@ TABLES: tuple[Table, ...] = (
             C("input_files", V, "JSON list of the input files with sheet, sha256 and number of "
               "observations"),
             C("row_counts", V, "JSON object: rows published per table"),
-            C("warnings", INT, "Number of ingest warnings"),
+            C("warnings", INT, "Number of warnings of the run: failed warning-severity "
+              "results in meta_validation_result (ingest, input validation and output "
+              "gate; the count the CLI prints and the plugin shows)"),
             C("restored_run_id", V, "Rollback only: the run whose release it restored (null "
               "when unknown, or for a publish)"),
         ),
@@ -468,29 +538,46 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 
+# Price basis of every figure in the views (issue 12: one truth per figure). The assessment
+# compares carbon intensity at constant prices of the plan's base year (GDP chained with the
+# GDP index); only v_province_timeseries shows intensity at current prices, and says so.
+_CONST = "at constant prices of the plan's base year (price_base_year)"
+_PRICE_BASE_YEAR = C("price_base_year", INT, "Price base year of every GDP and intensity figure "
+                     "of the row: the plan's base year (dim_plan.base_year); GDP is at constant "
+                     "prices of that year", "year")
+_DECLINE = f"decline of CO2 per unit of GDP {_CONST}"
+
 VIEWS: tuple[Table, ...] = (
     Table(
         "v_latest_assessment", "view",
-        "Per plan and province, the assessment of the latest year with data (status other "
-        "than insufficient data).",
+        "Per plan and province, the assessment of the latest year with data; every province "
+        "of the plan is listed (31 per plan): a province without data in any year of the plan "
+        "has its latest row, with status and grade 'insufficient data'. Declines are of CO2 per "
+        "unit of GDP at constant prices of the plan's base year (price_base_year), in %.",
         (
             _PLAN,
             _PROVINCE,
             _NAME_EN,
             _NAME_ZH,
-            C("assessment_year", B, "Latest year with data", "year"),
+            C("assessment_year", B, "Latest year with data (with none: the latest year "
+              "assessed, status insufficient data)", "year"),
             C("end_of_plan", BOOL, "True when that year is the plan's end year"),
-            C("target_pct", D, "The province's reduction target for the plan", PCT),
-            C("expected_decline_pct", D, "Cumulative decline expected by that year", PCT),
-            C("cumulative_decline_pct", D, "Official cumulative decline against the base year",
+            C("target_pct", D, f"The province's reduction target for the plan: {_DECLINE} "
+              "from the base year to the end year", PCT),
+            C("expected_decline_pct", D, f"Cumulative {_DECLINE} expected by that year at an "
+              "even pace", PCT),
+            C("cumulative_decline_pct", D, f"Official cumulative {_DECLINE} against the base "
+              "year (the figure the status and grade rest on); null with insufficient data",
               PCT),
-            C("completion_pct", D, "max(cumulative decline, 0) / target", PCT),
-            C("status", V, "met, missed, on schedule or behind"),
+            C("completion_pct", D, "max(cumulative decline, 0) / target (both at constant "
+              "prices of the plan's base year)", PCT),
+            C("status", V, "met, missed, on schedule, behind, insufficient data or no target"),
             C("target_score", D, "Target part: annual + cumulative points", "points"),
             C("total_score", D, "target_score + measures_score", "points"),
             C("grade", V, "Grade (see fct_target_assessment.grade)"),
             C("veto", BOOL, "True when the annual or cumulative progress target was missed"),
             C("note", V, "Explanation of the status and grade"),
+            _PRICE_BASE_YEAR,
         ),
         sql="""
 select
@@ -509,25 +596,30 @@ select
     a.total_score,
     a.grade,
     a.veto,
-    a.note
+    a.note,
+    pl.base_year as price_base_year
 from {schema}.fct_target_assessment as a
 join (
-    select plan_id, province_code, max(assessment_year) as assessment_year
+    select plan_id, province_code,
+        coalesce(max(case when status <> 'insufficient data' then assessment_year end),
+                 max(assessment_year)) as assessment_year
     from {schema}.fct_target_assessment
-    where status <> 'insufficient data'
     group by plan_id, province_code
 ) as latest
     on latest.plan_id = a.plan_id
     and latest.province_code = a.province_code
     and latest.assessment_year = a.assessment_year
 join {schema}.dim_province as p on p.province_code = a.province_code
+join {schema}.dim_plan as pl on pl.plan_id = a.plan_id
 order by a.plan_id, a.province_code
 """,
     ),
     Table(
         "v_behind_schedule", "view",
         "Provinces behind schedule (or that missed the target) in the latest year with data of "
-        "each plan.",
+        "each plan. Declines are of CO2 per unit of GDP at constant prices of the plan's base "
+        "year (price_base_year), in %. Provinces with insufficient data are not behind and not "
+        "listed here: v_latest_assessment lists them with their status.",
         (
             _PLAN,
             C("assessment_year", B, "Latest year with data of the plan", "year"),
@@ -535,14 +627,17 @@ order by a.plan_id, a.province_code
             _NAME_EN,
             _NAME_ZH,
             C("status", V, "behind or missed"),
-            C("target_pct", D, "The province's reduction target for the plan", PCT),
-            C("expected_decline_pct", D, "Cumulative decline expected by that year", PCT),
-            C("cumulative_decline_pct", D, "Official cumulative decline against the base year",
-              PCT),
+            C("target_pct", D, f"The province's reduction target for the plan: {_DECLINE} "
+              "from the base year to the end year", PCT),
+            C("expected_decline_pct", D, f"Cumulative {_DECLINE} expected by that year at an "
+              "even pace", PCT),
+            C("cumulative_decline_pct", D, f"Official cumulative {_DECLINE} against the base "
+              "year", PCT),
             C("shortfall_pct", D, "expected_decline_pct - cumulative_decline_pct",
               "percentage points"),
             C("grade", V, "Grade (see fct_target_assessment.grade)"),
             C("note", V, "Explanation of the status and grade"),
+            _PRICE_BASE_YEAR,
         ),
         sql="""
 select
@@ -557,7 +652,8 @@ select
     a.cumulative_decline_pct,
     a.expected_decline_pct - a.cumulative_decline_pct as shortfall_pct,
     a.grade,
-    a.note
+    a.note,
+    pl.base_year as price_base_year
 from {schema}.fct_target_assessment as a
 join (
     select plan_id, max(assessment_year) as assessment_year
@@ -568,30 +664,39 @@ join (
     on latest.plan_id = a.plan_id
     and latest.assessment_year = a.assessment_year
 join {schema}.dim_province as p on p.province_code = a.province_code
+join {schema}.dim_plan as pl on pl.plan_id = a.plan_id
 where a.status in ('behind', 'missed')
 order by a.plan_id, a.province_code
 """,
     ),
     Table(
         "v_decline_ranking", "view",
-        "Provinces ranked by cumulative decline of carbon intensity, per plan and year (rank 1 = "
-        "largest decline; base years and years without data are left out).",
+        "Provinces ranked by cumulative decline of carbon intensity (CO2 per unit of GDP at "
+        "constant prices of the plan's base year, in %), per plan and year (rank 1 = largest "
+        "decline). Only provinces with a decline are ranked: base years and province-years with "
+        "insufficient data are left out (provinces_ranked says how many were ranked; "
+        "v_latest_assessment lists every province with its status).",
         (
             _PLAN,
             C("year", B, "Calendar year", "year"),
             C("decline_rank", B, "Rank by cumulative decline within plan and year (ties share a "
               "rank)", "rank"),
-            C("provinces_ranked", B, "Number of provinces ranked in that plan and year",
-              "provinces"),
+            C("provinces_ranked", B, "Number of provinces ranked in that plan and year (those "
+              "with insufficient data are not)", "provinces"),
             _PROVINCE,
             _NAME_EN,
             _NAME_ZH,
-            C("cumulative_decline_pct", D, "Decline of intensity against the base year", PCT),
-            C("expected_decline_pct", D, "Cumulative decline expected by that year", PCT),
-            C("target_pct", D, "The province's reduction target for the plan", PCT),
-            C("completion_pct", D, "max(cumulative decline, 0) / target", PCT),
+            C("cumulative_decline_pct", D, f"Cumulative {_DECLINE} against the base year, "
+              "recomputed directly from the data (fct_intensity)", PCT),
+            C("expected_decline_pct", D, f"Cumulative {_DECLINE} expected by that year at an "
+              "even pace", PCT),
+            C("target_pct", D, f"The province's reduction target for the plan: {_DECLINE} "
+              "from the base year to the end year", PCT),
+            C("completion_pct", D, "max(cumulative decline, 0) / target (both at constant "
+              "prices of the plan's base year)", PCT),
             C("on_schedule", BOOL, "True when the cumulative decline reaches the expected "
               "decline"),
+            _PRICE_BASE_YEAR,
         ),
         sql="""
 select
@@ -608,27 +713,34 @@ select
     i.expected_decline_pct,
     i.target_pct,
     i.completion_pct,
-    i.on_schedule
+    i.on_schedule,
+    pl.base_year as price_base_year
 from {schema}.fct_intensity as i
 join {schema}.dim_province as p on p.province_code = i.province_code
+join {schema}.dim_plan as pl on pl.plan_id = i.plan_id
 where i.cumulative_decline_pct is not null and i.years_into_plan > 0
 order by i.plan_id, i.year, decline_rank, i.province_code
 """,
     ),
     Table(
         "v_province_timeseries", "view",
-        "Per province and year: CO2, GDP, population and carbon intensity at current prices "
-        "(for charts; the assessment uses constant prices, see fct_intensity).",
+        "Per province and year: CO2, GDP, population and carbon intensity at CURRENT prices "
+        "(nominal GDP of each year, for charts). Not the basis of the assessment: its declines "
+        "mix price changes in, so they differ from the assessed ones. Intensity at constant "
+        "prices of a plan's base year, as assessed: v_intensity_constant_prices.",
         (
             _PROVINCE,
             _NAME_EN,
             _NAME_ZH,
             C("year", B, "Calendar year", "year"),
-            C("co2_mt", D, "CO2 from fossil-fuel combustion (run's method)", MT),
-            C("gdp_current_100m_yuan", D, "Gross regional product at current prices", GDP),
+            C("co2_mt", D, "CO2 from fossil-fuel combustion (run's method); null with "
+              "insufficient data", MT),
+            C("gdp_current_100m_yuan", D, "Gross regional product at current prices of the "
+              "same year (nominal)", GDP),
             C("population_10k", D, "Year-end resident population", "10,000 persons (万人)"),
-            C("intensity_current_t_per_10k_yuan", D, "CO2 per unit of current-price GDP",
-              INTENSITY),
+            C("intensity_current_t_per_10k_yuan", D, "CO2 per unit of GDP at current prices "
+              "of the same year (nominal; not the assessed intensity, see "
+              "v_intensity_constant_prices)", INTENSITY),
             C("co2_per_capita_t", D, "CO2 per resident", "t CO2 per person"),
             C("data_status", V, "complete or insufficient data"),
         ),
@@ -647,6 +759,59 @@ select
 from {schema}.fct_province_year as y
 join {schema}.dim_province as p on p.province_code = y.province_code
 order by y.province_code, y.year
+""",
+    ),
+    Table(
+        "v_intensity_constant_prices", "view",
+        "Per plan, province and year from the plan's base year to its end year: GDP at constant "
+        "prices of the plan's base year (price_base_year) and carbon intensity on that basis, "
+        "as the assessment uses them (fct_intensity), with the data status of the "
+        "province-year (rows with insufficient data are listed, with null figures).",
+        (
+            _PLAN,
+            _PRICE_BASE_YEAR,
+            _PROVINCE,
+            _NAME_EN,
+            _NAME_ZH,
+            C("year", B, "Calendar year (base year to end year of the plan)", "year"),
+            C("years_into_plan", B, "year - price_base_year", "years"),
+            C("co2_mt", D, "CO2 from fossil-fuel combustion (run's method)", MT),
+            C("gdp_const_base_year_100m_yuan", D, "GDP at constant prices of price_base_year "
+              "(current-price GDP of the base year chained with the GDP index)", GDP),
+            C("intensity_const_base_year_t_per_10k_yuan", D, "CO2 per unit of GDP at constant "
+              "prices of price_base_year (the assessed intensity)", INTENSITY),
+            C("annual_decline_pct", D, "Decline of that intensity against the previous year",
+              PCT),
+            C("cumulative_decline_pct", D, "Decline of that intensity against price_base_year, "
+              "recomputed directly from the data (the assessment's official figure, chained on "
+              "confirmed figures where a sheet gives them: v_latest_assessment)", PCT),
+            C("target_pct", D, f"The province's reduction target for the plan: {_DECLINE} "
+              "from the base year to the end year", PCT),
+            C("data_status", V, "complete or insufficient data (of the province-year)"),
+        ),
+        sql="""
+select
+    i.plan_id,
+    pl.base_year as price_base_year,
+    i.province_code,
+    p.name_en,
+    p.name_zh,
+    i.year,
+    i.years_into_plan,
+    i.co2_mt,
+    i.gdp_const_100m_yuan as gdp_const_base_year_100m_yuan,
+    i.intensity_t_per_10k_yuan as intensity_const_base_year_t_per_10k_yuan,
+    i.annual_decline_pct,
+    i.cumulative_decline_pct,
+    i.target_pct,
+    coalesce(y.data_status, 'insufficient data') as data_status
+from {schema}.fct_intensity as i
+join {schema}.dim_province as p on p.province_code = i.province_code
+join {schema}.dim_plan as pl on pl.plan_id = i.plan_id
+left join {schema}.fct_province_year as y
+    on y.province_code = i.province_code
+    and y.year = i.year
+order by i.plan_id, i.province_code, i.year
 """,
     ),
 )
@@ -705,4 +870,67 @@ def comment_statements(
                     f"comment on column {target}.{quote_ident(name)} "
                     f"is {sql_literal(documented[name].comment())}"
                 )
+    return statements
+
+
+# ---------------------------------------------------------------------------------- history
+
+# Schema `carbon_history`: every published release, kept across publishes and rollbacks.
+HISTORY_SCHEMA = "carbon_history"
+RELEASE_ID = C("release_id", V, "The release: run id of the publish (dim_release.release_id)")
+
+RELEASE_DIMENSION = Table(
+    "dim_release", "history",
+    "One row per published release (a publish of a run; republishing a run replaces its row). "
+    "The current release is the one in schema carbon (see carbon.meta_pipeline_run).",
+    (
+        RELEASE_ID,
+        C("vintage", V, "Data release label of the inputs (e.g. nbs-2021)"),
+        _METHOD,
+        C("factor_version", V, "Emission factor set (dim_emission_factor.factor_version)"),
+        C("landing", V, "Landing folder the inputs were read from"),
+        C("published_at", TSTZ, "When the release was published (UTC)"),
+        C("code_version", V, "carbon-assess version and git commit that computed it"),
+        C("input_files", V, "JSON list of the input files: file, sheet, sha256, observations"),
+        C("row_counts", V, "JSON object: published table -> rows"),
+        C("warnings", INT, "Number of ingest warnings of the run"),
+    ),
+    primary_key=("release_id",),
+)
+
+
+def _history_table(t: Table) -> Table:
+    return Table(
+        t.name, "history",
+        f"Every release's rows of {t.name} (same columns as carbon.{t.name}, keyed by "
+        "release_id first).",
+        (RELEASE_ID, *t.columns),
+        primary_key=("release_id", *t.primary_key) if t.primary_key else (),
+        indexes=() if t.primary_key else (("release_id",),),
+    )
+
+
+# The published tables as kept per release in `carbon_history` (same names as in `carbon`).
+HISTORY_TABLES = tuple(_history_table(t) for t in TABLES if t.name in PUBLISHED_TABLES)
+_HISTORY_BY_NAME = {t.name: t for t in (RELEASE_DIMENSION, *HISTORY_TABLES)}
+
+
+def history_table(name: str) -> Table:
+    """`dim_release` or the history form of a published table."""
+    return _HISTORY_BY_NAME[name]
+
+
+def history_comment_statements(present: Mapping[str, Iterable[str]]) -> list[str]:
+    """`COMMENT ON` statements for the tables of schema carbon_history in `present`."""
+    statements = []
+    for t in (RELEASE_DIMENSION, *HISTORY_TABLES):
+        if t.name not in present:
+            continue
+        target = f"{quote_ident(HISTORY_SCHEMA)}.{quote_ident(t.name)}"
+        statements.append(f"comment on table {target} is {sql_literal(t.description)}")
+        documented = {c.name: c for c in t.columns}
+        for name in present[t.name]:
+            if name in documented:
+                statements.append(f"comment on column {target}.{quote_ident(name)} "
+                                  f"is {sql_literal(documented[name].comment())}")
     return statements

@@ -15,9 +15,11 @@ from typing import Any, NotRequired, TypedDict
 from carbon_assess import __version__
 from carbon_assess.errors import WarehouseError
 from carbon_assess.publish import catalog
+from carbon_assess.quarantine import warnings_count
 from carbon_assess.workdir import Run, new_run_id
 
 SCHEMA = "carbon"
+HISTORY_SCHEMA = catalog.HISTORY_SCHEMA  # every release, kept across publishes and rollbacks
 PREVIOUS_SCHEMA = "carbon_previous"
 # Not published, not readable by analysts: the publish lock (PostgreSQL) and which run's release
 # is in `carbon` and in `carbon_previous` (both engines).
@@ -103,9 +105,20 @@ def run_record(run: Run, status: str = PUBLISHED) -> dict[str, Any]:
         "landing": info.landing,
         "input_files": json.dumps(inputs, ensure_ascii=False, sort_keys=True),
         "row_counts": None,
-        "warnings": len(ingest["warnings"]),
+        # one count: the failed warning results of the run (what meta_validation_result holds
+        # and the CLI prints); a run never validated has only its ingest warnings
+        "warnings": warnings_count(run.validation_results) if run.validation_results.exists()
+        else len(ingest["warnings"]),
         "restored_run_id": None,
     }
+
+
+def release_row(record: dict[str, Any], published_at: datetime | None = None) -> dict[str, Any]:
+    """The `carbon_history.dim_release` row of a publish, from its run-log record."""
+    row = {c: record.get(c) for c in catalog.RELEASE_DIMENSION.column_names}
+    row["release_id"] = record["run_id"]
+    row["published_at"] = published_at or datetime.now(UTC)
+    return row
 
 
 def rollback_record(started_at: datetime, restored: dict[str, Any] | None,

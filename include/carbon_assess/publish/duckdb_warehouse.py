@@ -9,6 +9,9 @@ publish lock (one writer per file; a second one waits up to the lock timeout).
 `carbon_control.release` records which run's release is in `carbon` and in `carbon_previous`;
 a rollback swaps the two releases and adds a 'rolled back' row to the run log, in the same
 transaction. A rollback never creates a warehouse file.
+
+The publish transaction also appends the release to schema `carbon_history` (`dim_release` and
+every published table keyed by `release_id`); a rollback leaves the history as it is.
 """
 
 from __future__ import annotations
@@ -26,18 +29,23 @@ from carbon_assess.errors import WarehouseError
 from carbon_assess.publish.catalog import (
     META_TABLES,
     PUBLISHED_TABLES,
+    RELEASE_DIMENSION,
     VIEWS,
     comment_statements,
+    history_comment_statements,
+    history_table,
     quote_ident,
     row_order,
     table,
 )
 from carbon_assess.publish.common import (
     CONTROL_SCHEMA,
+    HISTORY_SCHEMA,
     PREVIOUS_SCHEMA,
     SCHEMA,
     PublishResult,
     release_from_log,
+    release_row,
     rollback_record,
     rows_digest,
     run_record,
@@ -183,6 +191,7 @@ def _ensure_base(con: Any) -> None:
     con.execute(f"create schema if not exists {SCHEMA}")
     con.execute(f"create schema if not exists {PREVIOUS_SCHEMA}")
     con.execute(f"create schema if not exists {CONTROL_SCHEMA}")
+    con.execute(f"create schema if not exists {HISTORY_SCHEMA}")
     for name, ddl in META_DDL.items():
         con.execute(ddl)
         present = {c for c, _ in _columns(con, _current_catalog(con), SCHEMA, name)}
@@ -221,6 +230,56 @@ def _record(con: Any, record: dict[str, Any]) -> None:
         f"insert or replace into {SCHEMA}.meta_pipeline_run ({columns}) values ({placeholders})",
         list(record.values()),
     )
+
+
+def _ensure_history_table(con: Any, name: str, columns: list[tuple[str, str]]) -> list[str]:
+    """carbon_history.<name> with `release_id` first and the given columns (a table created by
+    an older release gets the new columns; dropped ones stay, null from then on)."""
+    doc = history_table(name)
+    have = [c for c, _ in _columns(con, _current_catalog(con), HISTORY_SCHEMA, name)]
+    if not have:
+        parts = [f"{quote_ident(c)} {t}" for c, t in [("release_id", "VARCHAR"), *columns]]
+        names = {"release_id", *(c for c, _ in columns)}
+        if doc.primary_key and set(doc.primary_key) <= names:
+            parts.append(f"primary key ({', '.join(quote_ident(c) for c in doc.primary_key)})")
+        con.execute(f"create table {HISTORY_SCHEMA}.{name} (" + ", ".join(parts) + ")")
+        return ["release_id", *(c for c, _ in columns)]
+    for column, column_type in columns:
+        if column not in have:
+            con.execute(f"alter table {HISTORY_SCHEMA}.{name} add column {quote_ident(column)} "
+                        f"{column_type}")
+            have.append(column)
+    return have
+
+
+def _append_history(con: Any, record: dict[str, Any], layouts: dict[str, list]) -> None:
+    """Keep this release in schema carbon_history (in the publish transaction): its
+    dim_release row and its rows of every published table; a republished run replaces its
+    rows."""
+    release_id = record["run_id"]
+    release = release_row(record)
+    _ensure_history_table(con, "dim_release", [(c.name, c.type) for c in RELEASE_DIMENSION.columns
+                                               if c.name != "release_id"])
+    present = {"dim_release": list(RELEASE_DIMENSION.column_names)}
+    con.execute(f"delete from {HISTORY_SCHEMA}.dim_release where release_id = ?", [release_id])
+    con.execute(
+        f"insert into {HISTORY_SCHEMA}.dim_release ({', '.join(quote_ident(c) for c in release)})"
+        f" values ({', '.join('?' for _ in release)})",
+        list(release.values()),
+    )
+    for name in PUBLISHED_TABLES:
+        present[name] = _ensure_history_table(con, name, layouts[name])
+        names = [c for c, _ in layouts[name]]
+        select = ", ".join(quote_ident(c) for c in names)
+        order = ", ".join(quote_ident(c) for c in row_order(name, names))
+        con.execute(f"delete from {HISTORY_SCHEMA}.{name} where release_id = ?", [release_id])
+        con.execute(
+            f"insert into {HISTORY_SCHEMA}.{name} (release_id, {select}) "
+            f"select ?, {select} from {SCHEMA}.{name} order by {order}",
+            [release_id],
+        )
+    for statement in history_comment_statements(present):
+        con.execute(statement)
 
 
 def publish_duckdb(run: Run, path: Path, lock_timeout: float = 0.0) -> PublishResult:
@@ -274,6 +333,7 @@ def publish_duckdb(run: Run, path: Path, lock_timeout: float = 0.0) -> PublishRe
                 )
             _create_views(con)
             _apply_comments(con)
+            _append_history(con, record, layouts)
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

@@ -28,11 +28,12 @@ A publish, under the publish lock (a second publish waits, then fails clearly):
    indexes, the analyst views, the `COMMENT ON` documentation; check the row counts; ANALYZE.
    Nobody else can see the staging schema. A crash here leaves `carbon` untouched (and, the
    transaction being rolled back, no staging schema either).
-2. Swap, in one short transaction: upsert the run log, take ACCESS EXCLUSIVE locks on the
-   outgoing release (retried under a short lock_timeout, so a reader can never deadlock it),
-   move the run-log tables (`meta_*`) into the staging schema, drop the old `carbon_previous`,
-   rename `carbon` → `carbon_previous` and staging → `carbon`, re-grant `carbon_reader`,
-   record the releases in `carbon_control.release`.
+2. Swap, in one short transaction: append the release to schema `carbon_history` (INSERT ...
+   SELECT from staging, before any lock on `carbon`), upsert the run log, take ACCESS EXCLUSIVE
+   locks on the outgoing release (retried under a short lock_timeout, so a reader can never
+   deadlock it), move the run-log tables (`meta_*`) into the staging schema, drop the old
+   `carbon_previous`, rename `carbon` → `carbon_previous` and staging → `carbon`, re-grant
+   `carbon_reader`, record the releases in `carbon_control.release`.
    If the swap fails (e.g. a session kept a transaction open on `carbon` for longer than the
    lock timeout: the message names it) the staging schema is dropped and `carbon` is unchanged;
    a staging schema orphaned by a crash between the two steps is dropped by the next publish.
@@ -63,13 +64,17 @@ from carbon_assess.errors import WarehouseError, mask_url, one_line_error
 from carbon_assess.publish.catalog import (
     META_TABLES,
     PG_TYPES,
+    RELEASE_DIMENSION,
     VIEWS,
     comment_statements,
+    history_comment_statements,
+    history_table,
     row_order,
     table,
 )
 from carbon_assess.publish.common import (
     CONTROL_SCHEMA,
+    HISTORY_SCHEMA,
     PREVIOUS_SCHEMA,
     PUBLISHED_TABLES,
     PUBLISHER_PASSWORD_ENV,
@@ -78,6 +83,7 @@ from carbon_assess.publish.common import (
     SCHEMA,
     PublishResult,
     release_from_log,
+    release_row,
     rollback_record,
     rows_digest,
     run_record,
@@ -445,7 +451,7 @@ def _hand_over(conn: Any, timeout: float) -> list[str]:
     psycopg = _psycopg()
     if not _can_act_as_publisher(conn):
         return []
-    names = [SCHEMA, PREVIOUS_SCHEMA, CONTROL_SCHEMA, SWAP_SCHEMA]
+    names = [SCHEMA, PREVIOUS_SCHEMA, CONTROL_SCHEMA, SWAP_SCHEMA, HISTORY_SCHEMA]
     mine = "(select oid from pg_roles where rolname = %s)"
     schemas = conn.execute(
         "select nspname, pg_get_userbyid(nspowner) from pg_namespace "
@@ -600,7 +606,7 @@ def _ensure_base(conn: Any) -> None:
     """Schemas `carbon` and `carbon_previous`, the run-log tables (with the catalog's columns:
     an older warehouse gets the new ones), their documentation, the reader's grants."""
     with conn.transaction():
-        for schema in (SCHEMA, PREVIOUS_SCHEMA):
+        for schema in (SCHEMA, PREVIOUS_SCHEMA, HISTORY_SCHEMA):
             if not _schema_exists(conn, schema):
                 conn.execute(_sql("create schema {}", _ident(schema)))
         present = {}
@@ -629,7 +635,8 @@ def _ensure_base(conn: Any) -> None:
 
 
 def _grant_reader(conn: Any) -> bool:
-    """`carbon_reader` may read schema `carbon` (now and after future swaps), nothing else."""
+    """`carbon_reader` may read schemas `carbon` (now and after future swaps) and
+    `carbon_history`, nothing else."""
     if not _role_exists(conn):
         return False
     role = _ident(READER_ROLE)
@@ -637,12 +644,17 @@ def _grant_reader(conn: Any) -> bool:
         "grant usage on schema {current} to {role}",
         "grant select on all tables in schema {current} to {role}",
         "alter default privileges in schema {current} grant select on tables to {role}",
+        "grant usage on schema {history} to {role}",
+        "grant select on all tables in schema {history} to {role}",
+        "alter default privileges in schema {history} grant select on tables to {role}",
         "revoke all on schema {previous} from {role}",
         "revoke all on all tables in schema {previous} from {role}",
         "alter default privileges in schema {previous} revoke all on tables from {role}",
     ):
+        if "{history}" in statement and not _schema_exists(conn, HISTORY_SCHEMA):
+            continue
         conn.execute(_sql(statement, current=_ident(SCHEMA), previous=_ident(PREVIOUS_SCHEMA),
-                          role=role))
+                          history=_ident(HISTORY_SCHEMA), role=role))
     return True
 
 
@@ -808,7 +820,7 @@ def publish_postgres(run: Run, url: str, lock_timeout: float) -> PublishResult:
                 _check_lock(lock, url, "publish")
                 _swap_in(conn, staging, record,
                          _validation_reader(duck, validation) if validation.exists() else None,
-                         lock_timeout)
+                         lock_timeout, layouts)
             except BaseException:
                 if not conn.closed and conn.info.transaction_status == 0:  # idle: usable
                     with suppress(Exception):
@@ -833,9 +845,71 @@ def _quoted_pg(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _history_table(conn: Any, name: str, columns: list[tuple[str, str]]) -> list[str]:
+    """carbon_history.<name> with `release_id` first and `columns` (DuckDB types); a table
+    created by an older release gets the new columns (dropped ones stay, null from then on)."""
+    have = [r[0] for r in conn.execute(
+        "select column_name from information_schema.columns where table_schema = %s "
+        "and table_name = %s order by ordinal_position", [HISTORY_SCHEMA, name]).fetchall()]
+    if not have:
+        _create_table(conn, HISTORY_SCHEMA, name, [("release_id", "VARCHAR"), *columns])
+        names = ["release_id", *(c for c, _ in columns)]
+        doc = history_table(name)
+        if doc.primary_key and set(doc.primary_key) <= set(names):
+            conn.execute(_sql("alter table {} add constraint {} primary key ({})",
+                              _ident(HISTORY_SCHEMA, name), _ident(f"{name}_pkey"),
+                              _join([_ident(c) for c in doc.primary_key])))
+        else:
+            conn.execute(_sql("create index {} on {} (release_id)",
+                              _ident(f"{name}__release_id"), _ident(HISTORY_SCHEMA, name)))
+        return names
+    for column, duck_type in columns:
+        if column not in have:
+            conn.execute(_sql("alter table {} add column {} "
+                              + pg_type(duck_type, f"{name}.{column}"),
+                              _ident(HISTORY_SCHEMA, name), _ident(column)))
+            have.append(column)
+    return have
+
+
+def _append_history(conn: Any, staging: str, record: dict[str, Any],
+                    layouts: dict[str, list[tuple[str, str]]]) -> None:
+    """Keep this release in schema carbon_history, in the swap transaction (visible with the
+    release, at COMMIT; nothing if the swap fails): its dim_release row and its rows of every
+    published table, copied from the staging schema; a republished run replaces its rows."""
+    release_id = record["run_id"]
+    if not _schema_exists(conn, HISTORY_SCHEMA):
+        conn.execute(_sql("create schema {}", _ident(HISTORY_SCHEMA)))
+    present = {"dim_release": _history_table(
+        conn, "dim_release",
+        [(c.name, c.type) for c in RELEASE_DIMENSION.columns if c.name != "release_id"])}
+    release = release_row(record)
+    conn.execute(_sql("delete from {} where release_id = %s",
+                      _ident(HISTORY_SCHEMA, "dim_release")), [release_id])
+    conn.execute(_sql("insert into {} ({}) values ({})", _ident(HISTORY_SCHEMA, "dim_release"),
+                      _join([_ident(c) for c in release]), _join([_sql("%s") for _ in release])),
+                 list(release.values()))
+    for name in PUBLISHED_TABLES:
+        present[name] = _history_table(conn, name, layouts[name])
+        names = [c for c, _ in layouts[name]]
+        conn.execute(_sql("delete from {} where release_id = %s",
+                          _ident(HISTORY_SCHEMA, name)), [release_id])
+        conn.execute(
+            _sql("insert into {} (release_id, {}) select %s, {} from {} order by {}",
+                 _ident(HISTORY_SCHEMA, name), _join([_ident(c) for c in names]),
+                 _join([_ident(c) for c in names]), _ident(staging, name),
+                 _join([_ident(c) for c in row_order(name, names)])),
+            [release_id],
+        )
+    for statement in history_comment_statements(present):
+        conn.execute(statement)
+
+
 def _swap_in(conn: Any, staging: str, record: dict[str, Any], validation: Any,
-             lock_timeout: float) -> None:
+             lock_timeout: float, layouts: dict[str, list[tuple[str, str]]]) -> None:
     with conn.transaction():
+        # The release's history first (no lock on `carbon` yet: readers are not held up).
+        _append_history(conn, staging, record, layouts)
         # Which run's release goes out (read before this run's row joins the log).
         replaced = (_release(conn, "current")
                     if set(_tables_in(conn, SCHEMA)) & set(PUBLISHED_TABLES) else None)

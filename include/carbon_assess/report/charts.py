@@ -13,11 +13,12 @@ from typing import Any
 
 from markupsafe import Markup
 
-from carbon_assess.report.formatting import fmt, num, pct, status_class
+from carbon_assess.report.formatting import fmt, num, pct, verdict_class
 from carbon_assess.report.templating import render
 
 PALETTE = ("#1565c0", "#2e7d32", "#ef6c00", "#7b1fa2", "#c62828", "#00838f", "#6d4c41")
-_STATUS_FILL = {"good": "#2e7d32", "bad": "#c62828", "neutral": "#9e9e9e"}
+# bar colours by verdict_class (the grade; the status where the grade is provisional)
+_VERDICT_FILL = {"good": "#2e7d32", "warn": "#e0a100", "bad": "#c62828", "neutral": "#9e9e9e"}
 _TARGET_COLOR, _EXPECTED_COLOR = "#1f2328", "#8c959f"
 WIDTH = 760
 
@@ -58,7 +59,9 @@ def _ticks(lo: float, hi: float, step: float) -> Iterator[float]:
 
 def svg_bar_chart(rows: list[dict[str, Any]], title: str = "") -> Markup:
     """Horizontal bars of cumulative decline per province, a black tick at the target and a
-    grey tick at the decline expected by the assessment year; bar colour = status."""
+    grey tick at the decline expected by the assessment year; bar colour = the grade (fail red
+    whatever the status, e.g. met but vetoed; the status decides only a provisional grade); the
+    tooltip gives the reason and the margin."""
     items = sorted(
         (r for r in rows if num(r.get("cumulative_decline_pct")) is not None),
         key=lambda r: -(num(r["cumulative_decline_pct"]) or 0.0),
@@ -87,19 +90,22 @@ def svg_bar_chart(rows: list[dict[str, Any]], title: str = "") -> Markup:
         x0, x1 = sorted((x(0.0), x(decline)))
         name = r.get("name_en") or r.get("province_code")
         bars.append({
-            "tip": (f"{name}: decline {pct(decline)}, target {pct(target)}, expected "
-                    f"{pct(expected)}, {r.get('status')}"),
+            "tip": "; ".join(t for t in (
+                f"{name}: decline {pct(decline)}, target {pct(target)}, expected "
+                f"{pct(expected)}, {r.get('status')}, grade {r.get('grade')}",
+                r.get("reason"), r.get("margin_text")) if t),
             "name": name, "y": y, "x": x0, "width": max(x1 - x0, 0.5),
-            "fill": _STATUS_FILL[status_class(r.get("status"))],
+            "fill": _VERDICT_FILL[verdict_class(r.get("status"), r.get("grade"))],
             "expected_x": (x(expected) if expected is not None and target is not None
                            and abs(expected - target) > 1e-6 else None),
             "target_x": x(target) if target is not None else None,
         })
     ly = plot_bottom + 22
     legend, lx = [], label_w
-    for kind, color, text in [("rect", _STATUS_FILL["good"], "met / on schedule"),
-                              ("rect", _STATUS_FILL["bad"], "missed / behind"),
-                              ("rect", _STATUS_FILL["neutral"], "other"),
+    for kind, color, text in [("rect", _VERDICT_FILL["good"], "good or on track"),
+                              ("rect", _VERDICT_FILL["warn"], "pass"),
+                              ("rect", _VERDICT_FILL["bad"], "fail (incl. veto)"),
+                              ("rect", _VERDICT_FILL["neutral"], "other"),
                               ("line", _TARGET_COLOR, "target"),
                               ("dash", _EXPECTED_COLOR, "expected by now")]:
         legend.append({"kind": kind, "color": color, "text": text, "x": lx})

@@ -163,7 +163,8 @@ _ASSESSMENT_SQL = f"""
     select a.province_code, p.name_en, p.name_zh, a.assessment_year, a.end_of_plan,
            a.target_pct, a.cumulative_decline_pct, a.expected_decline_pct, a.completion_pct,
            a.status, a.target_score, a.target_score_max, a.measures_score,
-           a.measures_score_max, a.total_score, a.grade, a.grade_is_provisional, a.veto, a.note
+           a.measures_score_max, a.total_score, a.grade, a.grade_is_provisional, a.veto, a.note,
+           a.reason, a.margin_pp, a.margin_co2_mt, a.margin_gdp_pct, a.margin_text
     from {SCHEMA}.fct_target_assessment as a
     join {SCHEMA}.dim_province as p on p.province_code = a.province_code
     join (
@@ -179,6 +180,25 @@ _ASSESSMENT_SQL = f"""
     where a.plan_id = ?
     order by a.province_code
 """
+
+_OFFICIAL_COMPARISON_SQL = f"""
+    select province_code, assessment_year, name_en, official_grade, official_decline_pct,
+           computed_status, computed_grade, computed_decline_pct, pass_fail_agrees,
+           grade_agrees, decline_difference_pp, margin_pp, within_margin, within_margin_pp,
+           official_source
+    from {SCHEMA}.fct_official_comparison
+    where plan_id = ?
+    order by assessment_year, province_code
+"""
+
+
+def official_comparison(reader: _Reader, tables: set[str], plan_id: str) -> list[dict[str, Any]]:
+    """The plan's rows of fct_official_comparison (official vs computed verdicts, agreement,
+    margin); empty when the warehouse has no such table (published before it existed)."""
+    if "fct_official_comparison" not in tables:
+        return []
+    return reader.rows(_OFFICIAL_COMPARISON_SQL, [plan_id])
+
 
 _RUNS_SQL = f"""
     select *  -- restored_run_id exists only once a warehouse has been rolled back
@@ -224,6 +244,7 @@ def load_report(
             for row in rows:
                 counts[row["status"] or "unknown"] = counts.get(row["status"] or "unknown", 0) + 1
             data["status_counts"] = counts
+            data["official_comparison"] = official_comparison(reader, tables, chosen["plan_id"])
         if "meta_pipeline_run" in tables:
             runs = reader.rows(_RUNS_SQL, [int(run_limit)])
             for run in runs:
@@ -289,7 +310,7 @@ _INTENSITY_SQL = f"""
 
 _PROVINCE_ASSESSMENT_SQL = f"""
     select plan_id, assessment_year, status, target_score, measures_score, total_score, grade,
-           veto, note
+           veto, note, reason, margin_pp, margin_text
     from {SCHEMA}.fct_target_assessment
     where province_code = ?
     order by plan_id, assessment_year
@@ -357,7 +378,16 @@ ASSESSMENT_QUERY = f"""
         a.target_score,
         a.measures_score,
         a.total_score,
-        a.grade
+        a.grade,
+        a.reason,
+        a.veto,
+        a.margin_pp,
+        a.margin_co2_mt,
+        a.margin_gdp_pct,
+        a.margin_text,
+        a.annual_target_score,
+        a.cumulative_target_score,
+        a.note
     from {SCHEMA}.fct_target_assessment as a
     join {SCHEMA}.dim_province as p on p.province_code = a.province_code
     where (cast(? as varchar) is null or a.plan_id = ?)
@@ -365,7 +395,8 @@ ASSESSMENT_QUERY = f"""
       and (cast(? as integer) is null or a.assessment_year = ?)
     order by a.plan_id, a.province_code, a.assessment_year
 """
-_ROUNDED = ("decline_pct", "expected_pct")
+_ROUNDED = {"decline_pct": 2, "expected_pct": 2, "margin_pp": 2, "margin_co2_mt": 3,
+            "margin_gdp_pct": 2}
 
 
 def query_assessment(
@@ -387,9 +418,10 @@ def query_assessment(
         raise WarehouseError(
             f"warehouse {target.target} does not exist; run `carbon-assess run` first"
         ) from None
-    rounded = [i for i, c in enumerate(columns) if c in _ROUNDED]
+    digits = [_ROUNDED.get(c) for c in columns]
     rows = [
-        tuple(round(v, 2) if i in rounded and v is not None else v for i, v in enumerate(row))
+        tuple(v if digits[i] is None or v is None else round(v, digits[i])
+              for i, v in enumerate(row))
         for row in rows
     ]
     return columns, rows

@@ -67,6 +67,14 @@ def grade_class(grade: Any) -> str:
     )
 
 
+def verdict_class(status: Any, grade: Any) -> str:
+    """The colour of a province's verdict: by the grade, the status only where the grade does
+    not decide (provisional). A met but vetoed province (grade fail) is bad, never good."""
+    if grade == "provisional":
+        return status_class(status)
+    return grade_class(grade)
+
+
 def to_jsonable(value: Any) -> Any:
     """Dates as ISO 8601, non-finite floats as null, tuples as lists; for json.dumps. Keys
     starting with `_` are internal and left out."""

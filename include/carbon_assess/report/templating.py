@@ -43,6 +43,7 @@ ENV.filters.update(
     link_part=formatting.link_part,
     status_class=formatting.status_class,
     grade_class=formatting.grade_class,
+    verdict_class=formatting.verdict_class,
     coord=_coord,
 )
 

@@ -21,6 +21,7 @@ from carbon_assess.transform.models import create_macros, models, run_models, up
 from carbon_assess.workdir import Run
 
 ASSESSMENT_MODEL = "fct_target_assessment"
+OFFICIAL_COMPARISON_MODEL = "fct_official_comparison"  # reads the assessment
 # A negative quantity above -1e-6 is rounding noise (Qinghai kerosene 2006 = -1e-12): staged as 0
 # (stg_energy, via the variable `negative_noise`) and a validation warning (validate.suites).
 NEGATIVE_NOISE = 1e-6
@@ -34,9 +35,22 @@ class ComputeResult(TypedDict):
     row_counts: dict[str, int]  # model -> rows
 
 
+class OfficialAgreement(TypedDict):
+    plan_id: str
+    assessment_year: int
+    provinces: int  # provinces with an official grade
+    pass_fail_compared: int  # of which both verdicts known (not insufficient data)
+    pass_fail_agree: int
+    grades_compared: int  # of which the computed grade is final (not provisional)
+    grades_agree: int
+    disagreeing: list[dict[str, Any]]  # name_en, computed/official pass|fail, margin_pp, ...
+
+
 class AssessmentResult(TypedDict):
     row_counts: dict[str, int]  # model -> rows
     statuses: dict[str, int]  # fct_target_assessment status -> province-years
+    # agreement with the official results (fct_official_comparison), per plan and year graded
+    official_agreement: list[OfficialAgreement]
 
 RAW_GROUPS = {  # source table -> raw source kinds (ingest.schema.SOURCE_KINDS) it unions
     "raw_energy": ("energy_consumption", "energy_production"),
@@ -45,8 +59,10 @@ RAW_GROUPS = {  # source table -> raw source kinds (ingest.schema.SOURCE_KINDS) 
 
 
 def assessment_models() -> set[str]:
-    """The assessment and the models nothing but the assessment reads."""
-    needed_elsewhere = upstream(set(models()) - upstream([ASSESSMENT_MODEL]))
+    """The assessment, the models nothing but the assessment reads, and the models that read
+    the assessment (fct_official_comparison)."""
+    downstream = {name for name in models() if ASSESSMENT_MODEL in upstream([name])}
+    needed_elsewhere = upstream(set(models()) - upstream([ASSESSMENT_MODEL]) - downstream)
     return set(models()) - needed_elsewhere
 
 
@@ -164,8 +180,51 @@ def consumption_status(run: Run) -> tuple[Any, Any]:
     return activity, emissions
 
 
+def official_agreement(con: Any) -> list[OfficialAgreement]:
+    """Agreement of the computed verdicts with the official grades, per plan and year that has
+    official grades (from fct_official_comparison, whose flags define it); the disagreeing
+    provinces with their margins, in province-code order."""
+    relation = con.table(OFFICIAL_COMPARISON_MODEL).filter("official_grade is not null").select(
+        "plan_id, assessment_year, province_code, name_en, pass_fail_agrees, grade_agrees, "
+        "computed_pass, official_pass, computed_grade, official_grade, margin_pp, within_margin"
+    ).order("plan_id, assessment_year, province_code")
+    columns = relation.columns
+    rows = [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["plan_id"], int(row["assessment_year"])), []).append(row)
+    result: list[OfficialAgreement] = []
+    for (plan_id, year), members in groups.items():
+        pass_fail = [r["pass_fail_agrees"] for r in members if r["pass_fail_agrees"] is not None]
+        grades = [r["grade_agrees"] for r in members if r["grade_agrees"] is not None]
+        result.append({
+            "plan_id": plan_id,
+            "assessment_year": year,
+            "provinces": len(members),
+            "pass_fail_compared": len(pass_fail),
+            "pass_fail_agree": sum(pass_fail),
+            "grades_compared": len(grades),
+            "grades_agree": sum(grades),
+            "disagreeing": [
+                {
+                    "province_code": r["province_code"],
+                    "name_en": r["name_en"],
+                    "computed": "pass" if r["computed_pass"] else "fail",
+                    "official": "pass" if r["official_pass"] else "fail",
+                    "computed_grade": r["computed_grade"],
+                    "official_grade": r["official_grade"],
+                    "margin_pp": r["margin_pp"],
+                    "within_margin": r["within_margin"],
+                }
+                for r in members if r["pass_fail_agrees"] is False
+            ],
+        })
+    return result
+
+
 def run_assessment(run: Run | str) -> AssessmentResult:
-    """Build the assessment models on the compute database; count statuses."""
+    """Build the assessment models on the compute database; count statuses; compare with the
+    official results."""
     with connect(run) as con:
         counts = run_models(con, assessment_models())
         statuses = dict(
@@ -173,4 +232,5 @@ def run_assessment(run: Run | str) -> AssessmentResult:
                 f"select status, count(*) from {ASSESSMENT_MODEL} group by status order by 1"
             ).fetchall()
         )
-    return {"row_counts": counts, "statuses": statuses}
+        agreement = official_agreement(con)
+    return {"row_counts": counts, "statuses": statuses, "official_agreement": agreement}

@@ -39,6 +39,7 @@ from carbon_assess.quarantine import (
     ingest_rows,
     quarantine_batch,
     render_offender,
+    warnings_count,
     write_report,
     write_results,
 )
@@ -57,7 +58,7 @@ from carbon_assess.validate.suites import (
 )
 from carbon_assess.workdir import Run
 
-__all__ = ["ValidationSummary", "validate_workdir"]
+__all__ = ["ValidationSummary", "validate_workdir", "warnings_count"]
 
 
 class ValidationSummary(TypedDict):
@@ -112,6 +113,46 @@ def _gx_context(docs_dir: Path):
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas(name="raw")
     return context, source
+
+
+# GX renders a suite "Failed" as soon as any expectation fails, whatever its `severity` (GX 1.24's
+# Data Docs ignore it). A suite whose only failures are warnings passed: its pages say so.
+_GX_FAILED_STATUS = '<i class="fas fa-times text-danger" aria-hidden="true"></i> Failed'
+_WARNED_STATUS = ('<i class="fas fa-exclamation-triangle text-warning" aria-hidden="true"></i> '
+                  "Passed with warnings")
+_GX_FAILED_ICON = "fas fa-times text-danger ge-failed-icon"
+_WARNED_ICON = "fas fa-exclamation-triangle text-warning ge-warning-icon"
+_GX_FAILED_TEXT = "'_validation_success_text': 'Failed'"
+_WARNED_TEXT = "'_validation_success_text': 'Passed with warnings'"
+_GX_ROW = "{'validation_success':"
+# the filter of the expectation list: it shows every unmet expectation, warnings included
+_GX_FILTER = "> Failed Only"
+_FILTER = "> Unmet Only"
+
+
+def _mark_warnings_in_data_docs(docs_dir: Path, outcome: dict[str, str]) -> None:
+    """Rewrite the GX Data Docs of `docs_dir` so that severity shows: a suite whose failed
+    expectations are all warnings (`outcome[suite] == "passed_with_warnings"`) reads "Passed
+    with warnings" on its validation page and in the index, not "Failed"; suites with a failed
+    error keep GX's "Failed"."""
+    warned = {name for name, status in outcome.items() if status == "passed_with_warnings"}
+    index = docs_dir / "index.html"
+    if index.is_file():
+        html = index.read_text(encoding="utf-8")
+        parts = html.split(_GX_ROW)
+        for i, part in enumerate(parts[1:], start=1):
+            if any(f"'_expectation_suite_name_sort': '{name}'" in part for name in warned):
+                head, sep, tail = part.partition(_GX_FAILED_TEXT)
+                parts[i] = (head.replace(_GX_FAILED_ICON, _WARNED_ICON, 1) + _WARNED_TEXT + tail
+                            if sep else part)
+        index.write_text(_GX_ROW.join(parts), encoding="utf-8")
+    validations = docs_dir / "validations"
+    for page in validations.glob("*/**/*.html") if validations.is_dir() else ():
+        suite = page.relative_to(validations).parts[0]
+        html = page.read_text(encoding="utf-8").replace(_GX_FILTER, _FILTER)
+        if suite in warned:
+            html = html.replace(_GX_FAILED_STATUS, _WARNED_STATUS)
+        page.write_text(html, encoding="utf-8")
 
 
 def _exception_message(res) -> str | None:
@@ -256,6 +297,7 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
     validation_dir.mkdir(parents=True, exist_ok=True)
 
     rows: list[dict[str, Any]] = []
+    outcome: dict[str, str] = {}  # GX suite name -> passed | passed_with_warnings | failed
     data_docs_path: str | None = None
     if raw_files or sheet_files:
         import pandas as pd
@@ -273,18 +315,24 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
             rules = rules_for(kind, run_id=info.run_id if info else None)
             by_key = _run_suite(context, source, kind, build_suite(kind, rules=rules), df,
                                 parameters, gx_run)
-            rows += [_result_row(run_id, kind, rule, by_key.get(rule.key), df) for rule in rules]
+            suite_rows = [_result_row(run_id, kind, rule, by_key.get(rule.key), df)
+                          for rule in rules]
+            outcome[suite_name(kind)] = _outcome(suite_rows)
+            rows += suite_rows
         for kind, path in sheet_files.items():
             df = prepare_sheet_batch(kind, pq.read_table(path))
             rules = rules_for(kind)
             name = suite_name(kind)
             by_key = _run_suite(context, source, name, build_suite(kind, rules=rules), df,
                                 parameters, gx_run)
-            rows += [_result_row(run_id, name, rule, by_key.get(rule.key), df, _sheet_offender)
-                     for rule in rules]
+            suite_rows = [_result_row(run_id, name, rule, by_key.get(rule.key), df,
+                                      _sheet_offender) for rule in rules]
+            outcome[name] = _outcome(suite_rows)
+            rows += suite_rows
         try:
             sites = context.build_data_docs(site_names=[DATA_DOCS_SITE])
             data_docs_path = str(docs_dir / "index.html") if sites else None
+            _mark_warnings_in_data_docs(docs_dir, outcome)
         except Exception as exc:  # noqa: BLE001 - docs are a view; results are already complete
             log.warning("could not build Great Expectations Data Docs: %s", exc)
 
@@ -298,6 +346,12 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
     )
 
 
+def _outcome(rows: list[dict[str, Any]]) -> str:
+    if any(not r["success"] and r["severity"] == ERROR for r in rows):
+        return "failed"
+    return "passed_with_warnings" if any(not r["success"] for r in rows) else "passed"
+
+
 def _conclude(run: Run, rows: list[dict[str, Any]], gx_rows: list[dict[str, Any]],
               started: datetime, results_path: Path, data_docs_path: str | None,
               quarantine_root: Path | None, stage: str, report_dir: Path | None,
@@ -309,7 +363,7 @@ def _conclude(run: Run, rows: list[dict[str, Any]], gx_rows: list[dict[str, Any]
     run_id = run.run_id
     failed_errors = [r for r in rows if not r["success"] and r["severity"] == ERROR]
     failed_warnings = [r for r in rows if not r["success"] and r["severity"] != ERROR]
-    status = "failed" if failed_errors else "passed_with_warnings" if failed_warnings else "passed"
+    status = _outcome(rows)
     warnings_summary = [
         _summary_line(r) for r in gx_rows if not r["success"] and r["severity"] != ERROR
     ]

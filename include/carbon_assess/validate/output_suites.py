@@ -6,7 +6,8 @@
 - `output_fct_target_assessment`: every province-year of every plan the data covers present with
   a status, one row per key, known statuses and grades, numbers finite, declines within bounds,
   status, target achieved, veto and grade consistent with the declines, targets, scoring rules
-  and thresholds (DESIGN.md §7), insufficient data without any figure, scores within 0..maximum.
+  and thresholds (DESIGN.md §7), insufficient data without any figure, scores within 0..maximum,
+  margin_pp with the sign of the status, a reason on every row.
 
 Like the input suites (`suites.py`), the rules are plain `Rule` records turned into GX 1.x
 suites by `suites.gx_suite`, and kept as GX JSON beside them in `validate/suites/output_*.json`
@@ -33,7 +34,7 @@ from carbon_assess.validate.suites import (
     write_suite_json,
 )
 
-OUTPUT_SUITE_VERSION = "2026-12-01.1"  # bump when a rule, bound or severity changes
+OUTPUT_SUITE_VERSION = "2026-12-01.2"  # bump when a rule, bound or severity changes
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 # The published tables the gate checks and their keys (publish/catalog.py primary keys).
@@ -148,7 +149,8 @@ def _assessment_rules() -> list[Rule]:
              cell="grade"),
         *(_finite(c) for c in ("annual_decline_pct", "cumulative_decline_pct",
                                "cumulative_decline_direct_pct", "expected_decline_pct",
-                               "completion_pct", "total_score")),
+                               "completion_pct", "total_score", "margin_pp",
+                               "margin_co2_mt", "margin_gdp_pct")),
         _decline_range("annual_decline_pct"),
         _decline_range("cumulative_decline_pct"),
         _true("end_of_plan", "end_of_plan_ok",
@@ -195,6 +197,12 @@ def _assessment_rules() -> list[Rule]:
         _true("provisional_flag", "provisional_flag_ok",
               "grade_is_provisional must be true exactly when the grade is provisional",
               "grade_is_provisional"),
+        # issue 12: the margin has the status's sign; every grade has a reason.
+        _true("margin_follows_status", "margin_sign_ok",
+              "margin_pp must be present with a verdict and blank without one, >= -1e-9 pp for "
+              "met or on schedule and < 0 for missed or behind", "margin_pp", "margin_note"),
+        _true("reason_present", "reason_ok", "every published row must have a reason",
+              "reason"),
         *(_score_range(c) for c in ("annual_target_score", "cumulative_target_score",
                                     "target_score", "measures_score", "total_score")),
     ]

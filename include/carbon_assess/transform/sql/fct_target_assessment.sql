@@ -1,5 +1,6 @@
 -- Each province against its plan target, for every year of the plan (DESIGN.md §7): the figures
--- and verdicts of int_target_assessment with the note of int_assessment_notes.
+-- and verdicts of int_target_assessment with the note, reason and margin text of
+-- int_assessment_notes. Columns added later go at the end (published tables keep their order).
 select
     a.plan_id,
     a.province_code,
@@ -28,7 +29,12 @@ select
     a.grade_is_provisional,
     a.veto,
     n.note,
-    a.rules_version
+    a.rules_version,
+    n.reason,
+    a.margin_pp,
+    a.margin_co2_mt,
+    a.margin_gdp_pct,
+    n.margin_text
 from int_target_assessment as a
 join int_assessment_notes as n using (plan_id, province_code, assessment_year)
 order by a.plan_id, a.province_code, a.assessment_year

@@ -18,6 +18,17 @@
 --     figure computed from them is null; a decline that is null or not finite counts, so no
 --     NaN reaches reaches()); a plan without provincial carbon targets (11th FYP)
 --     → 'no target', grade 'not assessed'
+--   margin (DESIGN.md §7), beside every verdict with a decline and a target: the threshold is
+--     the target T in the plan's end year, the cumulative progress target e(t) before (the
+--     threshold of the status); D = the official cumulative decline:
+--       margin_pp      = D − threshold (pp; ≥ −1e-9 exactly when the status is met / on schedule)
+--       I_base         = I(B) (int_intensity); where D is chained, the base it implies,
+--                        I(t) / (1 − D), so that the equivalents below agree with D
+--       I_threshold    = I_base × (1 − threshold/100)
+--       margin_co2_mt  = I_threshold × GDP_B(t) − CO2(t)   (Mt of year t; + = room, − = excess)
+--       margin_gdp_pct = (1 − GDP_needed / GDP_B(t)) × 100, GDP_needed = CO2(t) / I_threshold
+--                        (+ = GDP could be that much lower, − = that much more GDP needed)
+--     every figure through finite()/positive(): null, never NaN or infinity
 --   data_gaps (the reason the note gives for insufficient data): the assessment year's own
 --     int_geo_year.data_gaps, else those of the latest year since the base year that has any
 --     ('2010 (base year): GDP 0')
@@ -55,6 +66,10 @@ base as (
         i.expected_decline_pct,
         i.cumulative_decline_pct as direct_decline_pct,
         c.confirmed_decline_pct,
+        i.intensity_t_per_10k_yuan,
+        i.gdp_const_100m_yuan,
+        i.co2_mt,
+        bi.intensity_t_per_10k_yuan as base_intensity_t_per_10k_yuan,
         r.rules_version,
         r.annual_max,
         r.cumulative_max,
@@ -91,6 +106,9 @@ base as (
         on m.plan_id = i.plan_id and m.province_code = i.province_code
         and m.assessment_year = i.year
     left join int_geo_year as py on py.province_code = i.province_code and py.year = i.year
+    left join int_intensity as bi
+        on bi.plan_id = i.plan_id and bi.province_code = i.province_code
+        and bi.year = p.base_year
     where i.year > p.base_year and i.province_code <> '000000'
 ),
 inputs as (
@@ -133,6 +151,24 @@ scored as (
         round(annual_points + cumulative_points, 2) + measures_score as total_points
     from points
 ),
+margins as (
+    select
+        *,
+        finite(decline_pct - threshold_pct) as margin_pp,
+        positive(
+            case
+                when chained_decline_pct is null then base_intensity_t_per_10k_yuan
+                else intensity_t_per_10k_yuan / positive(1 - decline_pct / 100)
+            end * (1 - threshold_pct / 100)
+        ) as threshold_intensity
+    from (
+        select
+            *,
+            case when assessment_year = end_year then target_pct else expected_decline_pct end
+                as threshold_pct
+        from scored
+    )
+),
 graded as (
     select
         s.*,
@@ -142,8 +178,13 @@ graded as (
             where t.rules_version = s.rules_version and s.total_points >= t.min_total_score
             order by t.min_total_score desc
             limit 1
-        ) as score_grade
-    from scored as s
+        ) as score_grade,
+        -- intensity = co2_mt × 100 / GDP (亿元), so CO2 at an intensity = I × GDP / 100
+        finite(s.threshold_intensity * s.gdp_const_100m_yuan / 100 - s.co2_mt)
+            as margin_co2_mt,
+        finite(100 * (1 - s.intensity_t_per_10k_yuan / s.threshold_intensity))
+            as margin_gdp_pct
+    from margins as s
 )
 select
     plan_id,
@@ -189,7 +230,11 @@ select
         as grade_is_provisional,
     vetoed as veto,
     rules_version,
+    margin_pp,
+    case when margin_pp is not null then margin_co2_mt end as margin_co2_mt,
+    case when margin_pp is not null then margin_gdp_pct end as margin_gdp_pct,
     -- not published: what int_assessment_notes needs besides the published columns
+    threshold_pct,
     annual_missed as annual_target_missed,
     cumulative_missed as cumulative_target_missed,
     data_gaps

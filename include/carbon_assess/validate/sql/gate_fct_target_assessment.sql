@@ -19,6 +19,10 @@
 --                           of the expected decline; blank without declines or target
 --   expected_grade          insufficient data / not assessed (no target) / fail (veto) /
 --                           provisional (no measures score) / the threshold grade of the total
+--   margin_sign_ok          margin_pp (decline minus the threshold of the status) is present for
+--                           a row with a verdict, blank otherwise, and has the status's sign:
+--                           met / on schedule ⇒ ≥ −1e-9, missed / behind ⇒ < 0
+--   reason_ok               a published row has a reason
 -- Every derived check is true on a row that is not published (the coverage rule reports it).
 with data_years as (
     select distinct year from int_geo_year
@@ -122,6 +126,19 @@ select
     expected_decline_pct is null or isfinite(expected_decline_pct) as expected_decline_pct_finite,
     completion_pct is null or isfinite(completion_pct) as completion_pct_finite,
     total_score is null or isfinite(total_score) as total_score_finite,
+    margin_pp is null or isfinite(margin_pp) as margin_pp_finite,
+    margin_co2_mt is null or isfinite(margin_co2_mt) as margin_co2_mt_finite,
+    margin_gdp_pct is null or isfinite(margin_gdp_pct) as margin_gdp_pct_finite,
+    not in_table or coalesce(
+        case
+            when status in ('met', 'on schedule') then margin_pp >= -1e-9
+            when status in ('missed', 'behind') then margin_pp < 0
+            else margin_pp is null
+        end, false
+    ) as margin_sign_ok,
+    'status ' || coalesce('''' || status || '''', 'blank') || ', margin '
+        || coalesce(format('{:.6g}', margin_pp) || ' pp', 'blank') as margin_note,
+    not in_table or reason is not null as reason_ok,
     not in_table or coalesce(end_of_plan = (assessment_year = end_year), false)
         as end_of_plan_ok,
     not in_table or coalesce(

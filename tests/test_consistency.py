@@ -1,0 +1,139 @@
+"""One truth per figure (issue 12): the same figure read from the CLI output, the run log
+(`meta_pipeline_run`, `meta_validation_result`), the analyst views and the plugin's JSON
+(`report.load_report`, what `/api/assessment.json` serves) agrees. On the real NBS files
+(../shared/data/nbs): the warnings count, the provinces per plan (31 everywhere, Tibet with
+'insufficient data') and Qinghai's 12th-FYP cumulative decline (9.54 % at constant 2010 prices).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from carbon_assess import report
+from carbon_assess.cli import main
+
+QINGHAI = "630000"
+TIBET = "540000"
+
+
+def _cli(*argv: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(list(argv)) == 0
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def nbs(shared_nbs: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("consistency")
+    db = root / "w.duckdb"
+    url = f"duckdb://{db}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CARBON_ASSESS_HOME", str(root / "home"))
+        run_output = _cli("run", "--landing", str(shared_nbs / "provincial"), "--warehouse", url,
+                          "--vintage", "nbs-portal-2021", "--workdir", str(root / "work"))
+    con = duckdb.connect(str(db), read_only=True)
+    yield {"url": url, "con": con, "run_output": run_output, "workdir": root / "work"}
+    con.close()
+
+
+def _plugin_json(url: str, plan: str | None = None) -> dict[str, Any]:
+    """The plugin's JSON of the report page (the body of /api/assessment.json)."""
+    return json.loads(json.dumps(report.to_jsonable(report.load_report(url, plan))))
+
+
+def test_the_warnings_count_is_one_figure(nbs) -> None:
+    con = nbs["con"]
+    match = re.search(r"^validation: (\S+) \((\d+) error\(s\), (\d+) warning\(s\)\)$",
+                      nbs["run_output"], re.M)
+    assert match, nbs["run_output"]
+    cli_count = int(match.group(3))
+    run_log = con.execute("select warnings from carbon.meta_pipeline_run").fetchall()
+    results = con.execute(
+        "select count(*) from carbon.meta_validation_result "
+        "where severity = 'warning' and not success").fetchone()[0]
+    plugin = _plugin_json(nbs["url"])["validation"]["counts"]["warnings"]
+    assert cli_count > 0 and match.group(1) == "passed_with_warnings"
+    assert run_log == [(cli_count,)]
+    assert results == plugin == cli_count
+    # every warning the CLI counts, it also prints (ingest warnings and failed expectations)
+    assert nbs["run_output"].count("\nwarning: ") == cli_count
+
+
+def test_every_province_is_listed_in_every_plan(nbs) -> None:
+    con = nbs["con"]
+    provinces = con.execute("select count(*) from carbon.dim_province").fetchone()[0]
+    assert provinces == 31
+    per_plan = con.execute(
+        "select plan_id, count(*), count(distinct province_code) "
+        "from carbon.v_latest_assessment group by plan_id order by plan_id").fetchall()
+    plans = [p for (p,) in con.execute(  # plans with assessment years (not the 14th yet)
+        "select distinct plan_id from carbon.fct_target_assessment").fetchall()]
+    assert sorted(p for p, _, _ in per_plan) == sorted(plans)
+    assert all(rows == codes == provinces for _, rows, codes in per_plan), per_plan
+    tibet = con.execute("select distinct status, grade from carbon.v_latest_assessment "
+                        "where province_code = ?", [TIBET]).fetchall()
+    assert tibet == [("insufficient data", "insufficient data")]
+
+    for plan in ("12th", "13th"):
+        shown = json.loads(_cli("show", "--warehouse", nbs["url"], "--plan", plan,
+                                "--format", "json"))
+        assert len({r["code"] for r in shown}) == len(shown) == provinces, plan
+        assert {r["status"] for r in shown if r["code"] == TIBET} == {"insufficient data"}
+        plugin_rows = _plugin_json(nbs["url"], plan)["rows"]
+        assert len({r["province_code"] for r in plugin_rows}) == len(plugin_rows) == provinces
+        view = {code: (status, grade) for code, status, grade in con.execute(
+            "select province_code, status, grade from carbon.v_latest_assessment "
+            "where plan_id = ?", [plan]).fetchall()}
+        assert {r["code"]: (r["status"], r["grade"]) for r in shown} == view
+        assert {r["province_code"]: (r["status"], r["grade"]) for r in plugin_rows} == view
+
+
+def test_qinghai_12th_plan_decline_is_one_figure(nbs) -> None:
+    con = nbs["con"]
+    latest = con.execute(
+        "select assessment_year, cumulative_decline_pct, price_base_year "
+        "from carbon.v_latest_assessment where plan_id = '12th' and province_code = ?",
+        [QINGHAI]).fetchone()
+    assert latest[0] == 2015 and latest[2] == 2010
+    decline = latest[1]
+    assert decline == pytest.approx(9.54, abs=0.005)
+
+    constant = dict(con.execute(
+        "select year, intensity_const_base_year_t_per_10k_yuan "
+        "from carbon.v_intensity_constant_prices where plan_id = '12th' and province_code = ? "
+        "and price_base_year = 2010", [QINGHAI]).fetchall())
+    assert (1 - constant[2015] / constant[2010]) * 100 == pytest.approx(decline, abs=1e-9)
+    assert con.execute(
+        "select cumulative_decline_pct from carbon.v_intensity_constant_prices "
+        "where plan_id = '12th' and province_code = ? and year = 2015", [QINGHAI]
+    ).fetchone()[0] == pytest.approx(decline, abs=1e-9)
+
+    shown = json.loads(_cli("show", "--warehouse", nbs["url"], "--plan", "12th",
+                            "--province", QINGHAI, "--format", "json"))
+    assert [(r["year"], r["decline_pct"]) for r in shown] == [(2015, round(decline, 2))]
+    plugin = [r for r in _plugin_json(nbs["url"], "12th")["rows"]
+              if r["province_code"] == QINGHAI]
+    assert [r["cumulative_decline_pct"] for r in plugin] == [pytest.approx(decline, abs=1e-9)]
+
+    # the current-price series says what it is, and differs (price changes mixed in)
+    current = dict(con.execute(
+        "select year, intensity_current_t_per_10k_yuan from carbon.v_province_timeseries "
+        "where province_code = ? and year in (2010, 2015)", [QINGHAI]).fetchall())
+    assert (1 - current[2015] / current[2010]) * 100 == pytest.approx(15.7, abs=0.05)
+
+
+def test_a_run_with_warnings_has_no_failed_data_docs(nbs) -> None:
+    docs = nbs["workdir"] / "validation" / "data_docs"
+    pages = list(docs.rglob("*.html"))
+    assert (docs / "index.html") in pages and len(pages) > 1
+    assert not [p for p in pages if "Failed" in p.read_text(encoding="utf-8")]
+    assert "Passed with warnings" in (docs / "index.html").read_text(encoding="utf-8")
