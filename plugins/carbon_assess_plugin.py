@@ -8,9 +8,13 @@ Routes (all relative to the mount point):
 - `/`                               the latest assessment (`?plan=12th` for another plan), the
                                     last runs and the latest validation results
 - `/province/{code}`                one province's intensity and declines, per plan
+- `/validation/{run_id}`            a run's data quality (carbon.meta_validation_result):
+                                    verdict, counts by severity, the expectations that did not
+                                    hold; self-contained, works offline (no CDN, no script)
 - `/api/assessment.json`            the data of `/` as JSON (`?plan=` too)
 - `/data-docs/{run_id}/{path}`      a run's GX Data Docs, only from
-                                    `<runs>/<run_id>/validation/data_docs/`
+                                    `<runs>/<run_id>/validation/data_docs/` (they load their
+                                    CSS and scripts from CDNs: they need internet)
 
 Security: Airflow mounts plugin apps without any of the core API's authentication. Every route
 here depends, at the application level, on Airflow's own `requires_access_dag("GET",
@@ -145,6 +149,20 @@ def province_page(code: str) -> Response:
         except report.ReportNotFound as exc:
             return _html(report.render_message_html("Not found", str(exc), root="../"), 404)
     return _html(report.render_province_html(data, root="../"), _status(data))
+
+
+@app.get("/validation/{run_id}", response_class=HTMLResponse)
+def validation_page(run_id: str) -> Response:
+    """Run `run_id`'s data quality, rendered here from carbon.meta_validation_result."""
+    url, failed = _resolve_url()
+    if failed:
+        data = {**failed, "run_id": run_id}
+    else:
+        try:
+            data = report.load_validation(url, run_id, runs_dir=runs_dir())
+        except report.ReportNotFound as exc:
+            return _html(report.render_message_html("Not found", str(exc), root="../"), 404)
+    return _html(report.render_validation_html(data, root="../"), _status(data))
 
 
 @app.get("/api/assessment.json")

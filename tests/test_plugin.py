@@ -299,6 +299,82 @@ def test_data_docs_are_served_and_traversal_is_refused(client, viewer, published
         assert '"run_id"' not in response.text and "root:" not in response.text
 
 
+def _external_urls(page: str) -> list[str]:
+    """The src/href/action attributes of a page that point off the server."""
+    return [m.group(0) for m in re.finditer(r'(src|href|action)\s*=\s*["\']?\s*(https?:)?//',
+                                            page, re.I)]
+
+
+@pytest.mark.airflow
+def test_validation_page_tells_the_truth_offline(client, viewer, published):
+    """Issue 12: a run that passed with warnings reads so (never "Failed"), every warning shows
+    with its severity, and the page needs nothing from the internet (no script, no URL)."""
+    run_id = published["run_id"]
+    data = report.load_report(published["url"])
+    counts = data["validation"]["counts"]
+    assert counts["warnings"] > 0 and counts["errors"] == 0, counts  # the demo data's warnings
+
+    response = client.get(f"/validation/{run_id}", headers=viewer)
+    assert response.status_code == 200, response.text[:2000]
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    page = response.text
+    assert "passed with warnings" in page
+    assert "failed" not in page.lower()
+    assert "<script" not in page.lower() and not _external_urls(page)
+    assert "http://" not in page and "https://" not in page
+    assert f"Expectations that did not hold ({counts['warnings']})" in page
+    warning_rows = [r for r in re.findall(r"<tr>.*?</tr>", page, re.S)
+                    if 'class="badge warn">warning<' in r]
+    assert len(warning_rows) >= counts["warnings"]  # + the row of the counts table
+    for issue in data["validation"]["issues"]:
+        row = _row(page, f"<code>{issue['expectation']}</code>")
+        assert 'class="badge warn">warning<' in row and 'class="badge bad"' not in row
+    assert not re.search(r'(href|src|action)="/', page), "links must be relative"
+    # the GX Data Docs stay linked, labelled as needing internet
+    assert f'href="../data-docs/{run_id}/index.html"' in page and "needs internet" in page
+
+    # linked from the runs list and from the data-quality section of the report page
+    index = client.get("/", headers=viewer).text
+    assert f'href="validation/{run_id}"' in _row(index, f"<code>{run_id}</code>")
+    section = index.split("Data quality of the latest run", 1)[1]
+    assert f'href="validation/{run_id}"' in section and "passed with warnings" in section
+    assert "needs internet" in section
+
+    missing = client.get("/validation/no-such-run", headers=viewer)
+    assert missing.status_code == 404 and "no-such-run" in missing.text
+    assert client.get(f"/validation/{run_id}").status_code == 401
+
+
+@pytest.mark.airflow
+def test_validation_page_after_a_rollback_shows_the_restored_run(client, viewer, published,
+                                                                 tmp_path, monkeypatch):
+    """After a rollback the latest run-log row is 'rolled back' with restored_run_id: its page
+    shows the data quality of the restored release, as the report page does."""
+    import shutil
+
+    import duckdb
+
+    copy = tmp_path / "rolled.duckdb"
+    shutil.copy(published["url"].removeprefix("duckdb://"), copy)
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute("alter table carbon.meta_pipeline_run "
+                    "add column if not exists restored_run_id varchar")
+        con.execute(
+            "insert into carbon.meta_pipeline_run (run_id, started_at, finished_at, status, "
+            "restored_run_id) values ('rb-1', now(), now() + interval 1 day, 'rolled back', ?)",
+            [published["run_id"]])
+    finally:
+        con.close()
+    monkeypatch.setenv("CARBON_WAREHOUSE_URL", f"duckdb:///{copy}")
+    page = client.get("/validation/rb-1", headers=viewer).text
+    assert "rolled back" in page and f"validation/{published['run_id']}" in page
+    assert "passed with warnings" in page and "failed" not in page.lower()
+    index = client.get("/", headers=viewer).text
+    section = index.split("Data quality of the latest run", 1)[1]
+    assert f'href="validation/{published["run_id"]}"' in section
+
+
 @pytest.mark.airflow
 def test_no_warehouse_yet_is_a_friendly_page_not_an_error(client, viewer, tmp_path,
                                                           monkeypatch):
@@ -386,6 +462,55 @@ def test_empty_and_unavailable_states_render_without_data():
     unavailable = {"state": "unavailable", "message": "connection <refused>", "warehouse": "pg"}
     page = report.render_report_html(unavailable)
     assert "cannot be read" in page and "connection &lt;refused&gt;" in page
+
+
+def _crafted_validation(issues: list[dict[str, Any]], **run: Any) -> dict[str, Any]:
+    """The data of `load_validation` for one run with `issues` (failed results)."""
+    from carbon_assess.report.formatting import quality_verdict
+
+    held = [{"source": "gdp", "expectation": "expect_column_to_exist", "column": "value",
+             "severity": "error", "success": True, "unexpected_count": 0, "examples": None}]
+    results = issues + held
+    counts = {"expectations": len(results), "passed": len(held),
+              "errors": sum(1 for i in issues if i["severity"] == "error"),
+              "warnings": sum(1 for i in issues if i["severity"] == "warning")}
+    return {
+        "state": "ok", "message": "", "warehouse": "duckdb:///w.duckdb", "generated_at": None,
+        "run_id": run.get("run_id", "r1"),
+        "run": {"run_id": "r1", "status": "published", "finished_at": None, "vintage": "v1",
+                "data_docs": True} | run,
+        "validation": {"run_id": run.get("restored_run_id") or run.get("run_id", "r1"),
+                       "data_docs": True, "counts": counts, "issues": issues},
+        "results": results, "verdict": quality_verdict(counts),
+    }
+
+
+WARNING = {"source": "energy_consumption", "expectation": "expect_column_values_to_not_be_null",
+           "column": "kerosene", "severity": "warning", "success": False,
+           "unexpected_count": 31, "examples": '["<script>x</script>", "Failed"]'}
+
+
+def test_render_validation_html_severity_and_escaping():
+    page = report.render_validation_html(_crafted_validation([WARNING]))
+    assert "passed with warnings" in page and 'class="badge warn">passed with warnings<' in page
+    assert "<script" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert not _external_urls(page) and "http" not in page
+    assert 'class="badge warn">warning<' in _row(page, "kerosene")
+    # only the (escaped) example value says Failed, never the page itself
+    assert page.replace("&#34;Failed&#34;", "").lower().count("failed") == 0
+
+    error = WARNING | {"severity": "error", "column": "coal"}
+    blocked = report.render_validation_html(_crafted_validation([error, WARNING]))
+    assert 'class="badge bad">blocked by errors<' in blocked
+    assert 'class="badge bad">error<' in _row(blocked, ">coal<")
+
+    clean = report.render_validation_html(_crafted_validation([]))
+    assert 'class="badge good">passed<' in clean and "Every expectation held" in clean
+
+    rolled = report.render_validation_html(_crafted_validation(
+        [WARNING], run_id="rb<1>", status="rolled back", restored_run_id="r0"))
+    assert "rb&lt;1&gt;" in rolled and 'href="../validation/r0"' in rolled
+    assert "passed with warnings" in rolled
 
 
 def test_data_docs_file_stays_inside_the_runs_data_docs(tmp_path):

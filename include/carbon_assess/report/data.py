@@ -3,6 +3,8 @@
 - `load_report(warehouse_url, plan=None, runs_dir=None)`: one plan's assessment (default the
   latest plan with data), the run log and the latest run's validation results, as a dict;
 - `load_province(warehouse_url, code)`: one province's intensity series and assessments;
+- `load_validation(warehouse_url, run_id, runs_dir=None)`: one run's data quality (the page
+  `/validation/<run_id>`), from `meta_validation_result` and its `meta_pipeline_run` row;
 - `query_assessment(warehouse_url, plan, province, year)`: the assessment table (`carbon-assess
   show`), as column names and rows.
 
@@ -25,6 +27,7 @@ from typing import Any
 from carbon_assess.errors import WarehouseError, mask_url, one_line_error
 from carbon_assess.publish import SCHEMA, duckdb_warehouse, parse_warehouse_url, postgres_warehouse
 from carbon_assess.report.data_docs import data_docs_file
+from carbon_assess.report.formatting import quality_verdict
 
 DEFAULT_RUN_LIMIT = 10
 # A DuckDB file being published (or rolled back) is locked, for readers too: `show` and the pages
@@ -288,6 +291,61 @@ def _validation(reader: _Reader, run: dict[str, Any]) -> dict[str, Any]:
     }
     return {"run_id": run_id, "data_docs": run.get("data_docs", False),
             "counts": counts, "issues": failed}
+
+
+_RUN_SQL = f"""
+    select * from {SCHEMA}.meta_pipeline_run where run_id = ?
+"""
+
+_VALIDATION_RUN_EXISTS_SQL = f"""
+    select count(*) as n from {SCHEMA}.meta_validation_result where run_id = ?
+"""
+
+
+def load_validation(
+    warehouse_url: str, run_id: str, *, runs_dir: str | Path | None = None
+) -> dict[str, Any]:
+    """The data-quality page of one run: its run-log row (`run`) and the results of
+    `meta_validation_result` as `_validation` computes them for the report page (`validation`:
+    run_id, counts, issues; `results`: every expectation; `verdict`). For a rollback the results
+    are those of the run it restored (as on the report page). ReportNotFound when the run is in
+    neither table."""
+    data = _base(warehouse_url)
+    data.update(_url=warehouse_url, run_id=run_id, run=None, validation=None, results=[],
+                verdict="not validated")
+
+    def load(reader: _Reader, tables: set[str], data: dict[str, Any]) -> None:
+        run = None
+        if "meta_pipeline_run" in tables:
+            found = reader.rows(_RUN_SQL, [run_id])
+            run = found[0] if found else None
+        has_results = "meta_validation_result" in tables
+        if run is None:
+            count = reader.rows(_VALIDATION_RUN_EXISTS_SQL, [run_id]) if has_results else []
+            if not count or not count[0]["n"]:
+                raise ReportNotFound(f"run {run_id!r} is not in the run log")
+            run = {"run_id": run_id}
+        run["data_docs"] = bool(
+            runs_dir and data_docs_file(runs_dir, str(run["run_id"]), "index.html")
+        )
+        data["run"] = run
+        if not has_results:
+            return
+        validation = _validation(reader, run)
+        validated_id = validation["run_id"]
+        validation["data_docs"] = bool(
+            runs_dir and validated_id and data_docs_file(runs_dir, str(validated_id), "index.html")
+        )
+        data["validation"] = validation
+        order = {"error": 0, "warning": 1}
+        data["results"] = sorted(
+            reader.rows(_VALIDATION_SQL, [validated_id]) if validated_id else [],
+            key=lambda r: (bool(r["success"]), order.get(r["severity"], 2), r["source"] or "",
+                           r["expectation"] or "", r["column"] or ""),
+        )
+        data["verdict"] = quality_verdict(validation["counts"])
+
+    return _guarded(data, load)
 
 
 # ---------------------------------------------------------------------------------- a province

@@ -75,6 +75,30 @@ def verdict_class(status: Any, grade: Any) -> str:
     return grade_class(grade)
 
 
+def quality_verdict(counts: dict[str, Any] | None) -> str:
+    """The verdict of a run's validation counts: `passed`, `passed with warnings` (warnings
+    never block publishing, so such a run never reads as failed) or `blocked by errors`;
+    `not validated` without any expectation."""
+    if not counts or not counts.get("expectations"):
+        return "not validated"
+    if counts.get("errors"):
+        return "blocked by errors"
+    return "passed with warnings" if counts.get("warnings") else "passed"
+
+
+_VERDICT_CLASS = {"passed": "good", "passed with warnings": "warn", "blocked by errors": "bad"}
+
+
+def verdict_badge(verdict: Any) -> str:
+    """The badge colour of a data-quality verdict (`quality_verdict`)."""
+    return _VERDICT_CLASS.get(str(verdict), "neutral")
+
+
+def severity_class(severity: Any) -> str:
+    """The badge colour of an expectation's severity: error red, warning amber."""
+    return {"error": "bad", "warning": "warn"}.get(str(severity), "neutral")
+
+
 def to_jsonable(value: Any) -> Any:
     """Dates as ISO 8601, non-finite floats as null, tuples as lists; for json.dumps. Keys
     starting with `_` are internal and left out."""

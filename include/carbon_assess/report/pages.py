@@ -71,6 +71,12 @@ def _province_charts(plans: list[dict[str, Any]]) -> list[Any]:
     ]
 
 
+def render_validation_html(data: dict[str, Any], root: str = "../") -> str:
+    """One run's data-quality page (served at `<root>validation/<run_id>`), of
+    `load_validation`'s data: self-contained (inline CSS, no script, no external URL)."""
+    return str(render("validation.html", data=data, root=root, dag_id=DAG_ID))
+
+
 def render_message_html(title: str, message: str, root: str = "") -> str:
     """A small page for 404s and similar."""
     return str(render("message.html", title=title, message=message, root=root))

@@ -44,6 +44,9 @@ ENV.filters.update(
     status_class=formatting.status_class,
     grade_class=formatting.grade_class,
     verdict_class=formatting.verdict_class,
+    quality_verdict=formatting.quality_verdict,
+    verdict_badge=formatting.verdict_badge,
+    severity_class=formatting.severity_class,
     coord=_coord,
 )
 
