@@ -41,7 +41,12 @@ import pyarrow as pa
 from carbon_assess import reference
 from carbon_assess.ingest.schema import RAW_SCHEMA
 from carbon_assess.ingest.sheets import SHEETS, sheet_column_types
-from carbon_assess.transform import RAW_GROUPS, current_factor_version, set_variables
+from carbon_assess.transform import (
+    OFFICIAL_RESULTS_COLUMNS,
+    RAW_GROUPS,
+    current_factor_version,
+    set_variables,
+)
 from carbon_assess.transform.models import create_macros, in_order, models, referenced_names
 
 Rows = Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]]
@@ -60,6 +65,7 @@ def source_types() -> dict[str, tuple[tuple[str, str], ...]]:
     raw = tuple((f.name, _ARROW_TO_DUCKDB[f.type]) for f in RAW_SCHEMA)
     types |= dict.fromkeys(RAW_GROUPS, raw)
     types |= {f"sheet_{kind}": tuple(sheet_column_types(kind)) for kind in SHEETS}
+    types["official_results"] = tuple((c, "varchar") for c in OFFICIAL_RESULTS_COLUMNS)
     types["run_parameters"] = (("method", "varchar"), ("factor_version", "varchar"),
                                ("electricity_trade", "boolean"))
     return types

@@ -1,5 +1,6 @@
 """The official comparison (issue 12, item 3): fct_official_comparison puts the computed verdicts
-beside the published ones (reference/official_assessment_results.csv) with agreement flags and
+beside the published ones (../shared/data/official/assessment_results.csv, named by
+$CARBON_OFFICIAL_RESULTS) with agreement flags and
 the margin, and every run prints the agreement.
 
 Agreement logic (tiny tables): pass = excellent/good/pass, fail = fail; a provisional computed
@@ -18,6 +19,8 @@ import duckdb
 import pytest
 
 from carbon_assess.cli import main
+from carbon_assess.errors import CarbonAssessError
+from carbon_assess.transform import OFFICIAL_RESULTS_ENV, load_official_results
 
 from model_harness import run_model
 
@@ -105,7 +108,9 @@ def real_run(shared_nbs: Path, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("official")
     db = root / "w.duckdb"
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    official = shared_nbs.parent / "official" / "assessment_results.csv"
+    with contextlib.redirect_stdout(out), pytest.MonkeyPatch.context() as patch:
+        patch.setenv(OFFICIAL_RESULTS_ENV, str(official))
         code = main(["run", "--landing", str(shared_nbs), "--warehouse", f"duckdb://{db}",
                      "--vintage", "nbs-portal-2021", "--workdir", str(root / "work")])
     assert code == 0
@@ -181,3 +186,18 @@ def test_the_run_prints_the_agreement(real_run) -> None:
         "where not pass_fail_agrees order by province_code").fetchall()]
     for name in disagreeing:
         assert re.search(rf"{name} \((pass|fail) vs (pass|fail), margin [+-]\d+\.\d\d pp", line)
+
+
+def test_official_results_are_read_from_the_named_file_only(tmp_path, monkeypatch) -> None:
+    """Not shipped in the package: unset, the source is empty; a file without the documented
+    columns is refused naming them."""
+    con = duckdb.connect()
+    monkeypatch.delenv(OFFICIAL_RESULTS_ENV, raising=False)
+    load_official_results(con)
+    assert con.execute("select count(*) from official_results").fetchone() == (0,)
+    bad = tmp_path / "official.csv"
+    bad.write_text("plan,province_code,official_grade\n13th,630000,fail\n", encoding="utf-8")
+    monkeypatch.setenv(OFFICIAL_RESULTS_ENV, str(bad))
+    with pytest.raises(CarbonAssessError, match="missing assessment_year, province, "
+                                                "official_decline_pct, source"):
+        load_official_results(con)

@@ -12,9 +12,12 @@ parameters reach SQL through DuckDB variables (`getvariable('method')`, ...).
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any, TypedDict
 
 from carbon_assess import reference
+from carbon_assess.errors import CarbonAssessError
 from carbon_assess.ingest.schema import RAW_SCHEMA
 from carbon_assess.ingest.sheets import SHEETS, sheet_column_types
 from carbon_assess.transform.models import create_macros, models, run_models, upstream
@@ -25,6 +28,12 @@ OFFICIAL_COMPARISON_MODEL = "fct_official_comparison"  # reads the assessment
 # A negative quantity above -1e-6 is rounding noise (Qinghai kerosene 2006 = -1e-12): staged as 0
 # (stg_energy, via the variable `negative_noise`) and a validation warning (validate.suites).
 NEGATIVE_NOISE = 1e-6
+# Results the authorities published (e.g. ../shared/data/official/assessment_results.csv): an
+# external source like the landing files, never shipped in the package. Without it the official
+# comparison is empty.
+OFFICIAL_RESULTS_ENV = "CARBON_OFFICIAL_RESULTS"
+OFFICIAL_RESULTS_COLUMNS = ("plan", "assessment_year", "province_code", "province",
+                            "official_grade", "official_decline_pct", "source")
 
 
 class ComputeResult(TypedDict):
@@ -122,7 +131,36 @@ def load_sources(con: Any, run: Run) -> None:
         if run.sheet(kind).exists():
             con.execute(f"insert into sheet_{kind} by name select * from read_parquet(?)",
                         [str(run.sheet(kind))])
+    load_official_results(con)
     create_macros(con)
+
+
+def official_results_path() -> Path | None:
+    """The official results file named by $CARBON_OFFICIAL_RESULTS, if any."""
+    value = os.environ.get(OFFICIAL_RESULTS_ENV)
+    return Path(value) if value else None
+
+
+def load_official_results(con: Any) -> None:
+    """Table `official_results` (all VARCHAR, as a reference CSV): the file of
+    $CARBON_OFFICIAL_RESULTS, or empty when the variable is unset."""
+    ddl = ", ".join(f"{c} varchar" for c in OFFICIAL_RESULTS_COLUMNS)
+    con.execute(f"create or replace table official_results ({ddl})")
+    path = official_results_path()
+    if path is None:
+        return
+    if not path.is_file():
+        raise CarbonAssessError(f"{OFFICIAL_RESULTS_ENV}={path}: no such file")
+    header = con.execute("select * from read_csv(?, all_varchar = true, header = true) limit 0",
+                         [str(path)]).description
+    missing = [c for c in OFFICIAL_RESULTS_COLUMNS if c not in {d[0] for d in header}]
+    if missing:
+        raise CarbonAssessError(
+            f"{path}: official results need the columns {', '.join(OFFICIAL_RESULTS_COLUMNS)}; "
+            f"missing {', '.join(missing)}")
+    columns = ", ".join(OFFICIAL_RESULTS_COLUMNS)
+    con.execute(f"insert into official_results select {columns} "
+                "from read_csv(?, all_varchar = true, header = true)", [str(path)])
 
 
 def connect(run: Run | str) -> Any:

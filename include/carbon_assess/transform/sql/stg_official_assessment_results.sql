@@ -1,5 +1,6 @@
--- Results the authorities published (reference/official_assessment_results.csv, typed): grades
--- of the 2016 assessment of all 31 provinces, national declines of the 12th and 13th FYP.
+-- Results the authorities published (the file of $CARBON_OFFICIAL_RESULTS, loaded as source
+-- `official_results`, typed here): grades of the 2016 assessment of all 31 provinces, national
+-- declines of the 12th and 13th FYP. Empty when no file is given.
 select
     plan as plan_id,
     province_code,
@@ -8,4 +9,4 @@ select
     nullif(official_grade, '') as official_grade,
     cast(nullif(official_decline_pct, '') as double) as official_decline_pct,
     source
-from ref_official_assessment_results
+from official_results
