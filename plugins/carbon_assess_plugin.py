@@ -137,32 +137,32 @@ def report_page(plan: str | None = None) -> Response:
     return _html(report.render_report_html(data, root=""), _status(data))
 
 
+def _subpage(load: Any, render: Any, query: dict[str, str]) -> Response:
+    """A page one level below the app root: `load(url)` its data, `render` it; 404 when the
+    thing asked for does not exist, 503 when the warehouse cannot be resolved."""
+    url, failed = _resolve_url()
+    if failed:
+        data = {**failed, **query}
+    else:
+        try:
+            data = load(url)
+        except report.ReportNotFound as exc:
+            return _html(report.render_message_html("Not found", str(exc), root="../"), 404)
+    return _html(render(data, root="../"), _status(data))
+
+
 @app.get("/province/{code}", response_class=HTMLResponse)
 def province_page(code: str) -> Response:
     """One province's carbon intensity and declines, per plan."""
-    url, failed = _resolve_url()
-    if failed:
-        data = {**failed, "query": code}
-    else:
-        try:
-            data = report.load_province(url, code)
-        except report.ReportNotFound as exc:
-            return _html(report.render_message_html("Not found", str(exc), root="../"), 404)
-    return _html(report.render_province_html(data, root="../"), _status(data))
+    return _subpage(lambda url: report.load_province(url, code), report.render_province_html,
+                    {"query": code})
 
 
 @app.get("/validation/{run_id}", response_class=HTMLResponse)
 def validation_page(run_id: str) -> Response:
     """Run `run_id`'s data quality, rendered here from carbon.meta_validation_result."""
-    url, failed = _resolve_url()
-    if failed:
-        data = {**failed, "run_id": run_id}
-    else:
-        try:
-            data = report.load_validation(url, run_id, runs_dir=runs_dir())
-        except report.ReportNotFound as exc:
-            return _html(report.render_message_html("Not found", str(exc), root="../"), 404)
-    return _html(report.render_validation_html(data, root="../"), _status(data))
+    return _subpage(lambda url: report.load_validation(url, run_id, runs_dir=runs_dir()),
+                    report.render_validation_html, {"run_id": run_id})
 
 
 @app.get("/api/assessment.json")
