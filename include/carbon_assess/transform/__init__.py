@@ -61,6 +61,7 @@ class AssessmentResult(TypedDict):
     # agreement with the official results (fct_official_comparison), per plan and year graded
     official_agreement: list[OfficialAgreement]
 
+
 RAW_GROUPS = {  # source table -> raw source kinds (ingest.schema.SOURCE_KINDS) it unions
     "raw_energy": ("energy_consumption", "energy_production"),
     "raw_economy": ("gdp", "gdp_index", "population"),
@@ -107,8 +108,22 @@ def _set_run_variables(con: Any) -> None:
 
 
 def load_sources(con: Any, run: Run) -> None:
-    """Reference tables as `ref_<name>`, the run's raw Parquet as `raw_energy`/`raw_economy`,
-    its assessment sheets as `sheet_<kind>` (empty when absent), and the shared macros."""
+    """Every source the models read: reference tables as `ref_<name>`, the run's raw Parquet as
+    `raw_energy`/`raw_economy`, its assessment sheets as `sheet_<kind>` (empty when absent), the
+    official results, and the shared macros."""
+    _load_statistics(con, run)
+    for kind in SHEETS:
+        ddl = ", ".join(f"{c} {t}" for c, t in sheet_column_types(kind))
+        con.execute(f"create or replace table sheet_{kind} ({ddl})")
+        if run.sheet(kind).exists():
+            con.execute(f"insert into sheet_{kind} by name select * from read_parquet(?)",
+                        [str(run.sheet(kind))])
+    load_official_results(con)
+
+
+def _load_statistics(con: Any, run: Run) -> None:
+    """The reference tables, the run's raw Parquet and the macros: all the staging of the
+    statistics needs (see `consumption_status`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -125,13 +140,6 @@ def load_sources(con: Any, run: Run) -> None:
         con.register(f"{view}_arrow", arrow_table)
         con.execute(f"create or replace table {view} as select * from {view}_arrow")
         con.unregister(f"{view}_arrow")
-    for kind in SHEETS:
-        ddl = ", ".join(f"{c} {t}" for c, t in sheet_column_types(kind))
-        con.execute(f"create or replace table sheet_{kind} ({ddl})")
-        if run.sheet(kind).exists():
-            con.execute(f"insert into sheet_{kind} by name select * from read_parquet(?)",
-                        [str(run.sheet(kind))])
-    load_official_results(con)
     create_macros(con)
 
 
@@ -207,7 +215,7 @@ def consumption_status(run: Run) -> tuple[Any, Any]:
 
     with duckdb.connect() as con:
         set_run_parameters(con, "consumption", False)
-        load_sources(con, run)
+        _load_statistics(con, run)
         run_models(con, upstream(["int_energy_activity", "int_emissions"]))
         activity = (con.table("int_energy_activity")
                     .filter("flow = 'consumption'")
