@@ -23,7 +23,7 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   "$PYTHON" -m venv "$VENV"
 fi
 
-hash="$(cat requirements.txt constraints.txt pyproject.toml | "$VENV/bin/python" -c \
+hash="$(cat requirements.txt requirements-dev.txt constraints.txt pyproject.toml | "$VENV/bin/python" -c \
   'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
 
 # Up to date: same stamp, and carbon_assess imports from this checkout's include/.
@@ -35,8 +35,8 @@ sys.exit(0 if here.is_relative_to(pathlib.Path(sys.argv[1]).resolve()) else 1)
   exit 0
 fi
 
-echo "bootstrap: installing requirements.txt with constraints.txt into $VENV"
-"$VENV/bin/python" -m pip install --quiet -r requirements.txt -c constraints.txt
+echo "bootstrap: installing requirements-dev.txt with constraints.txt into $VENV"
+"$VENV/bin/python" -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 "$VENV/bin/python" -m pip install --quiet --no-deps -e .
 echo "$hash" >"$STAMP"
 echo "bootstrap: done"
