@@ -21,13 +21,13 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "include" / "carbon_assess"
 LAYERS = (
-    {"carbon_assess", "errors", "reference", "workdir", "quarantine", "settings"},
+    {"carbon_assess", "errors", "reference", "workdir", "quarantine", "settings", "landing"},
     {"ingest"},
     {"transform"},
     {"validate"},
     {"publish"},
     {"report"},
-    {"pipeline", "cli", "demo", "schema_docs"},
+    {"pipeline", "cli", "demo", "schema_docs", "orchestration"},
 )
 
 

@@ -20,6 +20,8 @@ import pytest
 
 from carbon_assess.cli import main
 
+from workdirs import release_state, run_log
+
 CORPUS = Path(__file__).resolve().parent / "data" / "bad"
 CASES = json.loads((CORPUS / "cases.json").read_text(encoding="utf-8"))
 BAD_ROW = "630000,Atlantis,2010,1,1,1\n"
@@ -35,10 +37,6 @@ def _tree(root: Path) -> dict[str, str]:
         elif path.is_file():
             out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +104,7 @@ def test_case(spec: dict, warehouse: Path, tmp_path: Path, capsys) -> None:
     shutil.copytree(CORPUS / spec["case"], landing, symlinks=True)
     _setup(spec, landing, tmp_path)
     before_landing = _tree(landing)
-    before_db = _sha(warehouse)
+    before_db = release_state(warehouse)
     capsys.readouterr()
 
     try:
@@ -123,7 +121,10 @@ def test_case(spec: dict, warehouse: Path, tmp_path: Path, capsys) -> None:
     out, err = capsys.readouterr()
 
     assert code == spec["exit"], f"exit {code}\nstdout:\n{out}\nstderr:\n{err}"
-    assert _sha(warehouse) == before_db, "the warehouse changed"
+    assert release_state(warehouse) == before_db, "the published release changed"
+    if spec["command"] == "run":  # every run is on record: here rejected, naming the file
+        status, _, reason = run_log(warehouse)[-1]
+        assert status == "rejected" and spec["file"] in reason, (status, reason)
     assert after_landing == before_landing, "the landing folder changed"
     assert "Traceback" not in out + err
 

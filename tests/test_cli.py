@@ -20,6 +20,7 @@ from carbon_assess.cli import main
 from carbon_assess.publish import PUBLISHED_TABLES
 
 from builders import write_economy, write_long_csv
+from workdirs import release_state, run_log
 
 
 def _sha(path: Path) -> str:
@@ -91,7 +92,7 @@ def test_bad_input_is_rejected_with_one_line_and_nothing_changes(
 ) -> None:
     landing = _bad_landing(good, tmp_path, case, columns, rows, raw)
     before_landing = _tree_hashes(landing)
-    before_db = _sha(good["db"])
+    before_db = release_state(good["db"])
     code = main(["run", "--landing", str(landing), "--warehouse", f"duckdb://{good['db']}"])
     err = capsys.readouterr().err
     assert code == 2
@@ -100,20 +101,25 @@ def test_bad_input_is_rejected_with_one_line_and_nothing_changes(
     assert "Traceback" not in err
     for fragment in expected:
         assert fragment in lines[0]
-    assert _sha(good["db"]) == before_db
+    assert release_state(good["db"]) == before_db
     assert _tree_hashes(landing) == before_landing
+    # the rejected run is on record with the same one-line reason
+    status, stage, reason = run_log(good["db"])[-1]
+    assert (status, stage) == ("rejected", "ingest")
+    assert all(fragment in reason for fragment in expected)
 
 
 def test_validation_failure_exits_2_and_names_the_report(good, tmp_path: Path, capsys) -> None:
     landing = tmp_path / "landing"
     write_long_csv(landing / "energy.csv", ["煤炭消费量(万吨)"], [("630000", 2010, -5)])
     write_economy(landing, gdp={"630000": {2010: 100}}, index={"630000": {2010: 107}})
-    before = _sha(good["db"])
+    before = release_state(good["db"])
     code = main(["run", "--landing", str(landing), "--warehouse", f"duckdb://{good['db']}"])
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert err.startswith("error: ") and "report" in err and "energy.csv" in err
-    assert _sha(good["db"]) == before
+    assert release_state(good["db"]) == before
+    assert run_log(good["db"])[-1][:2] == ("rejected", "validate")
 
 
 def test_validate_command_publishes_nothing(good, tmp_path: Path, capsys) -> None:
@@ -161,6 +167,7 @@ def test_rollback_is_logged_and_never_creates_a_warehouse(good, tmp_path: Path, 
 
     with duckdb.connect(str(db), read_only=True) as con:
         log = con.execute("select run_id, status, restored_run_id from carbon.meta_pipeline_run "
+                          "where status in ('published', 'rolled back') "
                           "order by finished_at").fetchall()
     (first, _, _), _, (rollback_id, status, restored) = log
     assert (status, restored) == ("rolled back", first)

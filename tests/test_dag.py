@@ -16,7 +16,9 @@ pytestmark = pytest.mark.airflow
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAG_FILE = REPO_ROOT / "dags" / "carbon_assessment.py"
 DAG_ID = "carbon_intensity_assessment"
-TASK_ORDER = ["ingest", "validate", "compute", "assess", "check_outputs", "publish"]
+TASK_ORDER = ["check_landing", "ingest", "validate", "compute", "assess", "check_outputs",
+              "publish"]
+STAGES = TASK_ORDER[1:]  # check_landing is no pipeline stage
 HEAVY_MODULES = ["pandas", "great_expectations", "duckdb", "pyarrow", "carbon_assess.pipeline"]
 
 
@@ -26,11 +28,27 @@ def _dagbag():
     return DagBag(dag_folder=str(DAG_FILE))
 
 
+def _dagbag_all():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAG_FILE.parent))
+
+
 @pytest.fixture(scope="module")
 def dag():
     bag = _dagbag()
     assert not bag.import_errors, bag.import_errors
     return bag.dags[DAG_ID]
+
+
+def _query(warehouse: Path, sql: str) -> list[tuple]:
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
 
 
 def _states(dag_run) -> dict[str, str]:
@@ -58,13 +76,31 @@ def test_dagbag_imports_the_dag_without_errors():
     assert dag.catchup is False
     assert set(dag.params) == {
         "landing_dir", "warehouse_url", "warehouse_conn_id", "vintage", "method",
-        "electricity_trade",
+        "electricity_trade", "force",
     }
     assert dag.doc_md
+    # every task is bounded in time and alerts on failure
+    for task in dag.tasks:
+        assert task.execution_timeout is not None, task.task_id
+        assert task.on_failure_callback, task.task_id
+    # runs on a new release in the landing folder (Asset) as well as yearly, never at unpause
+    timetable = dag.timetable
+    assert "carbon_landing" in repr(timetable.asset_condition)
+    assert "run_immediately=False" in repr(timetable.timetable)
+    assert [o.name for o in dag.get_task("publish").outlets] == ["carbon_warehouse"]
 
 
-def test_dag_module_imports_nothing_heavy_at_top_level():
-    proc = heavy_imports(DAG_FILE, HEAVY_MODULES)
+def test_the_export_dag_runs_on_the_warehouse_asset():
+    bag = _dagbag_all()
+    assert bag.import_errors == {}
+    export = bag.dags["carbon_export"]
+    assert "carbon_warehouse" in repr(export.timetable.asset_condition)
+    assert export.task_ids == ["export_views"]
+
+
+@pytest.mark.parametrize("dag_file", ["carbon_assessment.py", "carbon_export.py"])
+def test_dag_module_imports_nothing_heavy_at_top_level(dag_file):
+    proc = heavy_imports(DAG_FILE.parent / dag_file, HEAVY_MODULES)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
 
 
@@ -75,6 +111,7 @@ def test_dag_module_imports_nothing_heavy_at_top_level():
 def stub_stages(monkeypatch):
     """Replace the six stages by recorders; returns the list of calls."""
     import carbon_assess.pipeline as pipeline
+    from carbon_assess.workdir import Run
 
     calls: list[tuple] = []
 
@@ -82,19 +119,19 @@ def stub_stages(monkeypatch):
                      electricity_trade=False):
         Path(workdir).mkdir(parents=True, exist_ok=True)
         (Path(workdir) / "run.json").write_text(json.dumps({"run_id": run_id}), encoding="utf-8")
-        calls.append(("ingest", str(landing), str(workdir), run_id, vintage, method))
-        return {"workdir": str(workdir), "files": 1}
+        calls.append(("ingest", str(landing), str(Run.of(workdir).path), run_id, vintage, method))
+        return {"workdir": str(workdir), "inputs": [], "row_counts": {}, "warnings": []}
 
     def simple(name):
         def stage(workdir):
-            calls.append((name, str(workdir)))
+            calls.append((name, str(Run.of(workdir).path)))
             return {"rows": 1}
 
         return stage
 
     def publish_stage(workdir, warehouse_url):
-        calls.append(("publish", str(workdir), warehouse_url))
-        return {"published": True}
+        calls.append(("publish", str(Run.of(workdir).path), warehouse_url))
+        return {"row_counts": {"fct_intensity": 1}}
 
     monkeypatch.setattr(pipeline, "ingest_stage", ingest_stage)
     for name in ("validate", "compute", "assess", "check_outputs"):
@@ -107,18 +144,23 @@ def test_dag_passes_params_variables_and_workdir_through_the_stages(
     dag, stub_stages, tmp_path, monkeypatch
 ):
     # warehouse_url is not in the run conf: it falls back to the Airflow Variable.
-    monkeypatch.setenv("AIRFLOW_VAR_CARBON_WAREHOUSE_URL", "duckdb:///from-variable.duckdb")
-    dag_run = dag.test(run_conf={"landing_dir": str(tmp_path), "method": "consumption"})
+    warehouse = tmp_path / "from-variable.duckdb"
+    monkeypatch.setenv("AIRFLOW_VAR_CARBON_WAREHOUSE_URL", f"duckdb:///{warehouse}")
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "release.csv").write_text("a release\n", encoding="utf-8")
+    dag_run = dag.test(run_conf={"landing_dir": str(landing), "method": "consumption"})
 
     assert dag_run.state == "success", _states(dag_run)
-    assert [call[0] for call in stub_stages] == TASK_ORDER
+    assert [call[0] for call in stub_stages] == STAGES
     _, landing, workdir, run_id, vintage, method = stub_stages[0]
-    assert (landing, vintage, method) == (str(tmp_path), "unlabelled", "consumption")
+    assert (landing, vintage, method) == (str(tmp_path / "landing"), "unlabelled",
+                                          "consumption")
     assert run_id and not set(run_id) & set(":+/ ")
     assert run_id.startswith("manual__")  # derived from the Airflow run id
     assert Path(workdir) == Path(os.environ["CARBON_ASSESS_HOME"]).resolve() / "runs" / run_id
     assert all(call[1] == workdir for call in stub_stages[1:])
-    assert stub_stages[-1][2] == "duckdb:///from-variable.duckdb"
+    assert stub_stages[-1][2] == f"duckdb:///{warehouse}"
 
 
 @pytest.mark.parametrize("gate", ["validate", "check_outputs"])
@@ -134,9 +176,13 @@ def test_failed_gate_fails_the_run_without_retry_and_publishes_nothing(
         raise ValidationFailed(f"{gate} failed: 2 error(s) in the batch (report: x.md)")
 
     monkeypatch.setattr(pipeline, f"{gate}_stage", rejecting)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "release.csv").write_text("a release\n", encoding="utf-8")
+    warehouse = tmp_path / "warehouse.duckdb"
     capfd.readouterr()
     dag_run = dag.test(
-        run_conf={"landing_dir": str(tmp_path), "warehouse_url": "duckdb:///unused.duckdb"}
+        run_conf={"landing_dir": str(landing), "warehouse_url": f"duckdb:///{warehouse}"}
     )
 
     states = _states(dag_run)
@@ -145,45 +191,81 @@ def test_failed_gate_fails_the_run_without_retry_and_publishes_nothing(
     assert {states[t] for t in TASK_ORDER[:position]} == {"success"}
     assert states[gate] == "failed"
     assert {states[t] for t in TASK_ORDER[position + 1:]} == {"upstream_failed"}
-    assert [call[0] for call in stub_stages] == TASK_ORDER[:position + 1]  # tried once
+    assert [call[0] for call in stub_stages] == STAGES[:STAGES.index(gate) + 1]  # tried once
     assert f"{gate} failed: 2 error(s) in the batch" in capfd.readouterr().out
+    # the rejected run is on record, nothing is published
+    runs = _query(warehouse, "select status, failed_stage, reason from carbon.meta_pipeline_run")
+    assert runs == [("rejected", gate, f"{gate} failed: 2 error(s) in the batch (report: x.md)")]
+    assert _query(warehouse, "select count(*) from information_schema.tables where "
+                  "table_schema = 'carbon' and table_name like 'fct_%'") == [(0,)]
 
 
 # --- end to end with the real library ------------------------------------------------------------
 
 
-def test_dag_runs_end_to_end_on_demo_data(dag, tmp_path):
-    import duckdb
+def test_dag_runs_end_to_end_then_skips_the_unchanged_release(dag, tmp_path):
+    """Demo data publishes once and announces the release; the same landing folder again is a
+    skipped run (on record, with the reason) that leaves the release as it was."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     from carbon_assess.demo import write_demo_landing
+    from carbon_assess.publish import table_checksums
 
     landing = tmp_path / "landing"
     write_demo_landing(landing)
     warehouse = tmp_path / "warehouse.duckdb"
+    conf = {"landing_dir": str(landing), "warehouse_url": f"duckdb:///{warehouse}",
+            "vintage": "demo", "method": "reference"}
 
-    dag_run = dag.test(
-        run_conf={
-            "landing_dir": str(landing),
-            "warehouse_url": f"duckdb:///{warehouse}",
-            "vintage": "demo",
-            "method": "reference",
-        }
-    )
+    first = dag.test(run_conf=conf)
 
-    assert dag_run.state == "success", _states(dag_run)
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        rows, provinces = con.execute(
-            "SELECT count(*), count(DISTINCT province_code) "
-            "FROM carbon.fct_target_assessment WHERE plan_id = '12th'"
-        ).fetchone()
-    finally:
-        con.close()
-    assert rows > 0
-    assert provinces == 31
+    assert first.state == "success", _states(first)
+    assert _query(warehouse, "SELECT count(*), count(DISTINCT province_code) "
+                  "FROM carbon.fct_target_assessment WHERE plan_id = '12th'")[0][1] == 31
+    with create_session() as session:
+        events = session.scalars(
+            select(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == "carbon_warehouse")).all()
+        extras = [dict(e.extra) for e in events]
+    published = _query(warehouse, "select run_id, row_counts from carbon.meta_pipeline_run")
+    assert len(published) == 1
+    run_id, row_counts = published[0]
+    mine = [e for e in extras if e.get("run_id") == run_id]
+    assert len(mine) == 1, extras
+    assert mine[0]["vintage"] == "demo"
+    assert mine[0]["row_counts"] == json.loads(row_counts)
+    before = table_checksums(f"duckdb:///{warehouse}")
+
+    second = dag.test(run_conf=conf)
+
+    states = _states(second)
+    assert second.state == "success", states
+    assert set(states.values()) == {"skipped"}, states
+    runs = _query(warehouse, "select status, reason from carbon.meta_pipeline_run "
+                  "order by finished_at")
+    assert [r[0] for r in runs] == ["published", "skipped"]
+    assert f"unchanged since release {run_id}" in runs[1][1]
+    assert table_checksums(f"duckdb:///{warehouse}") == before
 
 
-def test_bad_landing_file_fails_ingest_and_leaves_no_warehouse(dag, tmp_path, capfd):
+def test_an_empty_landing_folder_never_publishes(dag, tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    warehouse = tmp_path / "warehouse.duckdb"
+
+    dag_run = dag.test(run_conf={"landing_dir": str(landing), "force": True,
+                                 "warehouse_url": f"duckdb:///{warehouse}"})
+
+    assert set(_states(dag_run).values()) == {"skipped"}
+    assert _query(warehouse, "select status, reason from carbon.meta_pipeline_run") == [
+        ("skipped", f"landing folder {landing} holds no file to read: nothing to assess")]
+    assert _query(warehouse, "select count(*) from information_schema.tables where "
+                  "table_schema = 'carbon' and table_name like 'fct_%'") == [(0,)]
+
+
+def test_bad_landing_file_is_rejected_on_record_and_publishes_nothing(dag, tmp_path, capfd):
     from carbon_assess.demo import write_demo_landing
 
     landing = tmp_path / "landing"
@@ -201,10 +283,18 @@ def test_bad_landing_file_fails_ingest_and_leaves_no_warehouse(dag, tmp_path, ca
     assert dag_run.state == "failed", states
     assert states["ingest"] == "failed"
     assert states["publish"] == "upstream_failed"
-    assert not warehouse.exists()
     # the task log carries the library's one-line message naming the file and the value
     log = capfd.readouterr().out
     assert "hand_edited.csv" in log and "Atlantis" in log
+    # on record as rejected at ingest, with the reason and the quarantine report; no release
+    [(status, stage, reason, report)] = _query(
+        warehouse, "select status, failed_stage, reason, report_path from carbon.meta_pipeline_run")
+    assert (status, stage) == ("rejected", "ingest")
+    assert "hand_edited.csv" in reason and "Atlantis" in reason
+    assert Path(report).name == "report.md" and "hand_edited.csv" in Path(report).read_text(
+        encoding="utf-8")
+    assert _query(warehouse, "select count(*) from information_schema.tables where "
+                  "table_schema = 'carbon' and table_name like 'fct_%'") == [(0,)]
 
 
 @pytest.mark.postgres

@@ -53,3 +53,23 @@ def clone_run(source: Path, target: Path, run_id: str, edit_sql: tuple[str, ...]
 def thin_out(table_names: tuple[str, ...] = PUBLISHED_TABLES) -> tuple[str, ...]:
     """SQL removing every third row of each table: a different release with different counts."""
     return tuple(f"delete from {t} where rowid % 3 = 0" for t in table_names)
+
+
+def release_state(warehouse: Path) -> dict:
+    """What analysts see in a DuckDB warehouse: the digest of every published table and the run
+    whose release is current (unchanged by a run that is rejected, fails or is skipped)."""
+    from carbon_assess.publish import current_release, table_checksums
+
+    url = f"duckdb://{warehouse}"
+    current = current_release(url)
+    return {"tables": table_checksums(url), "current": current and current["run_id"]}
+
+
+def run_log(warehouse: Path) -> list[tuple]:
+    """(status, failed_stage, reason) of every run in the run log, oldest first."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute("select status, failed_stage, reason from carbon.meta_pipeline_run "
+                           "order by finished_at").fetchall()
+    finally:
+        con.close()

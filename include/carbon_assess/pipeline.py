@@ -14,13 +14,27 @@ Validation sits above transform because it reads the blank-value flags the SQL m
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
-from carbon_assess.errors import CarbonAssessError
+from carbon_assess.errors import EXIT_REJECTED, CarbonAssessError, one_line_error
 from carbon_assess.ingest import IngestReport, ingest_landing
-from carbon_assess.publish import PublishResult, parse_warehouse_url, publish
+from carbon_assess.landing import landing_digest
+from carbon_assess.publish import (
+    FAILED,
+    REJECTED,
+    PublishResult,
+    current_release,
+    parse_warehouse_url,
+    publish,
+    record_run,
+    run_record,
+    skip_record,
+)
 from carbon_assess.settings import DEFAULT_METHOD, METHODS
 from carbon_assess.transform import (
     AssessmentResult,
@@ -31,6 +45,18 @@ from carbon_assess.transform import (
 from carbon_assess.validate import ValidationSummary, validate_workdir
 from carbon_assess.validate.output_gate import OutputGateSummary, check_outputs
 from carbon_assess.workdir import Run, RunInfo, new_run_id
+
+log = logging.getLogger(__name__)
+
+STAGES = ("ingest", "validate", "compute", "assess", "check_outputs", "publish")
+
+
+class LandingCheck(TypedDict):
+    landing: str
+    landing_digest: str | None  # None: the folder holds no file to read
+    files: int
+    current_run_id: str | None  # the run whose release is in the warehouse, if any
+    skip_reason: str | None  # None: there is something new to assess
 
 
 class IngestResult(IngestReport):
@@ -48,8 +74,10 @@ class PipelineResult(TypedDict):
     publish: PublishResult
 
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "assess_stage", "check_outputs_stage", "compute_stage",
-           "ingest_stage", "new_run_id", "publish_stage", "run_pipeline", "validate_stage"]
+__all__ = ["DEFAULT_METHOD", "METHODS", "STAGES", "LandingCheck", "assess_stage",
+           "check_landing", "check_outputs_stage", "compute_stage", "ingest_stage", "new_run_id",
+           "publish_stage", "record_failure", "record_skip", "recorded", "run_pipeline",
+           "run_stage", "validate_stage"]
 
 
 def ingest_stage(
@@ -72,6 +100,8 @@ def ingest_stage(
         electricity_trade=bool(electricity_trade),
         landing=str(Path(landing).resolve()),
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        landing_digest=(landing_digest(Path(landing)).digest or "")
+        if Path(landing).is_dir() else "",
     ))
     report = ingest_landing(Path(landing), run, run_id=run_id, vintage=vintage)
     return {"workdir": str(run.path), **report}
@@ -103,6 +133,86 @@ def publish_stage(workdir: Run | str | Path, warehouse_url: str) -> PublishResul
     return publish(Run.of(workdir), warehouse_url)
 
 
+def check_landing(landing: str | Path, warehouse_url: str, *, vintage: str = "unlabelled",
+                  method: str = DEFAULT_METHOD, force: bool = False) -> LandingCheck:
+    """Is there anything new to assess? Not when the landing folder holds no file, nor when its
+    content (and the run's vintage and method) equals the release in the warehouse; `force`
+    assesses an unchanged folder anyway (new code or reference data). An empty folder is never
+    assessed, forced or not."""
+    state = landing_digest(Path(landing))
+    current = None if state.empty else current_release(warehouse_url)
+    reason = None
+    if state.empty:
+        reason = f"landing folder {landing} holds no file to read: nothing to assess"
+    elif (not force and current and current.get("landing_digest") == state.digest
+          and current.get("vintage") == vintage and current.get("method") == method):
+        reason = (f"landing folder unchanged since release {current['run_id']} (same content, "
+                  f"sha256 {state.digest[:12]}..., vintage {vintage!r}, method {method!r}): "
+                  "nothing new to publish; trigger with force to publish it again")
+    return {
+        "landing": str(Path(landing).resolve()),
+        "landing_digest": state.digest,
+        "files": state.files,
+        "current_run_id": current["run_id"] if current else None,
+        "skip_reason": reason,
+    }
+
+
+def record_skip(run_id: str, check: LandingCheck, warehouse_url: str, *,
+                vintage: str | None = None, method: str | None = None) -> None:
+    """Put a skipped run on record (status 'skipped', the reason); the release is untouched."""
+    record_run(warehouse_url, skip_record(run_id, check["landing"], check["skip_reason"] or "",
+                                          check["landing_digest"], vintage, method))
+
+
+def record_failure(run: Run, warehouse_url: str, stage: str, exc: BaseException) -> None:
+    """Put a run that `exc` stopped at `stage` on record: status 'rejected' (bad input or a
+    failed gate: exit code 2) or 'failed', the one-line reason, the quarantine report and the
+    validation results. Never raises: the original error is what the caller must see."""
+    rejected = isinstance(exc, CarbonAssessError) and exc.exit_code == EXIT_REJECTED
+    report = exc.report_path if isinstance(exc, CarbonAssessError) else None
+    reason = str(exc) if isinstance(exc, CarbonAssessError) else (
+        f"{type(exc).__name__}: {one_line_error(exc, warehouse_url)}")
+    try:
+        record = run_record(run, REJECTED if rejected else FAILED, failed_stage=stage,
+                            reason=" ".join(reason.split())[:1000], report_path=report)
+        record_run(warehouse_url, record, run.validation_results)
+    except Exception as error:  # the warehouse may be what failed
+        log.warning("run %s: could not put the %s run on record in the warehouse: %s",
+                    run.run_id, "rejected" if rejected else "failed",
+                    one_line_error(error, warehouse_url))
+
+
+@contextmanager
+def recorded(stage: str, run: Run, warehouse_url: str) -> Iterator[None]:
+    """Run a stage; if it raises, put the run on record (`record_failure`) and re-raise."""
+    try:
+        yield
+    except Exception as exc:
+        if run.exists():
+            record_failure(run, warehouse_url, stage, exc)
+        raise
+
+
+def run_stage(stage: str, run_id: str, warehouse_url: str,
+              default_home: Path | str = "var") -> Any:
+    """One stage after ingest, for a task that may run on another worker than ingest did: the
+    run is found by id under the shared work area; a failure is put on record."""
+    functions: dict[str, Callable[[Run], Any]] = {  # looked up per call (tests stub stages)
+        "validate": validate_stage,
+        "compute": compute_stage,
+        "assess": assess_stage,
+        "check_outputs": check_outputs_stage,
+        "publish": lambda run: publish_stage(run, warehouse_url),
+    }
+    if stage not in functions:
+        raise CarbonAssessError(f"unknown stage {stage!r}; the stages after ingest are "
+                                f"{', '.join(functions)}")
+    run = Run.require(run_id, default_home)
+    with recorded(stage, run, warehouse_url):
+        return functions[stage](run)
+
+
 def run_pipeline(
     landing: str | Path,
     warehouse_url: str,
@@ -111,17 +221,24 @@ def run_pipeline(
     workdir: str | Path | None = None,
     electricity_trade: bool = False,
 ) -> PipelineResult:
-    """All stages in order, as the DAG runs them."""
+    """All stages in order, as the DAG runs them; a run that does not publish is put on record
+    in the warehouse all the same (`recorded`)."""
     parse_warehouse_url(warehouse_url)  # a bad URL fails before any work is done
     run_id = new_run_id()
     run = Run(Path(workdir)) if workdir else Run.in_home(run_id)
-    ingested = ingest_stage(landing, run, run_id, vintage=vintage, method=method,
-                            electricity_trade=electricity_trade)
-    validated = validate_stage(run)
-    computed = compute_stage(run)
-    assessed = assess_stage(run)
-    checked = check_outputs_stage(run)
-    published = publish_stage(run, warehouse_url)
+    with recorded("ingest", run, warehouse_url):
+        ingested = ingest_stage(landing, run, run_id, vintage=vintage, method=method,
+                                electricity_trade=electricity_trade)
+    with recorded("validate", run, warehouse_url):
+        validated = validate_stage(run)
+    with recorded("compute", run, warehouse_url):
+        computed = compute_stage(run)
+    with recorded("assess", run, warehouse_url):
+        assessed = assess_stage(run)
+    with recorded("check_outputs", run, warehouse_url):
+        checked = check_outputs_stage(run)
+    with recorded("publish", run, warehouse_url):
+        published = publish_stage(run, warehouse_url)
     return {
         "run_id": run_id,
         "workdir": str(run.path),

@@ -24,12 +24,13 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from carbon_assess import reference
-from carbon_assess.errors import WarehouseError, mask_url, url_password
+from carbon_assess.errors import CarbonAssessError, WarehouseError, mask_url, url_password
 from carbon_assess.workdir import HOME_ENV, assess_home
 
 log = logging.getLogger(__name__)
 
 DAG_ID = "carbon_intensity_assessment"
+EXPORT_DAG_ID = "carbon_export"
 METHODS = tuple(row["method"] for row in reference.load("methods"))
 DEFAULT_METHOD = next(r["method"] for r in reference.load("methods") if r["default"] == "true")
 
@@ -44,6 +45,7 @@ class Setting:
     env: str | None
     default: Callable[[Path], str | None]
     default_text: str  # the default as the docs and the trigger form say it
+    run_param: bool = True  # offered in the trigger form (False: deployment-wide only)
 
     def describe(self) -> str:
         """'Empty: Variable x, env Y, <default>.' for the trigger form."""
@@ -62,7 +64,33 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "CARBON_WAREHOUSE_CONN_ID", lambda root: None, "none"),
     Setting("vintage", "Vintage", "carbon_vintage", None, lambda root: "unlabelled",
             "'unlabelled'"),
+    Setting("alert_conn_id", "Alert SMTP connection", "carbon_alert_conn_id",
+            "CARBON_ALERT_CONN_ID", lambda root: None, "none: alerts off", run_param=False),
+    Setting("alert_to", "Alert recipients", "carbon_alert_to", "CARBON_ALERT_TO",
+            lambda root: None, "none: alerts off", run_param=False),
 )}
+RUN_PARAMS = tuple(name for name, setting in SETTINGS.items() if setting.run_param)
+
+POLL_ENV = "CARBON_LANDING_POLL_SECONDS"
+DEFAULT_POLL_SECONDS = 60.0
+
+
+def landing_poll_seconds() -> float:
+    """How often the triggerer hashes the landing folder: $CARBON_LANDING_POLL_SECONDS, else
+    60 s. A release is announced once two polls in a row see the same content."""
+    raw = os.environ.get(POLL_ENV, "")
+    try:
+        value = float(raw) if raw else DEFAULT_POLL_SECONDS
+    except ValueError:
+        raise CarbonAssessError(f"{POLL_ENV}={raw!r} is not a number of seconds") from None
+    if value <= 0:
+        raise CarbonAssessError(f"{POLL_ENV}={raw!r} must be a positive number of seconds")
+    return value
+
+
+def watch_dir(project_root: Path) -> Path:
+    """Where the landing watcher remembers the last content it announced (beside runs/)."""
+    return assess_home(project_root / "var") / "watch"
 
 
 def _in_task() -> bool:
@@ -117,6 +145,11 @@ def runs_dir(project_root: Path) -> Path:
     return assess_home(project_root / "var") / "runs"
 
 
+def exports_dir(project_root: Path) -> Path:
+    """Where the export DAG writes the analyst views of each release (Parquet and CSV)."""
+    return assess_home(project_root / "var") / "exports"
+
+
 def display_url(url: str) -> str:
     """The URL for a log line: its password masked wherever it is (`user:pw@`, `?password=`),
     and registered with Airflow's secrets masker so that it never reaches a task log."""
@@ -169,6 +202,7 @@ def warehouse_url_from_airflow_connection(conn_id: str) -> str:
     return f"postgresql://{auth}{host}{port}/{quote(database, safe='')}{query}"
 
 
-__all__ = ["DAG_ID", "DEFAULT_METHOD", "HOME_ENV", "METHODS", "SETTINGS", "Setting",
-           "airflow_variable", "display_url", "resolve", "runs_dir", "warehouse_url",
-           "warehouse_url_from_airflow_connection"]
+__all__ = ["DAG_ID", "DEFAULT_METHOD", "EXPORT_DAG_ID", "HOME_ENV", "METHODS", "POLL_ENV",
+           "RUN_PARAMS", "SETTINGS", "Setting", "airflow_variable", "display_url",
+           "exports_dir", "landing_poll_seconds", "resolve", "runs_dir", "warehouse_url",
+           "warehouse_url_from_airflow_connection", "watch_dir"]

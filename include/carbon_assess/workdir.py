@@ -10,7 +10,10 @@ Every stage reads and writes a run's files through a `Run`; nothing else builds 
     <home>/runs/<run_id>/compute.duckdb        stg_/int_/fct_ tables (compute + assess)
     <home>/quarantine/<run_id>/                a rejected batch, same layout, plus report.md
 
-`<home>` is `$CARBON_ASSESS_HOME` (storage every worker shares), else `./var`.
+`<home>` is `$CARBON_ASSESS_HOME`, else `./var`. Under Airflow every task of a run may run on a
+different worker: tasks pass only the run id, and each finds the run's files under its own
+`$CARBON_ASSESS_HOME`, which must therefore be storage shared by all workers (`Run.require`
+says so when a worker cannot see the run).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from carbon_assess.errors import CarbonAssessError
 
 HOME_ENV = "CARBON_ASSESS_HOME"
 
@@ -50,6 +55,7 @@ class RunInfo:
     electricity_trade: bool
     landing: str
     started_at: str  # ISO 8601, UTC
+    landing_digest: str = ""  # the landing folder's content hash (see ingest.landing_digest)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunInfo:
@@ -60,6 +66,7 @@ class RunInfo:
             electricity_trade=bool(data.get("electricity_trade", False)),
             landing=str(data.get("landing") or ""),
             started_at=str(data.get("started_at") or ""),
+            landing_digest=str(data.get("landing_digest") or ""),
         )
 
 
@@ -81,6 +88,20 @@ class Run:
     def in_home(cls, run_id: str, default_home: Path | str = "var") -> Run:
         """The work directory of `run_id` under the assessment home."""
         return cls(runs_root(default_home) / run_id)
+
+    @classmethod
+    def require(cls, run_id: str, default_home: Path | str = "var") -> Run:
+        """The started run `run_id` under the assessment home, or an error naming the setting
+        that places it: a task on another worker cannot see a work area that is not shared."""
+        run = cls.in_home(run_id, default_home)
+        if not run.exists():
+            home = os.environ.get(HOME_ENV) or f"(unset, so {assess_home(default_home)})"
+            raise CarbonAssessError(
+                f"run {run_id}: work directory {run.path} not found on this worker; "
+                f"{HOME_ENV}={home} must name storage shared by every worker (the run was "
+                "started by its ingest task, possibly on another worker)"
+            )
+        return run
 
     # --- layout -------------------------------------------------------------------------------
     @property

@@ -19,7 +19,6 @@ import hashlib
 import logging
 import os
 import shutil
-import stat
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
@@ -45,10 +44,12 @@ from carbon_assess.ingest.readers import (
 )
 from carbon_assess.ingest.schema import RAW_SCHEMA, SOURCE_KINDS
 from carbon_assess.ingest.sheets import read_sheet, sheet_kind, write_sheets
+from carbon_assess.landing import LandingDigest, landing_digest, landing_files, scan_landing
 from carbon_assess.quarantine import write_ingest_rejection
 from carbon_assess.workdir import Run
 
-__all__ = ["IngestReport", "ingest_landing", "landing_files", "scan_landing"]
+__all__ = ["IngestReport", "LandingDigest", "ingest_landing", "landing_digest", "landing_files",
+           "scan_landing"]
 
 
 class IngestReport(TypedDict):
@@ -63,63 +64,6 @@ class IngestReport(TypedDict):
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())  # no stderr noise in the CLI; Airflow handlers see it
-
-
-def _suspicious_name(name: str) -> bool:
-    """A name that reads as a path on some system (`..\\..\\evil.csv`, `C:\\x.csv`)."""
-    parts = name.replace("\\", "/").split("/")
-    return "\\" in name or ".." in parts or (len(name) > 1 and name[1] == ":")
-
-
-def scan_landing(landing: Path) -> tuple[list[Path], list[dict[str, str]]]:
-    """Regular files under the landing folder (recursively, stable order) and what was skipped.
-
-    Symlinks (to files or folders) are never followed, hidden entries (`.` prefix) and Office
-    lock files (`~$`) are ignored, and a file name that looks like a path (`..\\..\\evil.csv`)
-    is not read: each such entry is reported as skipped with the reason.
-    """
-    if not landing.is_dir():
-        raise InputError(str(landing), "landing folder does not exist or is not a folder")
-    root = landing.resolve()
-    files: list[Path] = []
-    skipped: list[dict[str, str]] = []
-
-    def skip(path: Path, reason: str) -> None:
-        skipped.append({"file": path.relative_to(landing).as_posix(), "reason": reason})
-
-    for dirpath, dirnames, filenames in os.walk(landing, followlinks=False):
-        here = Path(dirpath)
-        for name in sorted(dirnames):
-            path = here / name
-            if name.startswith("."):
-                skip(path, "hidden folder, not read")
-                dirnames.remove(name)
-            elif path.is_symlink():
-                skip(path, "symlink to a folder, not followed")
-                dirnames.remove(name)
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = here / name
-            info = path.lstat()
-            if _suspicious_name(name):
-                skip(path, "file name looks like a path ('..' or '\\'), not read")
-            elif name.startswith(".") or name.startswith("~$"):
-                skip(path, "hidden or lock file, not read")
-            elif stat.S_ISLNK(info.st_mode):
-                skip(path, "symlink, not followed (copy the file into the landing folder)")
-            elif not stat.S_ISREG(info.st_mode):
-                skip(path, "not a regular file")
-            elif not path.resolve().is_relative_to(root):  # pragma: no cover - defensive
-                skip(path, "outside the landing folder, not read")
-            else:
-                files.append(path)
-    files.sort()
-    return files, skipped
-
-
-def landing_files(landing: Path) -> list[Path]:
-    """Every regular file under the landing folder that ingest reads (see `scan_landing`)."""
-    return scan_landing(landing)[0]
 
 
 def _read_bytes(path: Path, name: str, limit: int) -> bytes:

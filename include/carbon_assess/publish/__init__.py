@@ -18,6 +18,10 @@ vintage, method, factor version, published_at, input hashes; each published tabl
 `release_id` first), appended in the same transaction as the swap; `carbon-assess diff`
 (`carbon_assess.report.history`) compares two releases.
 
+Runs that do not publish are on record too: `record_run` adds a rejected, failed or skipped run's
+`meta_pipeline_run` row (and its validation results) without touching the published tables;
+`current_release` reads the run-log row of the release in `carbon` (for the skip check).
+
 A rollback swaps the two releases back and writes a 'rolled back' row to the run log
 (`meta_pipeline_run`, with `restored_run_id`); it never creates a warehouse.
 
@@ -35,26 +39,33 @@ from typing import Any
 from carbon_assess.publish import duckdb_warehouse, postgres_warehouse
 from carbon_assess.publish.common import (
     CONTROL_SCHEMA,
+    FAILED,
     HISTORY_SCHEMA,
     PREVIOUS_SCHEMA,
     PUBLISHED_TABLES,
     PUBLISHER_ROLE,
     READER_ROLE,
+    REJECTED,
+    RELEASE_STATUSES,
     ROLLED_BACK,
     SCHEMA,
+    SKIPPED,
     PublishResult,
     WarehouseUrl,
     lock_timeout_seconds,
     parse_warehouse_url,
     rows_digest,
+    run_record,
+    skip_record,
 )
 from carbon_assess.workdir import Run
 
 __all__ = [
-    "CONTROL_SCHEMA", "HISTORY_SCHEMA", "PREVIOUS_SCHEMA", "PUBLISHED_TABLES", "PUBLISHER_ROLE",
-    "PublishResult", "READER_ROLE", "ROLLED_BACK", "SCHEMA", "WarehouseUrl",
-    "init_warehouse", "parse_warehouse_url", "publish", "rollback",
-    "rows_digest", "table_checksums",
+    "CONTROL_SCHEMA", "FAILED", "HISTORY_SCHEMA", "PREVIOUS_SCHEMA", "PUBLISHED_TABLES",
+    "PUBLISHER_ROLE", "PublishResult", "READER_ROLE", "REJECTED", "RELEASE_STATUSES",
+    "ROLLED_BACK", "SCHEMA", "SKIPPED", "WarehouseUrl", "current_release", "init_warehouse",
+    "parse_warehouse_url", "publish", "record_run", "rollback", "rows_digest", "run_record",
+    "skip_record", "table_checksums",
 ]
 
 
@@ -69,6 +80,30 @@ def publish(
         return duckdb_warehouse.publish_duckdb(Run.of(run), Path(target.target),
                                                lock_timeout=timeout)
     return postgres_warehouse.publish_postgres(Run.of(run), target.target, lock_timeout=timeout)
+
+
+def record_run(warehouse_url: str, record: dict[str, Any], validation: Path | None = None,
+               *, lock_timeout: float | None = None) -> None:
+    """Put a run that did not publish on record (`run_record`/`skip_record` build the row),
+    with its validation results; the published tables and the release are left as they were."""
+    target = parse_warehouse_url(warehouse_url)
+    timeout = lock_timeout_seconds(lock_timeout)
+    if target.kind == "duckdb":
+        duckdb_warehouse.record_run_duckdb(Path(target.target), record, validation,
+                                           lock_timeout=timeout)
+    else:
+        postgres_warehouse.record_run_postgres(target.target, record, validation,
+                                               lock_timeout=timeout)
+
+
+def current_release(warehouse_url: str, *, lock_timeout: float | None = None
+                    ) -> dict[str, Any] | None:
+    """The run-log row of the release in schema `carbon`, None when nothing is published."""
+    target = parse_warehouse_url(warehouse_url)
+    if target.kind == "duckdb":
+        return duckdb_warehouse.current_release_duckdb(Path(target.target),
+                                                       wait=lock_timeout_seconds(lock_timeout))
+    return postgres_warehouse.current_release_postgres(target.target)
 
 
 def init_warehouse(warehouse_url: str) -> dict[str, Any]:

@@ -496,15 +496,19 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "meta_pipeline_run", "run log",
-        "One row per pipeline run that published and per rollback (the run log; kept across "
-        "releases). The latest row (by finished_at) describes the release in schema carbon: a "
-        "rollback's row repeats the parameters of the run it restored.",
+        "One row per pipeline run, whatever its outcome (published, rejected, failed, "
+        "skipped), and per rollback (the run log; kept across releases; written without "
+        "touching the published tables). The latest published or rolled-back row (by "
+        "finished_at) describes the release in schema carbon: a rollback's row repeats the "
+        "parameters of the run it restored.",
         (
             C("run_id", V, "Run id: UTC start time and a random suffix"),
             C("started_at", TSTZ, "When the run (or rollback) started", "UTC"),
             C("finished_at", TSTZ, "When the run published (or the rollback finished)", "UTC"),
-            C("status", V, "published, or rolled back (the release of restored_run_id is "
-              "current again)"),
+            C("status", V, "published; rolled back (the release of restored_run_id is current "
+              "again); rejected (input validation or the output gate refused the batch: nothing "
+              "published); failed (an error in a stage: nothing published); skipped (the "
+              "landing folder was empty or unchanged since the current release)"),
             C("code_version", V, "Package version and git commit of the code that ran"),
             C("vintage", V, "Data vintage label given to the run (e.g. 2024 yearbook)"),
             C("method", V, "Emission accounting method of the run"),
@@ -518,13 +522,21 @@ TABLES: tuple[Table, ...] = (
               "gate; the count the CLI prints and the plugin shows)"),
             C("restored_run_id", V, "Rollback only: the run whose release it restored (null "
               "when unknown, or for a publish)"),
+            C("failed_stage", V, "Rejected or failed runs: the stage that stopped the run "
+              "(ingest, validate, compute, assess, check_outputs, publish)"),
+            C("reason", V, "Rejected, failed or skipped runs: one line saying why (the first "
+              "error with its file, row, column and rule where it has them)"),
+            C("report_path", V, "Rejected runs: the quarantine report (report.md) naming every "
+              "finding"),
+            C("landing_digest", V, "SHA-256 over the landing folder's files (relative path and "
+              "content): equal digests are the same statistical release"),
         ),
         primary_key=("run_id",),
     ),
     Table(
         "meta_validation_result", "run log",
-        "Outcome of every validation expectation of every run that published (kept across "
-        "releases).",
+        "Outcome of every validation expectation of every run that published or was "
+        "rejected (kept across releases).",
         (
             C("run_id", V, "Run id (meta_pipeline_run.run_id)"),
             C("source", V, "Raw data set validated (e.g. energy_consumption)"),

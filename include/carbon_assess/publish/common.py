@@ -29,6 +29,10 @@ PUBLISHER_ROLE = "carbon_publisher"
 PUBLISHER_PASSWORD_ENV = "CARBON_PUBLISHER_PASSWORD"  # read by `warehouse init` only
 PUBLISHED = "published"  # meta_pipeline_run.status of a publish
 ROLLED_BACK = "rolled back"  # ... and of a rollback
+REJECTED = "rejected"  # ... a run whose batch validation or the output gate refused
+FAILED = "failed"  # ... a run stopped by an error in a stage
+SKIPPED = "skipped"  # ... a run with nothing new to assess (empty or unchanged landing)
+RELEASE_STATUSES = (PUBLISHED, ROLLED_BACK)  # the statuses that change the release in `carbon`
 LOCK_TIMEOUT_ENV = "CARBON_PUBLISH_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 120.0  # seconds a publish waits for another one to finish
 
@@ -84,18 +88,21 @@ def code_version() -> str:
     return f"{__version__}+{sha}" if sha else __version__
 
 
-def run_record(run: Run, status: str = PUBLISHED) -> dict[str, Any]:
-    """The `meta_pipeline_run` row for this run, from the files in its work directory."""
+def run_record(run: Run, status: str = PUBLISHED, *, failed_stage: str | None = None,
+               reason: str | None = None, report_path: str | None = None) -> dict[str, Any]:
+    """The `meta_pipeline_run` row for this run, from the files in its work directory; a run
+    stopped early (no ingest report yet) gets what its run.json says."""
     info = run.info
     ingest = run.read_ingest_report()
     inputs = [
         {"file": i["file"], "sheet": i["sheet"], "sha256": i["sha256"],
          "observations": i["observations"]}
-        for i in ingest["inputs"]
+        for i in ingest.get("inputs", [])
     ]
     return {
         "run_id": info.run_id,
-        "started_at": datetime.fromisoformat(info.started_at),
+        "started_at": datetime.fromisoformat(info.started_at) if info.started_at
+        else datetime.now(UTC),
         "finished_at": datetime.now(UTC),
         "status": status,
         "code_version": code_version(),
@@ -103,13 +110,30 @@ def run_record(run: Run, status: str = PUBLISHED) -> dict[str, Any]:
         "method": info.method,
         "factor_version": None,
         "landing": info.landing,
-        "input_files": json.dumps(inputs, ensure_ascii=False, sort_keys=True),
+        "input_files": json.dumps(inputs, ensure_ascii=False, sort_keys=True) if ingest else None,
         "row_counts": None,
         # one count: the failed warning results of the run (what meta_validation_result holds
         # and the CLI prints); a run never validated has only its ingest warnings
         "warnings": warnings_count(run.validation_results) if run.validation_results.exists()
-        else len(ingest["warnings"]),
+        else len(ingest.get("warnings", [])),
         "restored_run_id": None,
+        "failed_stage": failed_stage,
+        "reason": reason,
+        "report_path": report_path,
+        "landing_digest": info.landing_digest or None,
+    }
+
+
+def skip_record(run_id: str, landing: str, reason: str, landing_digest: str | None,
+                vintage: str | None = None, method: str | None = None) -> dict[str, Any]:
+    """The `meta_pipeline_run` row of a run that had nothing new to assess (no work directory:
+    it stopped before ingest)."""
+    now = datetime.now(UTC)
+    columns = catalog.table("meta_pipeline_run").column_names
+    return {c: None for c in columns} | {
+        "run_id": run_id, "started_at": now, "finished_at": now, "status": SKIPPED,
+        "code_version": code_version(), "vintage": vintage, "method": method,
+        "landing": landing, "reason": reason, "landing_digest": landing_digest,
     }
 
 
@@ -128,7 +152,8 @@ def rollback_record(started_at: datetime, restored: dict[str, Any] | None,
     landing, inputs, warnings), so that the latest row of the run log always describes the
     release in `carbon`. `counts`: the rows now published per table."""
     restored = restored or {}
-    return {
+    columns = catalog.table("meta_pipeline_run").column_names
+    return {c: None for c in columns} | {
         "run_id": new_run_id(),
         "started_at": started_at,
         "finished_at": datetime.now(UTC),
@@ -142,6 +167,7 @@ def rollback_record(started_at: datetime, restored: dict[str, Any] | None,
         "row_counts": json.dumps(counts, sort_keys=True),
         "warnings": restored.get("warnings"),
         "restored_run_id": restored_run_id,
+        "landing_digest": restored.get("landing_digest"),
     }
 
 

@@ -42,6 +42,7 @@ from carbon_assess.publish.common import (
     CONTROL_SCHEMA,
     HISTORY_SCHEMA,
     PREVIOUS_SCHEMA,
+    RELEASE_STATUSES,
     SCHEMA,
     PublishResult,
     release_from_log,
@@ -209,11 +210,17 @@ def _release(con: Any, slot: str) -> str | None:
                       [slot]).fetchall()
     if row:
         return row[0][0]
+    return _release_from_log(con, 0 if slot == "current" else 1)
+
+
+def _release_from_log(con: Any, back: int) -> str | None:
+    statuses = ", ".join(f"'{s}'" for s in RELEASE_STATUSES)
     entries = con.execute(
         f"select run_id, restored_run_id from {SCHEMA}.meta_pipeline_run "
+        f"where status in ({statuses}) or status is null "
         "order by finished_at desc nulls last, started_at desc nulls last, run_id desc"
     ).fetchall()
-    return release_from_log(entries, back=0 if slot == "current" else 1)
+    return release_from_log(entries, back=back)
 
 
 def _set_releases(con: Any, current: str | None, previous: str | None) -> None:
@@ -230,6 +237,53 @@ def _record(con: Any, record: dict[str, Any]) -> None:
         f"insert or replace into {SCHEMA}.meta_pipeline_run ({columns}) values ({placeholders})",
         list(record.values()),
     )
+
+
+def _record_validation(con: Any, run_id: str, validation: Path) -> None:
+    """The run's validation results (results.parquet) into `meta_validation_result`,
+    replacing what an earlier attempt of the same run recorded."""
+    con.execute(f"delete from {SCHEMA}.meta_validation_result where run_id = ?", [run_id])
+    con.execute(
+        f"insert into {SCHEMA}.meta_validation_result by name "
+        "select run_id, source, expectation, \"column\", severity, success, "
+        "unexpected_count, examples from read_parquet(?) order by all",
+        [str(validation)],
+    )
+
+
+def record_run_duckdb(path: Path, record: dict[str, Any], validation: Path | None,
+                      lock_timeout: float = 0.0) -> None:
+    """A run that did not publish (rejected, failed, skipped) joins the run log with its
+    validation results, in one transaction that touches no published table."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with connect_warehouse(path, wait=lock_timeout) as con, _errors(path, "record the run"):
+        _ensure_base(con)
+        con.execute("begin transaction")
+        try:
+            _record(con, record)
+            if validation is not None and validation.exists():
+                _record_validation(con, record["run_id"], validation)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+
+
+def current_release_duckdb(path: Path, wait: float = 0.0) -> dict[str, Any] | None:
+    """The run-log row of the release in `carbon`; None when nothing was ever published (no
+    file is created)."""
+    if not path.exists():
+        return None
+    with connect_warehouse(path, read_only=True, wait=wait) as con:
+        if "meta_pipeline_run" not in _tables_in(con, SCHEMA):
+            return None
+        if not set(_tables_in(con, SCHEMA)) & set(PUBLISHED_TABLES):
+            return None
+        control = CONTROL_SCHEMA in {r[0] for r in con.execute(
+            "select schema_name from information_schema.schemata").fetchall()}
+        if control and "release" in _tables_in(con, CONTROL_SCHEMA):
+            return _run_row(con, _release(con, "current"))
+        return _run_row(con, _release_from_log(con, 0))
 
 
 def _ensure_history_table(con: Any, name: str, columns: list[tuple[str, str]]) -> list[str]:
@@ -321,16 +375,7 @@ def publish_duckdb(run: Run, path: Path, lock_timeout: float = 0.0) -> PublishRe
             _record(con, record)
             _set_releases(con, record["run_id"], outgoing)
             if validation.exists():
-                con.execute(
-                    f"delete from {SCHEMA}.meta_validation_result where run_id = ?",
-                    [record["run_id"]],
-                )
-                con.execute(
-                    f"insert into {SCHEMA}.meta_validation_result by name "
-                    "select run_id, source, expectation, \"column\", severity, success, "
-                    "unexpected_count, examples from read_parquet(?) order by all",
-                    [str(validation)],
-                )
+                _record_validation(con, record["run_id"], validation)
             _create_views(con)
             _apply_comments(con)
             _append_history(con, record, layouts)

@@ -80,6 +80,7 @@ from carbon_assess.publish.common import (
     PUBLISHER_PASSWORD_ENV,
     PUBLISHER_ROLE,
     READER_ROLE,
+    RELEASE_STATUSES,
     SCHEMA,
     PublishResult,
     release_from_log,
@@ -557,10 +558,10 @@ def _release(conn: Any, slot: str) -> str | None:
     if "meta_pipeline_run" not in _tables_in(conn, SCHEMA):
         return None
     entries = conn.execute(_sql(
-        "select run_id, restored_run_id from {} "
+        "select run_id, restored_run_id from {} where status = any(%s) or status is null "
         "order by finished_at desc nulls last, started_at desc nulls last, run_id desc",
         _ident(SCHEMA, "meta_pipeline_run"),
-    )).fetchall()
+    ), [list(RELEASE_STATUSES)]).fetchall()
     return release_from_log(entries, back=0 if slot == "current" else 1)
 
 
@@ -839,6 +840,50 @@ def publish_postgres(run: Run, url: str, lock_timeout: float) -> PublishResult:
         "swap_seconds": round(swap_seconds, 3),
         "notes": notes,
     }
+
+
+def record_run_postgres(url: str, record: dict[str, Any], validation: Path | None,
+                        lock_timeout: float) -> None:
+    """A run that did not publish (rejected, failed, skipped) joins the run log with its
+    validation results, as the publisher, in one transaction of row writes only: the published
+    tables and the release stay exactly as they were (no publish lock needed; a concurrent
+    swap moves the run-log tables, and these rows with them)."""
+    import duckdb
+
+    with connect(url) as conn, _errors(url, "record the run"):
+        _prepare(conn, lock_timeout, create_roles=False, strict=False)
+        _ensure_base(conn)
+        with conn.transaction():
+            _insert_run(conn, record)
+            if validation is not None and validation.exists():
+                conn.execute(_sql("delete from {} where run_id = %s",
+                                  _ident(SCHEMA, "meta_validation_result")), [record["run_id"]])
+                duck = duckdb.connect()
+                try:
+                    _copy_arrow(conn, _validation_reader(duck, validation), SCHEMA,
+                                "meta_validation_result",
+                                list(table("meta_validation_result").column_names))
+                finally:
+                    duck.close()
+
+
+def current_release_postgres(url: str) -> dict[str, Any] | None:
+    """The run-log row of the release in `carbon`; None when nothing was ever published
+    (read-only: creates nothing)."""
+    with connect(url) as conn, _errors(url, "read the current release"):
+        if not _schema_exists(conn, SCHEMA) or not (
+                set(_tables_in(conn, SCHEMA)) & set(PUBLISHED_TABLES)):
+            return None
+        if "meta_pipeline_run" not in _tables_in(conn, SCHEMA):
+            return None
+        if _schema_exists(conn, CONTROL_SCHEMA):
+            return _run_row(conn, _release(conn, "current"))
+        entries = conn.execute(_sql(
+            "select run_id, restored_run_id from {} where status = any(%s) or status is null "
+            "order by finished_at desc nulls last, started_at desc nulls last, run_id desc",
+            _ident(SCHEMA, "meta_pipeline_run"),
+        ), [list(RELEASE_STATUSES)]).fetchall()
+        return _run_row(conn, release_from_log(entries))
 
 
 def _quoted_pg(name: str) -> str:
