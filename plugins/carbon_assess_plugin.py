@@ -5,12 +5,18 @@ charts, no JavaScript) and a "Carbon assessment" entry in the UI's Browse menu t
 
 Routes (all relative to the mount point):
 
-- `/`                               the latest assessment (`?plan=12th` for another plan), the
-                                    last runs and the latest validation results
+- `/`                               the current release's assessment (`?plan=12th` for another
+                                    plan), the last runs of every status (published, rolled
+                                    back, rejected, failed, skipped: badge, stage, reason) and
+                                    the current release's validation results
 - `/province/{code}`                one province's intensity and declines, per plan
 - `/validation/{run_id}`            a run's data quality (carbon.meta_validation_result):
                                     verdict, counts by severity, the expectations that did not
-                                    hold; self-contained, works offline (no CDN, no script)
+                                    hold, a rejected/failed/skipped run's reason; self-contained,
+                                    works offline (no CDN, no script)
+- `/quarantine/{run_id}`            a rejected run's quarantine report (report.md, the path its
+                                    run-log row records), only from
+                                    `<home>/quarantine/<run_id>/`, as escaped text
 - `/api/assessment.json`            the data of `/` as JSON (`?plan=` too)
 - `/data-docs/{run_id}/{path}`      a run's GX Data Docs, only from
                                     `<runs>/<run_id>/validation/data_docs/` (they load their
@@ -49,6 +55,7 @@ if importlib.util.find_spec("carbon_assess") is None:
 
 from carbon_assess import report, settings  # noqa: E402  (after the sys.path fallback above)
 from carbon_assess.errors import CarbonAssessError  # noqa: E402
+from carbon_assess.workdir import assess_home  # noqa: E402
 
 DAG_ID = settings.DAG_ID
 URL_PREFIX = "/carbon-assess"
@@ -90,6 +97,12 @@ def runs_dir() -> Path:
     return settings.runs_dir(REPO_ROOT)
 
 
+def quarantine_dir() -> Path:
+    """Where rejected batches and their report.md are kept: `$CARBON_ASSESS_HOME/quarantine`,
+    else `<repo>/var/quarantine` (beside `runs_dir()`, as `Run.quarantine` places them)."""
+    return assess_home(REPO_ROOT / "var") / "quarantine"
+
+
 def _resolve_url() -> tuple[str | None, dict[str, Any] | None]:
     """The warehouse URL, or the data of an 'unavailable' page when it cannot be resolved
     (e.g. the Airflow connection named by the settings does not exist)."""
@@ -124,7 +137,8 @@ def _report(plan: str | None) -> dict[str, Any]:
     url, failed = _resolve_url()
     if failed:
         return failed
-    return report.load_report(url, plan=plan or None, runs_dir=runs_dir())
+    return report.load_report(url, plan=plan or None, runs_dir=runs_dir(),
+                              quarantine_dir=quarantine_dir())
 
 
 @app.get("/", response_class=HTMLResponse)
@@ -161,8 +175,29 @@ def province_page(code: str) -> Response:
 @app.get("/validation/{run_id}", response_class=HTMLResponse)
 def validation_page(run_id: str) -> Response:
     """Run `run_id`'s data quality, rendered here from carbon.meta_validation_result."""
-    return _subpage(lambda url: report.load_validation(url, run_id, runs_dir=runs_dir()),
+    return _subpage(lambda url: report.load_validation(url, run_id, runs_dir=runs_dir(),
+                                                       quarantine_dir=quarantine_dir()),
                     report.render_validation_html, {"run_id": run_id})
+
+
+@app.get("/quarantine/{run_id}", response_class=HTMLResponse)
+def quarantine_page(run_id: str) -> Response:
+    """Run `run_id`'s quarantine report (report.md) as escaped text; 404 unless the run log
+    names one inside `<quarantine_dir()>/<run_id>/` (see `report.quarantine_report_file`)."""
+    not_found = _html(report.render_message_html(
+        "Not found", f"No quarantine report of run {run_id!r} on this server.", root="../"), 404)
+    if not report.RUN_ID_PATTERN.fullmatch(run_id):
+        return not_found
+    url, failed = _resolve_url()
+    if failed:
+        return _html(report.render_quarantine_html({**failed, "run_id": run_id}), 503)
+    try:
+        data = report.load_quarantine_report(url, run_id, quarantine_dir())
+    except report.ReportNotFound:
+        return not_found
+    if data.get("state") == "empty":  # no warehouse, no run log: no such run
+        return not_found
+    return _html(report.render_quarantine_html(data, root="../"), _status(data))
 
 
 @app.get("/api/assessment.json")

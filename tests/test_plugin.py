@@ -216,7 +216,7 @@ def test_report_page_shows_the_published_assessment(client, viewer, published):
     assert 'href="province/630000"' in qinghai  # relative link
     assert "<svg" in page and "Cumulative decline of carbon intensity" in page
     assert published["run_id"] in _row(page, published["run_id"])  # runs table
-    assert "Data quality of the latest run" in page and "warnings" in page
+    assert "Data quality of the current release" in page and "warnings" in page
     docs_link = f'href="data-docs/{published["run_id"]}/index.html"'
     assert docs_link in page
     assert not re.search(r'(href|src|action)="/', page), "links must be relative"
@@ -336,7 +336,7 @@ def test_validation_page_tells_the_truth_offline(client, viewer, published):
     # linked from the runs list and from the data-quality section of the report page
     index = client.get("/", headers=viewer).text
     assert f'href="validation/{run_id}"' in _row(index, f"<code>{run_id}</code>")
-    section = index.split("Data quality of the latest run", 1)[1]
+    section = index.split("Data quality of the current release", 1)[1]
     assert f'href="validation/{run_id}"' in section and "passed with warnings" in section
     assert "needs internet" in section
 
@@ -371,8 +371,233 @@ def test_validation_page_after_a_rollback_shows_the_restored_run(client, viewer,
     assert "rolled back" in page and f"validation/{published['run_id']}" in page
     assert "passed with warnings" in page and "failed" not in page.lower()
     index = client.get("/", headers=viewer).text
-    section = index.split("Data quality of the latest run", 1)[1]
+    section = index.split("Data quality of the current release", 1)[1]
     assert f'href="validation/{published["run_id"]}"' in section
+
+
+# ---------------------------------------------------------------------------------- every run
+
+# Run-log columns of runs that did not publish (the catalog adds them at publish; a warehouse of
+# an older version lacks them, hence `if not exists`).
+RUN_OUTCOME_COLUMNS = ("restored_run_id", "failed_stage", "reason", "report_path",
+                       "landing_digest")
+REJECTED, FAILED, SKIPPED = "20990101T000000Z-rej001", "20990101T010000Z-fail01", "skip.1_x"
+REJECT_REASON = "energy.csv row 3 column '煤炭消费量(万吨)': negative value <-5> & more"
+FAIL_REASON = "compute: Binder Error: column co2 not found"
+SKIP_REASON = "landing folder unchanged since the current release"
+REPORT_LINE = "expect_column_values_to_be_between <script>alert(1)</script>"
+
+
+def _add_outcome_columns(con) -> None:
+    for column in RUN_OUTCOME_COLUMNS:
+        con.execute(f"alter table carbon.meta_pipeline_run add column if not exists {column} "
+                    "varchar")
+
+
+def _log_run(con, run_id: str, hours_later: int, status: str, **columns: Any) -> None:
+    """A run-log row `hours_later` after the newest one (so it is the latest run)."""
+    names = ["run_id", "status", *columns]
+    con.execute(
+        f"insert into carbon.meta_pipeline_run (started_at, finished_at, {', '.join(names)}) "
+        "select max(finished_at) + ? * interval 1 hour, max(finished_at) + ? * interval 1 hour, "
+        f"{', '.join('?' for _ in names)} from carbon.meta_pipeline_run",
+        [hours_later, hours_later, run_id, status, *columns.values()])
+
+
+@pytest.fixture
+def outcomes(published, tmp_path, monkeypatch) -> dict[str, Any]:
+    """A copy of the published warehouse whose run log goes on after the publish with a rejected
+    run (validation results and a quarantine report under <home>/quarantine/<run_id>/), a
+    failed and a skipped run, none of which touched the published tables; plus runs whose
+    recorded report lies outside the quarantine folder, or is a symlink leading out of it."""
+    import shutil
+
+    import duckdb
+
+    home = tmp_path / "home"
+    quarantine = home / "quarantine"
+    report_md = quarantine / REJECTED / "report.md"
+    report_md.parent.mkdir(parents=True)
+    report_md.write_text(f"# Validation report: run {REJECTED}\n\n- {REPORT_LINE}\n",
+                         encoding="utf-8")
+    outside = tmp_path / "elsewhere" / "report.md"  # a report.md outside the quarantine folder
+    outside.parent.mkdir()
+    outside.write_text("SECRET outside the quarantine folder", encoding="utf-8")
+    (quarantine / "rej-link").mkdir()
+    (quarantine / "rej-link" / "report.md").symlink_to(outside)
+
+    copy = tmp_path / "outcomes.duckdb"
+    shutil.copy(published["url"].removeprefix("duckdb://"), copy)
+    con = duckdb.connect(str(copy))
+    try:
+        _add_outcome_columns(con)
+        _log_run(con, REJECTED, 1, "rejected", failed_stage="validate", reason=REJECT_REASON,
+                 report_path=str(report_md), vintage="demo")
+        # its validation results: one error that did not hold, one expectation that held
+        con.execute(
+            "insert into carbon.meta_validation_result values "
+            "(?, 'energy_consumption', 'expect_column_values_to_be_between', 'coal', 'error', "
+            "false, 1, '[-5]'), "
+            "(?, 'energy_consumption', 'expect_column_to_exist', 'coal', 'error', true, 0, null)",
+            [REJECTED, REJECTED])
+        _log_run(con, FAILED, 2, "failed", failed_stage="compute", reason=FAIL_REASON)
+        _log_run(con, "rej-out", 3, "rejected", failed_stage="ingest", reason="bad file",
+                 report_path=str(outside))
+        _log_run(con, "rej-link", 4, "rejected", failed_stage="ingest", reason="bad file",
+                 report_path=str(quarantine / "rej-link" / "report.md"))
+        _log_run(con, SKIPPED, 5, "skipped", reason=SKIP_REASON)
+    finally:
+        con.close()
+    monkeypatch.setenv("CARBON_WAREHOUSE_URL", f"duckdb:///{copy}")
+    monkeypatch.setenv("CARBON_ASSESS_HOME", str(home))
+    return {"url": f"duckdb:///{copy}", "home": home, "report": report_md, "outside": outside}
+
+
+@pytest.mark.airflow
+def test_runs_list_shows_rejected_failed_and_skipped_runs(client, viewer, published, outcomes):
+    response = client.get("/", headers=viewer)
+    assert response.status_code == 200, response.text[:2000]
+    page = response.text
+
+    rejected = _row(page, f"<code>{REJECTED}</code>")
+    assert 'class="badge bad">rejected<' in rejected
+    assert "<code>validate</code>" in rejected
+    assert ("energy.csv row 3 column &#39;煤炭消费量(万吨)&#39;: negative value &lt;-5&gt; "
+            "&amp; more") in rejected
+    assert f'href="quarantine/{REJECTED}"' in rejected and "Quarantine report" in rejected
+    assert f'href="validation/{REJECTED}"' in rejected
+
+    failed = _row(page, f"<code>{FAILED}</code>")
+    assert 'class="badge bad">failed<' in failed
+    assert "<code>compute</code>" in failed and FAIL_REASON in failed
+    assert "quarantine/" not in failed  # no report recorded
+
+    skipped = _row(page, f"<code>{SKIPPED}</code>")
+    assert 'class="badge neutral">skipped<' in skipped and SKIP_REASON in skipped
+
+    # a recorded report that the server may not serve gets no link
+    for run_id in ("rej-out", "rej-link"):
+        row = _row(page, f"<code>{run_id}</code>")
+        assert 'class="badge bad">rejected<' in row
+        assert "href=\"quarantine/" not in row and "not on this server" in row
+
+    # newest first; the published run is still marked as the current release
+    order = [page.index(f"<code>{r}</code>") for r in
+             (SKIPPED, "rej-link", "rej-out", FAILED, REJECTED, published["run_id"])]
+    assert order == sorted(order)
+    current = _row(page, f"<code>{published['run_id']}</code>")
+    assert 'class="badge good">published<' in current and "current release" in current
+    assert "current release" not in rejected
+    assert not re.search(r'(href|src|action)="/', page), "links must be relative"
+
+    data = client.get("/api/assessment.json", headers=viewer).json()
+    by_id = {r["run_id"]: r for r in data["runs"]}
+    assert by_id[REJECTED]["status"] == "rejected"
+    assert by_id[REJECTED]["reason"] == REJECT_REASON
+    assert by_id[REJECTED]["quarantine_report"] is True
+    assert by_id["rej-out"]["quarantine_report"] is False
+
+
+@pytest.mark.airflow
+def test_a_later_rejected_run_leaves_the_current_release(client, viewer, published, outcomes):
+    """The release in schema carbon is the published run's, whatever runs came after it: the
+    report's figures, `show` and the data-quality section are those of the published run."""
+    import duckdb
+
+    before = report.load_report(published["url"], plan="12th")
+    after = report.load_report(outcomes["url"], plan="12th")
+    assert after["runs"][0]["run_id"] == SKIPPED  # the latest row of the log ...
+    assert after["release"]["run_id"] == published["run_id"]  # ... is not the release
+    assert after["rows"] == before["rows"]
+    assert after["validation"]["run_id"] == published["run_id"]
+    assert after["validation"]["counts"] == before["validation"]["counts"]
+    assert report.query_assessment(outcomes["url"]) == report.query_assessment(published["url"])
+
+    con = duckdb.connect(outcomes["url"].removeprefix("duckdb://"), read_only=True)
+    try:
+        status, decline = con.execute(
+            "select status, cumulative_decline_pct from carbon.v_latest_assessment "
+            "where plan_id = '12th' and province_code = '630000'").fetchone()
+    finally:
+        con.close()
+    qinghai = next(r for r in after["rows"] if r["province_code"] == "630000")
+    assert (qinghai["status"], qinghai["cumulative_decline_pct"]) == (status, decline)
+
+    index = client.get("/", headers=viewer).text
+    section = index.split("Data quality of the current release", 1)[1]
+    assert f'href="validation/{published["run_id"]}"' in section
+    assert f"validation/{REJECTED}" not in section and "blocked by errors" not in section
+
+
+@pytest.mark.airflow
+def test_validation_page_of_a_rejected_run(client, viewer, outcomes):
+    response = client.get(f"/validation/{REJECTED}", headers=viewer)
+    assert response.status_code == 200, response.text[:2000]
+    page = response.text
+    assert 'class="badge bad">blocked by errors<' in page
+    assert 'class="badge bad">rejected<' in page and "<code>validate</code>" in page
+    assert "negative value &lt;-5&gt; &amp; more" in page
+    assert str(outcomes["report"]) in page
+    assert f'href="../quarantine/{REJECTED}"' in page
+    assert "Expectations that did not hold (1)" in page
+    assert 'class="badge bad">error<' in _row(page, "<code>expect_column_values_to_be_between")
+
+    failed = client.get(f"/validation/{FAILED}", headers=viewer).text
+    assert FAIL_REASON in failed and "No validation results recorded for this run" in failed
+    skipped = client.get(f"/validation/{SKIPPED}", headers=viewer).text
+    assert SKIP_REASON in skipped and "was skipped" in skipped
+
+
+@pytest.mark.airflow
+def test_quarantine_route_serves_the_report_and_nothing_else(client, viewer, outcomes):
+    response = client.get(f"/quarantine/{REJECTED}", headers=viewer)
+    assert response.status_code == 200, response.text[:2000]
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    page = response.text
+    assert "<script>" not in page
+    assert "expect_column_values_to_be_between &lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert f"# Validation report: run {REJECTED}" in page and "<pre" in page
+    assert 'class="badge bad">rejected<' in page and f'href="../validation/{REJECTED}"' in page
+    assert not re.search(r'(href|src|action)="/', page)
+
+    for path in (
+        "/quarantine/no-such-run",  # not in the run log
+        f"/quarantine/{FAILED}",  # no report recorded
+        "/quarantine/rej-out",  # recorded report outside the quarantine folder
+        "/quarantine/rej-link",  # inside, but a symlink leading out of it
+        "/quarantine/%2e%2e",  # not a run id
+        f"/quarantine/{REJECTED}%2f..%2f..%2frej-out",
+        "/quarantine/rej%20out",
+    ):
+        refused = client.get(path, headers=viewer)
+        assert refused.status_code == 404, (path, refused.status_code)
+        assert "SECRET" not in refused.text and "<pre" not in refused.text
+    assert client.get(f"/quarantine/{REJECTED}").status_code == 401
+
+
+@pytest.mark.airflow
+def test_a_warehouse_with_only_rejected_runs_lists_them(client, viewer, tmp_path, monkeypatch):
+    """The first run was rejected: nothing is published, but the run is on record and shown."""
+    import duckdb
+
+    from carbon_assess.publish import init_warehouse
+
+    url = f"duckdb:///{tmp_path / 'first.duckdb'}"
+    init_warehouse(url)
+    con = duckdb.connect(str(tmp_path / "first.duckdb"))
+    try:
+        _add_outcome_columns(con)
+        con.execute("insert into carbon.meta_pipeline_run (run_id, started_at, finished_at, "
+                    "status, failed_stage, reason) values (?, now(), now(), 'rejected', "
+                    "'ingest', ?)", [REJECTED, REJECT_REASON])
+    finally:
+        con.close()
+    monkeypatch.setenv("CARBON_WAREHOUSE_URL", url)
+    page = client.get("/", headers=viewer).text
+    assert "No assessment has been published yet" in page
+    assert 'class="badge bad">rejected<' in _row(page, f"<code>{REJECTED}</code>")
+    validation = client.get(f"/validation/{REJECTED}", headers=viewer)
+    assert validation.status_code == 200 and "&lt;-5&gt;" in validation.text
 
 
 @pytest.mark.airflow

@@ -72,6 +72,39 @@ def _query(url: str, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
+def _execute(url: str, *statements: str) -> None:
+    if url.startswith("duckdb"):
+        with duckdb.connect(url.removeprefix("duckdb://")) as con:
+            for statement in statements:
+                con.execute(statement)
+        return
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def _log_runs_that_did_not_publish(url: str, tag: str) -> list[str]:
+    """A rejected, a failed and a skipped run, logged after every row of the run log (as the
+    pipeline records them: run-log rows only, no published table touched); their run ids."""
+    run_ids = [f"{tag}-rejected", f"{tag}-failed", f"{tag}-skipped"]
+    rows = [(run_ids[0], "rejected", "'validate'", "'gdp.csv row 2: negative GDP'"),
+            (run_ids[1], "failed", "'compute'", "'out of memory'"),
+            (run_ids[2], "skipped", "null", "'landing folder unchanged'")]
+    _execute(url, *(
+        f"alter table carbon.meta_pipeline_run add column if not exists {column} varchar"
+        for column in ("restored_run_id", "failed_stage", "reason", "report_path")
+    ), *(
+        "insert into carbon.meta_pipeline_run (run_id, started_at, finished_at, status, "
+        f"failed_stage, reason) select '{run_id}', max(finished_at) + interval '1 hour', "
+        f"max(finished_at) + interval '1 hour', '{status}', {stage}, {reason} "
+        "from carbon.meta_pipeline_run"
+        for run_id, status, stage, reason in rows
+    ))
+    return run_ids
+
+
 def _verdict(url: str, schema: str, release: str | None = None) -> tuple:
     where = f" and release_id = '{release}'" if release else ""
     return _query(url, f"select status, grade, round(cumulative_decline_pct::numeric, 2) "
@@ -155,6 +188,41 @@ def test_history_keeps_every_release_and_diff_lists_the_flip(vintages, warehouse
     assert _query(warehouse, "select count(*) from carbon_history.fct_intensity") == before
     assert len(_query(warehouse, "select * from carbon_history.dim_release")) == 2
     assert diff_releases(warehouse)["to"] == SECOND
+
+
+def test_runs_that_did_not_publish_never_become_the_current_release(vintages, warehouse):
+    """Rejected, failed and skipped runs are on the run log, later than the release, but the
+    release in schema carbon (list_releases' current, diff's default `to`) stays the publish's
+    and, after a rollback, the restored one's."""
+    from carbon_assess.report import load_report
+
+    publish(vintages[FIRST], warehouse)
+    publish(vintages[SECOND], warehouse)
+    later = _log_runs_that_did_not_publish(warehouse, "after-second")
+    latest = _query(warehouse, "select run_id, status from carbon.meta_pipeline_run "
+                               "order by finished_at desc limit 1")
+    assert latest == [(later[-1], "skipped")]  # the latest row is not a release
+    assert [(r["release_id"], r["current"]) for r in list_releases(warehouse)] == [
+        (FIRST, False), (SECOND, True)]
+    diff = diff_releases(warehouse)
+    assert (diff["from"], diff["to"]) == (FIRST, SECOND)
+    assert [r[4:6] for r in diff["rows"]] == [("met", "missed")]  # the revision, as published
+    data = load_report(warehouse, plan="12th")
+    assert data["release"]["run_id"] == SECOND and data["validation"]["run_id"] == SECOND
+    assert [r["run_id"] for r in data["runs"][:3]] == later[::-1]  # the runs list shows them
+    assert {r["run_id"]: r["status"] for r in data["runs"]}[later[0]] == "rejected"
+    qinghai = next(r for r in data["rows"] if r["province_code"] == "630000")
+    assert qinghai["status"] == _verdict(warehouse, "carbon")[0] == "missed"
+
+    rollback(warehouse)
+    _log_runs_that_did_not_publish(warehouse, "after-rollback")
+    assert [r["current"] for r in list_releases(warehouse)] == [True, False]
+    assert diff_releases(warehouse, SECOND)["to"] == FIRST
+    data = load_report(warehouse, plan="12th")
+    assert data["release"]["status"] == "rolled back"
+    assert data["validation"]["run_id"] == FIRST
+    qinghai = next(r for r in data["rows"] if r["province_code"] == "630000")
+    assert qinghai["status"] == _verdict(warehouse, "carbon")[0] == "met"
 
 
 def _grades(url: str) -> tuple[str, str]:

@@ -1,10 +1,14 @@
 """Read-only access to the published warehouse: the one reader of the UI pages and of the CLI.
 
-- `load_report(warehouse_url, plan=None, runs_dir=None)`: one plan's assessment (default the
-  latest plan with data), the run log and the latest run's validation results, as a dict;
+- `load_report(warehouse_url, plan=None, runs_dir=None, quarantine_dir=None)`: one plan's
+  assessment (default the latest plan with data), the run log (every run: published, rejected,
+  failed, skipped, rollbacks) and the validation results of the current release, as a dict;
 - `load_province(warehouse_url, code)`: one province's intensity series and assessments;
-- `load_validation(warehouse_url, run_id, runs_dir=None)`: one run's data quality (the page
-  `/validation/<run_id>`), from `meta_validation_result` and its `meta_pipeline_run` row;
+- `load_validation(warehouse_url, run_id, runs_dir=None, quarantine_dir=None)`: one run's data
+  quality (the page `/validation/<run_id>`), from `meta_validation_result` and its
+  `meta_pipeline_run` row (for a rejected, failed or skipped run also its reason);
+- `load_quarantine_report(warehouse_url, run_id, quarantine_dir)`: a rejected run's quarantine
+  report (`report.md`, the path its run-log row records, guarded by `quarantine_report_file`);
 - `query_assessment(warehouse_url, plan, province, year)`: the assessment table (`carbon-assess
   show`), as column names and rows.
 
@@ -13,6 +17,12 @@ wait for a publish's lock, PostgreSQL in one read-only REPEATABLE READ transacti
 for every query of a page). For the pages, a warehouse that does not exist yet (or has nothing
 published) gives `state == "empty"`, an unreachable or locked one `state == "unavailable"`;
 neither raises. `query_assessment` raises WarehouseError for both instead.
+
+The run log holds every run, but only rows with status `published` or `rolled back`
+(`RELEASE_STATUSES`) change the release in schema carbon: `current_release` finds the release's
+row among those, never simply the latest row (a later rejected, failed or skipped run left the
+published tables as they were).
+
 Nothing heavy is imported at module level (DuckDB and psycopg load on first query).
 """
 
@@ -25,8 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from carbon_assess.errors import WarehouseError, mask_url, one_line_error
-from carbon_assess.publish import SCHEMA, duckdb_warehouse, parse_warehouse_url, postgres_warehouse
-from carbon_assess.report.data_docs import data_docs_file
+from carbon_assess.publish import (
+    RELEASE_STATUSES,
+    SCHEMA,
+    duckdb_warehouse,
+    parse_warehouse_url,
+    postgres_warehouse,
+)
+from carbon_assess.report.data_docs import data_docs_file, quarantine_report_file
 from carbon_assess.report.formatting import quality_verdict
 
 DEFAULT_RUN_LIMIT = 10
@@ -127,13 +143,25 @@ def _base(warehouse_url: str) -> dict[str, Any]:
 Loader = Callable[[_Reader, set[str], dict[str, Any]], None]
 
 
-def _guarded(data: dict[str, Any], load: Loader) -> dict[str, Any]:
-    """Run `load(reader, tables, data)`; the empty and error cases become the page's state."""
+_NOTHING_PUBLISHED = "the warehouse has no published assessment yet"
+
+
+def _published(tables: set[str]) -> bool:
+    return "fct_target_assessment" in tables and "dim_province" in tables
+
+
+def _guarded(data: dict[str, Any], load: Loader, *, needs: str = "published") -> dict[str, Any]:
+    """Run `load(reader, tables, data)`; the empty and error cases become the page's state.
+    `needs`: what the warehouse must hold for `load` to run, else the state is `empty`:
+    "published" (an assessment), "run log" (the run-log tables only: a warehouse whose runs
+    were all rejected has them and nothing published) or "" (`load` checks itself)."""
     try:
         with _reader(data["_url"]) as reader:
             tables = reader.tables()
-            if "fct_target_assessment" not in tables or "dim_province" not in tables:
-                raise _Empty("the warehouse has no published assessment yet")
+            if needs == "published" and not _published(tables):
+                raise _Empty(_NOTHING_PUBLISHED)
+            if needs == "run log" and not {"meta_pipeline_run", "meta_validation_result"} & tables:
+                raise _Empty("the warehouse has no run log yet")
             load(reader, tables, data)
     except _Empty as exc:
         data["state"], data["message"] = "empty", str(exc)
@@ -203,11 +231,22 @@ def official_comparison(reader: _Reader, tables: set[str], plan_id: str) -> list
     return reader.rows(_OFFICIAL_COMPARISON_SQL, [plan_id])
 
 
+# `select *`: restored_run_id, failed_stage, reason, report_path and landing_digest exist only in
+# warehouses written by versions that record them; the pages read them with .get().
+_RUN_ORDER = "order by finished_at desc nulls last, started_at desc nulls last, run_id desc"
 _RUNS_SQL = f"""
-    select *  -- restored_run_id exists only once a warehouse has been rolled back
-    from {SCHEMA}.meta_pipeline_run
-    order by finished_at desc nulls last, started_at desc nulls last, run_id desc
+    select * from {SCHEMA}.meta_pipeline_run
+    {_RUN_ORDER}
     limit ?
+"""
+# The row of the release in schema carbon: the latest publish or rollback (rejected, failed and
+# skipped runs never touch the published tables). A null status only in hand-made logs: counted
+# as a release, as the publish engines do.
+_RELEASE_RUN_SQL = f"""
+    select * from {SCHEMA}.meta_pipeline_run
+    where status in ({", ".join("?" for _ in RELEASE_STATUSES)}) or status is null
+    {_RUN_ORDER}
+    limit 1
 """
 
 _VALIDATION_SQL = f"""
@@ -217,21 +256,53 @@ _VALIDATION_SQL = f"""
 """
 
 
+def current_release(reader: _Reader, tables: set[str] | None = None) -> dict[str, Any] | None:
+    """The run-log row of the release in schema carbon (the latest `published` or `rolled back`
+    row; a rollback's row names the run it restored in `restored_run_id`); None without one."""
+    if "meta_pipeline_run" not in (reader.tables() if tables is None else tables):
+        return None
+    found = reader.rows(_RELEASE_RUN_SQL, list(RELEASE_STATUSES))
+    return found[0] if found else None
+
+
+def _runs(reader: _Reader, run_limit: int, runs_dir: str | Path | None,
+          quarantine_dir: str | Path | None) -> list[dict[str, Any]]:
+    """The last runs of the log, newest first, whatever their status, with `data_docs` (their GX
+    Data Docs are on this machine) and `quarantine_report` (their report.md can be served)."""
+    runs = reader.rows(_RUNS_SQL, [int(run_limit)])
+    for run in runs:
+        run_id = str(run["run_id"])
+        run["data_docs"] = bool(runs_dir and data_docs_file(runs_dir, run_id, "index.html"))
+        run["quarantine_report"] = bool(
+            quarantine_dir and quarantine_report_file(quarantine_dir, run_id,
+                                                      run.get("report_path"))
+        )
+    return runs
+
+
 def load_report(
     warehouse_url: str,
     plan: str | None = None,
     *,
     runs_dir: str | Path | None = None,
+    quarantine_dir: str | Path | None = None,
     run_limit: int = DEFAULT_RUN_LIMIT,
 ) -> dict[str, Any]:
-    """The report of one plan (default: the latest plan with data), the last runs and the latest
-    run's validation results. `runs_dir` (the runs' work directories) enables Data Docs links.
-    Raises ReportNotFound for a plan the warehouse does not have."""
+    """The report of one plan (default: the latest plan with data), the last runs of the log
+    (every status) and the validation results of the current release (`release`: its run-log
+    row). `runs_dir` (the runs' work directories) enables Data Docs links, `quarantine_dir` (the
+    assessment home's `quarantine/`) links to rejected runs' reports. A warehouse with a run log
+    but nothing published is `empty`, with its runs. Raises ReportNotFound for a plan the
+    warehouse does not have."""
     data = _base(warehouse_url)
     data.update(_url=warehouse_url, plans=[], plan=None, plan_info=None, rows=[],
-                status_counts={}, runs=[], validation=None)
+                status_counts={}, runs=[], release=None, validation=None)
 
     def load(reader: _Reader, tables: set[str], data: dict[str, Any]) -> None:
+        if "meta_pipeline_run" in tables:
+            data["runs"] = _runs(reader, run_limit, runs_dir, quarantine_dir)
+        if not _published(tables):
+            raise _Empty(_NOTHING_PUBLISHED)
         plans = [
             {**p, "has_data": bool(p["rows_with_data"]), "has_target": bool(p["rows_with_target"])}
             for p in reader.rows(_PLANS_SQL)
@@ -248,17 +319,16 @@ def load_report(
                 counts[row["status"] or "unknown"] = counts.get(row["status"] or "unknown", 0) + 1
             data["status_counts"] = counts
             data["official_comparison"] = official_comparison(reader, tables, chosen["plan_id"])
-        if "meta_pipeline_run" in tables:
-            runs = reader.rows(_RUNS_SQL, [int(run_limit)])
-            for run in runs:
-                run["data_docs"] = bool(
-                    runs_dir and data_docs_file(runs_dir, str(run["run_id"]), "index.html")
-                )
-            data["runs"] = runs
-            if runs and "meta_validation_result" in tables:
-                data["validation"] = _validation(reader, runs[0])
+        release = current_release(reader, tables)
+        if release is not None:
+            release_id = str(release.get("restored_run_id") or release["run_id"])
+            release["data_docs"] = bool(
+                runs_dir and data_docs_file(runs_dir, release_id, "index.html"))
+            data["release"] = release
+            if "meta_validation_result" in tables:
+                data["validation"] = _validation(reader, release)
 
-    return _guarded(data, load)
+    return _guarded(data, load, needs="")
 
 
 def _choose_plan(plans: list[dict[str, Any]], wanted: str | None) -> dict[str, Any] | None:
@@ -303,13 +373,16 @@ _VALIDATION_RUN_EXISTS_SQL = f"""
 
 
 def load_validation(
-    warehouse_url: str, run_id: str, *, runs_dir: str | Path | None = None
+    warehouse_url: str, run_id: str, *, runs_dir: str | Path | None = None,
+    quarantine_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """The data-quality page of one run: its run-log row (`run`) and the results of
-    `meta_validation_result` as `_validation` computes them for the report page (`validation`:
-    run_id, counts, issues; `results`: every expectation; `verdict`). For a rollback the results
-    are those of the run it restored (as on the report page). ReportNotFound when the run is in
-    neither table."""
+    """The data-quality page of one run: its run-log row (`run`, with `reason`, `failed_stage`
+    and `report_path` where the log records them, and `quarantine_report`: its report.md can be
+    served from `quarantine_dir`) and the results of `meta_validation_result` as `_validation`
+    computes them for the report page (`validation`: run_id, counts, issues; `results`: every
+    expectation; `verdict`: a rejected run's errors read `blocked by errors`). For a rollback
+    the results are those of the run it restored (as on the report page). Works on a warehouse
+    with a run log and nothing published. ReportNotFound when the run is in neither table."""
     data = _base(warehouse_url)
     data.update(_url=warehouse_url, run_id=run_id, run=None, validation=None, results=[],
                 verdict="not validated")
@@ -328,6 +401,10 @@ def load_validation(
         run["data_docs"] = bool(
             runs_dir and data_docs_file(runs_dir, str(run["run_id"]), "index.html")
         )
+        run["quarantine_report"] = bool(
+            quarantine_dir and quarantine_report_file(quarantine_dir, str(run["run_id"]),
+                                                      run.get("report_path"))
+        )
         data["run"] = run
         if not has_results:
             return
@@ -345,7 +422,32 @@ def load_validation(
         )
         data["verdict"] = quality_verdict(validation["counts"])
 
-    return _guarded(data, load)
+    return _guarded(data, load, needs="run log")
+
+
+def load_quarantine_report(
+    warehouse_url: str, run_id: str, quarantine_dir: str | Path
+) -> dict[str, Any]:
+    """A rejected run's quarantine report for the page `/quarantine/<run_id>`: `run` (its
+    run-log row), `path` and `text` of the report.md its row names in `report_path`, served only
+    when `quarantine_report_file` finds it inside `<quarantine_dir>/<run_id>/`. ReportNotFound
+    for an unknown run, a run without a report, or a path outside that folder."""
+    data = _base(warehouse_url)
+    data.update(_url=warehouse_url, run_id=run_id, run=None, path=None, text="")
+
+    def load(reader: _Reader, tables: set[str], data: dict[str, Any]) -> None:
+        found = reader.rows(_RUN_SQL, [run_id]) if "meta_pipeline_run" in tables else []
+        if not found:
+            raise ReportNotFound(f"run {run_id!r} is not in the run log")
+        run = found[0]
+        path = quarantine_report_file(quarantine_dir, run_id, run.get("report_path"))
+        if path is None:
+            raise ReportNotFound(f"run {run_id!r} has no quarantine report on this server")
+        data["run"] = run
+        data["path"] = path
+        data["text"] = path.read_text(encoding="utf-8", errors="replace")
+
+    return _guarded(data, load, needs="run log")
 
 
 # ---------------------------------------------------------------------------------- a province

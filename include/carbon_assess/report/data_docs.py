@@ -1,10 +1,16 @@
-"""The path guard for a run's GX Data Docs, served by the UI plugin."""
+"""The path guards for the files the UI plugin serves from disk: a run's GX Data Docs and a
+rejected run's quarantine report."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from carbon_assess.workdir import Run
+
+# What a run id may look like in a path: `new_run_id()` gives e.g. 20260101T000000Z-a1b2c3.
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
+QUARANTINE_REPORT = "report.md"
 
 
 def data_docs_file(runs_dir: str | Path, run_id: str, path: str = "index.html") -> Path | None:
@@ -27,3 +33,29 @@ def data_docs_file(runs_dir: str | Path, run_id: str, path: str = "index.html") 
     if not target.is_relative_to(root) or not target.is_file():
         return None
     return target
+
+
+def quarantine_report_file(
+    quarantine_dir: str | Path, run_id: str, report_path: str | Path | None
+) -> Path | None:
+    """The quarantine report `report_path` (as the run log records it) of run `run_id`, if the
+    run id is a plain name (`RUN_ID_PATTERN`), the file is a `report.md` and, once every
+    symlink is resolved, it lies inside `<quarantine_dir>/<run_id>/` (`Run.quarantine`'s
+    layout) and exists; else None. A relative `report_path` is taken relative to the folder
+    holding `quarantine_dir` (the assessment home)."""
+    if not run_id or not RUN_ID_PATTERN.fullmatch(run_id) or run_id in (".", ".."):
+        return None
+    if not report_path or "\x00" in str(report_path):
+        return None
+    try:
+        root = Path(quarantine_dir).resolve()
+        folder = (root / run_id).resolve()
+        if folder.parent != root or folder.name != run_id:
+            return None
+        recorded = Path(report_path)
+        target = (recorded if recorded.is_absolute() else root.parent / recorded).resolve()
+    except (OSError, ValueError, RuntimeError):
+        return None
+    if target.name != QUARANTINE_REPORT or not target.is_relative_to(folder):
+        return None
+    return target if target.is_file() else None

@@ -94,6 +94,16 @@ def verdict_badge(verdict: Any) -> str:
     return _VERDICT_CLASS.get(str(verdict), "neutral")
 
 
+_RUN_STATUS_CLASS = {"published": "good", "rolled back": "warn", "rejected": "bad",
+                     "failed": "bad", "skipped": "neutral"}
+
+
+def run_status_class(status: Any) -> str:
+    """The badge colour of a run-log status: published green, rolled back amber, rejected and
+    failed red, skipped (and anything else) grey."""
+    return _RUN_STATUS_CLASS.get(str(status), "neutral")
+
+
 def severity_class(severity: Any) -> str:
     """The badge colour of an expectation's severity: error red, warning amber."""
     return {"error": "bad", "warning": "warn"}.get(str(severity), "neutral")

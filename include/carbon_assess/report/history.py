@@ -2,9 +2,10 @@
 
 Reads schema `carbon_history` (kept by every publish, see `carbon_assess.publish.catalog`):
 `dim_release` lists the releases, `carbon_history.fct_target_assessment` their verdicts. The
-current release is the one in schema `carbon` (the latest row of `carbon.meta_pipeline_run`: a
-rollback's row names the run it restored); by default the release published before it is
-compared with it.
+current release is the one in schema `carbon`: the latest `published` or `rolled back` row of
+`carbon.meta_pipeline_run` (`data.current_release`; a rollback's row names the run it restored;
+rejected, failed and skipped runs are on the log too but never change the release); by default
+the release published before it is compared with it.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from carbon_assess.errors import WarehouseError
-from carbon_assess.publish import SCHEMA, parse_warehouse_url
+from carbon_assess.publish import parse_warehouse_url
 from carbon_assess.publish.catalog import HISTORY_SCHEMA
-from carbon_assess.report.data import _Empty, _Reader, _reader
+from carbon_assess.report.data import _Empty, _Reader, _reader, current_release
 
 DEFAULT_TOLERANCE_PP = 0.01  # a cumulative decline moving by less is not a change
 
@@ -38,12 +39,6 @@ _ASSESSMENT_SQL = f"""
 _NAMES_SQL = f"""
     select province_code, name_en from {HISTORY_SCHEMA}.dim_province where release_id = ?
 """
-_CURRENT_SQL = f"""
-    select coalesce(restored_run_id, run_id) as release_id
-    from {SCHEMA}.meta_pipeline_run
-    order by finished_at desc nulls last, started_at desc nulls last, run_id desc
-    limit 1
-"""
 
 
 def _history_tables(reader: _Reader) -> set[str]:
@@ -64,11 +59,13 @@ def _releases(reader: _Reader) -> list[dict[str, Any]]:
 
 
 def _current(reader: _Reader, known: list[str]) -> str | None:
-    """The release in schema carbon, else the latest one published."""
-    if "meta_pipeline_run" in reader.tables():
-        rows = reader.rows(_CURRENT_SQL)
-        if rows and rows[0]["release_id"] in known:
-            return rows[0]["release_id"]
+    """The release in schema carbon (the latest publish or rollback of the run log), else the
+    latest one published."""
+    row = current_release(reader)
+    if row is not None:
+        release_id = row.get("restored_run_id") or row["run_id"]
+        if release_id in known:
+            return release_id
     return known[-1] if known else None
 
 

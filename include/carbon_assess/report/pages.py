@@ -77,6 +77,12 @@ def render_validation_html(data: dict[str, Any], root: str = "../") -> str:
     return str(render("validation.html", data=data, root=root, dag_id=DAG_ID))
 
 
+def render_quarantine_html(data: dict[str, Any], root: str = "../") -> str:
+    """A rejected run's quarantine report (served at `<root>quarantine/<run_id>`), of
+    `load_quarantine_report`'s data: the report.md as escaped preformatted text."""
+    return str(render("quarantine.html", data=data, root=root, dag_id=DAG_ID))
+
+
 def render_message_html(title: str, message: str, root: str = "") -> str:
     """A small page for 404s and similar."""
     return str(render("message.html", title=title, message=message, root=root))

@@ -47,6 +47,7 @@ ENV.filters.update(
     quality_verdict=formatting.quality_verdict,
     verdict_badge=formatting.verdict_badge,
     severity_class=formatting.severity_class,
+    run_status_class=formatting.run_status_class,
     coord=_coord,
 )
 
