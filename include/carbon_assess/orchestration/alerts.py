@@ -73,7 +73,6 @@ class FailureAlert(BaseNotifier):
                      settings.SETTINGS["alert_conn_id"].env, settings.SETTINGS["alert_to"].env)
             return
         from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-
         from airflow.sdk import BaseHook
 
         subject, body = alert_text(context)
