@@ -48,7 +48,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# Like the DAG: the library is installed (pip install -e .) or on PYTHONPATH (docker-compose);
+# Like the DAG: the library is installed (pip install -e ., or in the image built by Dockerfile);
 # otherwise make <repo>/include importable.
 if importlib.util.find_spec("carbon_assess") is None:
     sys.path.insert(0, str(REPO_ROOT / "include"))
