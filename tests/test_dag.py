@@ -249,6 +249,20 @@ def test_dag_runs_end_to_end_then_skips_the_unchanged_release(dag, tmp_path):
     assert f"unchanged since release {run_id}" in runs[1][1]
     assert table_checksums(f"duckdb:///{warehouse}") == before
 
+    # the export DAG, run by hand (no triggering event): the warehouse from the settings
+    export_dag = _dagbag_all().dags["carbon_export"]
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CARBON_WAREHOUSE_URL", f"duckdb:///{warehouse}")
+        exported = export_dag.test()
+    assert exported.state == "success", _states(exported)
+    folder = Path(os.environ["CARBON_ASSESS_HOME"]) / "exports" / "latest"
+    import pyarrow.parquet as pq
+
+    rows = _query(warehouse, "select count(*) from carbon.v_latest_assessment")[0][0]
+    assert pq.read_table(folder / "v_latest_assessment.parquet").num_rows == rows > 0
+    with (folder / "v_latest_assessment.csv").open(encoding="utf-8") as handle:
+        assert sum(1 for _ in handle) == rows + 1  # header + rows
+
 
 def test_an_empty_landing_folder_never_publishes(dag, tmp_path):
     landing = tmp_path / "landing"
