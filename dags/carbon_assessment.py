@@ -58,7 +58,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +121,8 @@ def _stage(stage: str, upstream: dict[str, Any]) -> dict[str, Any]:
         timetable=CronTriggerTimetable("0 0 1 1 *", timezone="UTC"),
         assets=landing_asset(REPO_ROOT),
     ),
-    start_date=datetime(2024, 1, 1),
+    # No start_date: with one, Airflow runs the latest 1 January as soon as the DAG is unpaused
+    # (CronTriggerTimetable's run_immediately only applies without a start date).
     catchup=False,
     max_active_runs=1,  # runs publish to the same warehouse
     dagrun_timeout=timedelta(hours=6),
