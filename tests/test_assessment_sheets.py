@@ -17,6 +17,7 @@ import pytest
 from carbon_assess.cli import main
 
 from builders import write_csv, write_two_province_plan
+from workdirs import nothing_published, run_log
 
 MEASURES = ["plan", "year", "province", "indicator", "points", "note"]
 
@@ -116,7 +117,8 @@ def test_measures_sheet_in_chinese_headers(tmp_path: Path) -> None:
 def test_bad_measures_sheet_is_rejected(tmp_path: Path, capsys, rows, fragments) -> None:
     code, db = _run(tmp_path, {"measures.csv": (MEASURES, rows)})
     err = capsys.readouterr().err.strip()
-    assert code == 2 and not db.exists()
+    assert code == 2 and nothing_published(db)
+    assert run_log(db)[-1][0] == "rejected"
     assert err.startswith("error: ") and len(err.splitlines()) == 1
     for fragment in fragments:
         assert fragment in err, err

@@ -28,6 +28,8 @@ import pytest
 
 from carbon_assess.cli import main
 
+from workdirs import nothing_published, run_log
+
 CONSUMPTION = "prov_energy_consumption_by_fuel_physical.csv"
 GDP = "prov_gdp_current_prices_100m_yuan.csv"
 INDEX = "prov_gdp_index_prev_year_100.csv"
@@ -107,16 +109,9 @@ def run(landing: Path, capsys) -> tuple[int, str]:
     assert len(lines) <= 1, err
     assert "Traceback" not in out + err
     if code == 2:
-        assert not db.exists() or db.stat().st_size == 0 or _no_release(db), "published"
+        assert nothing_published(db), "published"
+        assert run_log(db)[-1][0] == "rejected"  # on record all the same
     return code, (lines[0] if lines else out)
-
-
-def _no_release(db: Path) -> bool:
-    import duckdb
-
-    with duckdb.connect(str(db), read_only=True) as con:
-        return not con.execute("select count(*) from information_schema.tables "
-                               "where table_schema = 'carbon'").fetchone()[0]
 
 
 def refused(landing: Path, capsys, errors: str, example: str) -> None:

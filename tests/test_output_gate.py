@@ -251,7 +251,7 @@ def test_corrupted_facts_fail_the_gate_like_a_failing_input(
 
 def test_failing_gate_publishes_nothing(demo, tmp_path, monkeypatch, capsys) -> None:
     """Through the CLI: the facts are corrupted right after assess; the run exits 2 with one
-    line, and the warehouse keeps its release and run log."""
+    line, the warehouse keeps its release, and the refused run joins the run log."""
     db = tmp_path / "w.duckdb"
     url = f"duckdb://{db}"
     publish(demo, url)
@@ -283,4 +283,7 @@ def test_failing_gate_publishes_nothing(demo, tmp_path, monkeypatch, capsys) -> 
     assert table_checksums(url) == before
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from carbon.meta_pipeline_run").fetchone() \
-            == runs_before
+            == (runs_before[0] + 1,)
+        last = con.execute("select status, failed_stage from carbon.meta_pipeline_run "
+                           "order by finished_at desc limit 1").fetchone()
+    assert last == ("rejected", "check_outputs")  # on record, the release as it was

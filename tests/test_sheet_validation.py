@@ -22,6 +22,7 @@ from carbon_assess.ingest.sheets import read_sheet, write_sheets
 from carbon_assess.validate import validate_workdir
 
 from builders import write_csv, write_two_province_plan
+from workdirs import nothing_published, run_log
 
 RUN_ID = "20240101T000000Z-sheets"
 MEASURES = ["plan", "year", "province", "indicator", "points", "note"]
@@ -275,7 +276,8 @@ def test_duplicate_across_two_files_rejects_the_run(tmp_path: Path, capsys) -> N
     code = main(["run", "--landing", str(landing), "--warehouse", f"duckdb://{db}",
                  "--workdir", str(tmp_path / "work")])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and not db.exists()
+    assert code == 2 and nothing_published(db)
+    assert run_log(db)[-1][:2] == ("rejected", "validate")
     assert err.startswith("error: validation failed") and len(err.splitlines()) == 1
     assert "a/measures.csv row 13 column 'plan, year, province, indicator' value " \
            "'12th / 2015 / 630000 / funding' (same key also at b/more_measures.csv row 2)" in err

@@ -73,3 +73,18 @@ def run_log(warehouse: Path) -> list[tuple]:
                            "order by finished_at").fetchall()
     finally:
         con.close()
+
+
+def nothing_published(warehouse: Path) -> bool:
+    """No release in a DuckDB warehouse: no file, or none of the published tables (a refused
+    run may have left its run-log row, never a table)."""
+    if not warehouse.exists():
+        return True
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        present = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'carbon'"
+        ).fetchall()}
+    finally:
+        con.close()
+    return not present & set(PUBLISHED_TABLES)
