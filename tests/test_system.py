@@ -299,3 +299,7 @@ def test_a_bad_release_dropped_in_is_rejected_on_record_and_mailed(
     assert page.status_code == 200, page.text[:500]
     assert _sanitised(run_id) in page.text and "rejected" in page.text
     assert f"quarantine/{_sanitised(run_id)}" in page.text
+    row = next(r for r in page.text.split("<tr") if _sanitised(run_id) in r)
+    print("plugin runs list:", " | ".join(
+        " ".join(cell.split()) for cell in re.sub(r"<[^>]+>", "\t", row).split("\t")
+        if cell.strip() and not cell.strip().startswith(("class=", ">"))))
