@@ -102,12 +102,12 @@ _MISS_13 = {640000: 0.10, 650000: 0.05}
 _BEHIND_13 = {630000: (0.3, 0.7, 1.1, 1.4, 1.5)}
 
 # National real growth (%) and GDP deflator by year; provinces vary around them.
-_REAL_GROWTH = {
+REAL_GROWTH = {
     2005: 12.4, 2006: 12.6, 2007: 13.2, 2008: 11.2, 2009: 11.4, 2010: 12.8, 2011: 11.6,
     2012: 10.2, 2013: 9.6, 2014: 8.7, 2015: 8.1, 2016: 7.7, 2017: 7.3, 2018: 6.9, 2019: 6.6,
     2020: 3.4,
 }  # fmt: skip
-_DEFLATOR = {
+DEFLATOR = {
     2006: 1.025, 2007: 1.045, 2008: 1.05, 2009: 0.995, 2010: 1.04, 2011: 1.05, 2012: 1.015,
     2013: 1.005, 2014: 1.005, 2015: 0.995, 2016: 1.01, 2017: 1.025, 2018: 1.02, 2019: 1.005,
     2020: 1.005,
@@ -137,7 +137,7 @@ class _Profile:
 
 
 _P = _Profile
-_PROFILES: dict[int, _Profile] = {
+PROFILES: dict[int, _Profile] = {
     110000: _P(6950, 0.93, 1545, 0.4, 0.30, 0.12, 0.45, 0.03, 0.0, "rk", 0.08, 0.35, 2.3,
                products={"gasoline": 0.10, "kerosene": 0.09, "diesel": 0.05, "fuel_oil": 0.01}),
     120000: _P(3950, 2.05, 1045, 1.5, 0.20, 0.04, 0.15, 0.07, 0.05, "rk", 0.14, 0.75, 2.6,
@@ -286,7 +286,7 @@ def _intensity_path(rng: random.Random, code: int) -> dict[int, float]:
 def _province_series(code: int) -> _Series:
     """Invent one province's data: GDP first, then CO2 from the story, then fuels from CO2."""
     rng = random.Random(f"carbon-assess-demo-{SEED}-{code}")
-    prof = _PROFILES[code]
+    prof = PROFILES[code]
     out = _Series()
 
     # GDP: real growth index (1 decimal, as published) and current-price level.
@@ -294,12 +294,12 @@ def _province_series(code: int) -> _Series:
     gdp = prof.gdp05 * rng.uniform(0.99, 1.01)
     pop = prof.pop05 * rng.uniform(0.995, 1.005)
     for year in YEARS:
-        growth = _REAL_GROWTH[year] + prof.growth_offset + rng.uniform(-0.6, 0.6)
+        growth = REAL_GROWTH[year] + prof.growth_offset + rng.uniform(-0.6, 0.6)
         index = round(min(114.8, max(101.2, 100 + growth)), 1)
         out.gdp_index[year] = index
         if year > YEARS[0]:
             real[year] = real[year - 1] * index / 100
-            gdp *= index / 100 * _DEFLATOR[year] * rng.uniform(0.993, 1.007)
+            gdp *= index / 100 * DEFLATOR[year] * rng.uniform(0.993, 1.007)
             pop *= 1 + (prof.pop_growth + rng.uniform(-0.15, 0.15)) / 100
         out.gdp[year] = round(gdp, 2)
         out.population[year] = round(pop, 2)
@@ -381,7 +381,7 @@ def _province_series(code: int) -> _Series:
     return out
 
 
-def _fmt(value: float | None, decimals: int = 2) -> str:
+def format_cell(value: float | None, decimals: int = 2) -> str:
     """A cell as NBS prints it: blank, or at most `decimals` decimals without trailing zeros."""
     if value is None:
         return ""
@@ -503,7 +503,7 @@ def _measures_rows(provinces: list[Province]) -> list[list[str]]:
                     share = min(1.0, max(0.0, skill + rng.uniform(-0.1, 0.1)))
                     points = round(top * share * 2) / 2
                     rows.append([plan_id, str(year), province.name_zh, item["indicator"],
-                                 _fmt(points, 1), "合成演示评分"])
+                                 format_cell(points, 1), "合成演示评分"])
     return rows
 
 
@@ -518,7 +518,7 @@ def build_demo_files() -> dict[str, bytes]:
         cells = {
             p.code: {
                 y: [
-                    _fmt(getattr(series[p.code], flow)[key][y],
+                    format_cell(getattr(series[p.code], flow)[key][y],
                          4 if key == "electricity" else 2)
                     for _, key in columns
                 ]
@@ -538,8 +538,8 @@ def build_demo_files() -> dict[str, bytes]:
     gdp = {
         p.code: {
             y: [
-                _fmt(series[p.code].gdp[y]),
-                _fmt(series[p.code].gdp[y] * 1e4 / series[p.code].population[y], 0),
+                format_cell(series[p.code].gdp[y]),
+                format_cell(series[p.code].gdp[y] * 1e4 / series[p.code].population[y], 0),
             ]
             for y in YEARS
         }
@@ -555,12 +555,13 @@ def build_demo_files() -> dict[str, bytes]:
             pop_rows.append([str(p.code), p.name_zh, y, series[p.code].population[y]])
     files["synthetic_prov_population.xlsx"] = _xlsx_bytes("年末常住人口", pop_rows)
 
-    gas = {p.code: {y: _fmt(series[p.code].consumption["natural_gas"][y]) for y in YEARS}
+    gas = {p.code: {y: format_cell(series[p.code].consumption["natural_gas"][y]) for y in YEARS}
            for p in provinces}  # fmt: skip
     files["synthetic_portal_natural_gas_consumption.csv"] = _csv_bytes(
         _wide_rows(provinces, "天然气消费量(亿立方米)", gas, _ENGLISH_NAMES_GAS), "gb18030"
     )
-    index = {p.code: {y: _fmt(series[p.code].gdp_index[y], 1) for y in YEARS} for p in provinces}
+    index = {p.code: {y: format_cell(series[p.code].gdp_index[y], 1) for y in YEARS}
+             for p in provinces}
     files["synthetic_portal_gdp_index.csv"] = _csv_bytes(
         _wide_rows(provinces, "地区生产总值指数(上年=100)", index, _ENGLISH_NAMES_INDEX),
         "gb18030",
