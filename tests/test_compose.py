@@ -536,7 +536,8 @@ def test_compose_client_refuses_a_missing_secret(tmp_path: Path) -> None:
     required = sorted(set(REQUIRED_VAR.findall(_compose_code())))
     example_ok = None
     for client in _clients():
-        # .env.example itself is complete (placeholders), so a copy of it starts the stack
+        # .env.example itself is complete (placeholders): compose accepts a copy of it, and
+        # airflow-init then refuses the placeholders (test_init_refuses_placeholders)
         example_ok = _config(client, ENV_EXAMPLE, "-q")
         assert example_ok.returncode == 0, (client, example_ok.stderr)
         env_file, values = _dummy_env(tmp_path)
@@ -548,3 +549,22 @@ def test_compose_client_refuses_a_missing_secret(tmp_path: Path) -> None:
             assert result.returncode != 0, f"{client}: config passes without {name}"
             assert name in result.stderr, (client, name, result.stderr)
     assert example_ok is not None
+
+
+def test_init_refuses_placeholders_left_from_env_example() -> None:
+    """airflow-init's first step, run in bash as the container would: an unedited copy of
+    .env.example stops the stack with the names of the variables still to set."""
+    import subprocess
+
+    script = _compose()["services"]["airflow-init"]["command"][1].replace("$$", "$")
+    check = script.split('if [[ -z "${AIRFLOW_UID:-}" ]]; then')[0] + "echo placeholders-ok\n"
+    base = {"PATH": os.environ["PATH"]}
+    left = subprocess.run(["bash", "-c", check], capture_output=True, text=True,
+                          env={**base, "AIRFLOW_JWT_SECRET": "change-me-jwt-secret",
+                               "CARBON_PUBLISHER_PASSWORD": "change-me-publisher-password",
+                               "AIRFLOW_UID": "1000"})
+    assert left.returncode == 1
+    assert "AIRFLOW_JWT_SECRET CARBON_PUBLISHER_PASSWORD" in left.stdout
+    edited = subprocess.run(["bash", "-c", check], capture_output=True, text=True,
+                            env={**base, "AIRFLOW_JWT_SECRET": "s3cr3t-from-openssl"})
+    assert (edited.returncode, edited.stdout.strip()) == (0, "placeholders-ok")
