@@ -176,7 +176,7 @@ def test_ingest_writes_typed_raw_rows_with_lineage(tmp_path: Path) -> None:
     (landing / "readme.txt").write_text("notes")
     report = ingest_landing(landing, tmp_path / "work", "run-1", "v1")
     assert report["row_counts"] == {"energy_consumption": 2}
-    assert any(w == "readme.txt: skipped, not a CSV or XLSX file" for w in report["warnings"])
+    assert "readme.txt: skipped, not a CSV, XLSX or Parquet file" in report["warnings"]
     assert any("not used by the pipeline, skipped: 城镇人口(万人)" in w for w in report["warnings"])
     rows = pq.read_table(tmp_path / "work" / "raw" / "energy_consumption.parquet").to_pylist()
     assert [(r["year"], r["value"], r["source_value"], r["source_row"]) for r in rows] == [

@@ -7,8 +7,10 @@ is written downstream. Every landing file is parsed even after a first error, so
 report (`<CARBON_ASSESS_HOME>/quarantine/<run_id>/report.md|json`) lists one error per bad file;
 the raised error (one line for the CLI) is the first one, with `.report_path` set.
 
-Memory stays bounded whatever the landing folder holds: each file is streamed (readers.py states
-the limits: size, cells and unpacked bytes per file, rows per run), observations go to
+Landing files are CSV, XLSX or Parquet (by suffix; a Parquet file's column names are its header
+row); the ingest report says each input's `format`. Memory stays bounded whatever the landing
+folder holds: each file is streamed (readers.py states the limits: size, cells and unpacked
+bytes per file, rows per run), observations go to
 Parquet a record batch at a time, staged inside the work directory and moved to `raw/` only
 when every file passed.
 """
@@ -26,19 +28,21 @@ from contextlib import closing, suppress
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, BinaryIO, TypedDict
 
 from carbon_assess.errors import InputError
 from carbon_assess.ingest.layouts import Observation, ParsedTable, parse_table
 from carbon_assess.ingest.readers import (
     MAX_BYTES_ENV,
     SUPPORTED_SUFFIXES,
+    UNSUPPORTED,
     CellBudget,
     Table,
     human_bytes,
     max_file_bytes,
     max_rows,
     read_csv,
+    read_parquet,
     read_xlsx,
     rows_exceeded,
 )
@@ -55,7 +59,7 @@ __all__ = ["IngestReport", "LandingDigest", "ingest_landing", "landing_digest", 
 class IngestReport(TypedDict):
     """What ingest read and skipped (also `<workdir>/ingest_report.json`)."""
 
-    inputs: list[dict[str, Any]]  # file, sheet, sha256, bytes, encoding, layout, observations...
+    inputs: list[dict[str, Any]]  # file, sheet, sha256, bytes, format, encoding, layout...
     sheet_counts: dict[str, int]  # assessment sheet kind -> rows
     skipped_files: list[dict[str, str]]  # file, reason
     warnings: list[str]  # one line each
@@ -66,21 +70,35 @@ log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())  # no stderr noise in the CLI; Airflow handlers see it
 
 
-def _read_bytes(path: Path, name: str, limit: int) -> bytes:
-    """The file's bytes, refusing symlinks (O_NOFOLLOW) and files above the size limit."""
+def _open(path: Path, name: str, limit: int) -> tuple[BinaryIO, int]:
+    """The file opened for reading and its size, refusing symlinks (O_NOFOLLOW) and files above
+    the size limit."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
         raise InputError(name, f"cannot be read ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > limit:
-            raise InputError(
-                name,
-                f"file is {human_bytes(size)}, larger than the {human_bytes(limit)} limit "
-                f"(split it, or set {MAX_BYTES_ENV} to raise the limit)",
-            )
+    handle = os.fdopen(fd, "rb")
+    size = os.fstat(handle.fileno()).st_size
+    if size > limit:
+        handle.close()
+        raise InputError(
+            name,
+            f"file is {human_bytes(size)}, larger than the {human_bytes(limit)} limit "
+            f"(split it, or set {MAX_BYTES_ENV} to raise the limit)",
+        )
+    return handle, size
+
+
+def _stamp(handle: BinaryIO) -> tuple[int, int]:
+    info = os.fstat(handle.fileno())
+    return info.st_size, info.st_mtime_ns
+
+
+def _read_bytes(path: Path, name: str, limit: int) -> bytes:
+    """The file's bytes, refusing symlinks (O_NOFOLLOW) and files above the size limit."""
+    handle, size = _open(path, name, limit)
+    with handle:
         data = handle.read(size + 1)  # (not limit + 1: read() allocates what it is asked for)
         if len(data) > size:  # grew since fstat: read on, up to the limit
             data += handle.read(limit + 1 - len(data))
@@ -89,11 +107,26 @@ def _read_bytes(path: Path, name: str, limit: int) -> bytes:
     return data
 
 
-def _tables(path: Path, data: bytes, name: str) -> Iterator[Table]:
+def _sha256(handle: BinaryIO, name: str, limit: int) -> tuple[str, int]:
+    """SHA-256 and size of an open file, read a chunk at a time (never whole)."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := handle.read(1 << 20):
+        size += len(chunk)
+        if size > limit:  # grew since it was opened
+            raise InputError(name, f"file is larger than the {human_bytes(limit)} limit")
+        digest.update(chunk)
+    return digest.hexdigest(), size
+
+
+def _tables(path: Path, data: bytes | BinaryIO, name: str) -> Iterator[Table]:
     """The file's tables, streamed, with one cell budget for the whole file."""
     budget = CellBudget(name)
-    if path.suffix.lower() == ".csv":
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
         yield read_csv(data, name, budget)
+    elif suffix == ".parquet":
+        yield read_parquet(data, name, budget)
     else:
         yield from read_xlsx(data, name, budget)
 
@@ -244,13 +277,35 @@ class _Batch:
 
     def read_file(self, path: Path, name: str, limit: int) -> bool:
         """Read one landing file; True when a table of it was used."""
+        if path.suffix.lower() == ".parquet":
+            return self._read_parquet(path, name, limit)
         data = _read_bytes(path, name, limit)
         sha256 = hashlib.sha256(data).hexdigest()
         if not data or data.isspace():
             raise InputError(name, "file is empty")
         source = {"file": name, "sha256": sha256, "bytes": len(data)}
+        return self._read_tables(path, data, source)
+
+    def _read_parquet(self, path: Path, name: str, limit: int) -> bool:
+        """A Parquet file is hashed, then parsed, from the one open file, never read whole: the
+        file must not change in between (same size and modification time)."""
+        handle, _ = _open(path, name, limit)
+        with handle:
+            stamp = _stamp(handle)
+            sha256, size = _sha256(handle, name, limit)
+            if not size:
+                raise InputError(name, "file is empty")
+            handle.seek(0)
+            recognised = self._read_tables(path, handle,
+                                           {"file": name, "sha256": sha256, "bytes": size})
+            if _stamp(handle) != stamp or size != stamp[0]:
+                raise InputError(name, "file changed while it was read (copy files into the "
+                                 "landing folder whole, then run again)")
+        return recognised
+
+    def _read_tables(self, path: Path, data: bytes | BinaryIO, source: dict[str, Any]) -> bool:
         recognised = False
-        with closing(_tables(path, data, name)) as tables:  # closed (workbook too) on errors
+        with closing(_tables(path, data, source["file"])) as tables:  # closed on errors
             for table in tables:
                 recognised = self._read_table(table, source) or recognised
         return recognised
@@ -270,7 +325,8 @@ class _Batch:
             kind, records = read_sheet([header, *content], name, sheet)
             self.writer.count(name, [r["source_row"] for r in records])
             self.sheets[kind].extend(records)
-            self.inputs.append({**self._input(source, sheet), "encoding": table.encoding,
+            self.inputs.append({**self._input(source, sheet), "format": table.format,
+                                "encoding": table.encoding,
                                 "layout": f"assessment_sheet:{kind}", "source_kinds": [kind],
                                 "observations": len(records),
                                 "columns_used": [c for c in header[1] if c]})
@@ -289,8 +345,9 @@ class _Batch:
             self._note(name, sheet, note)
         if not parsed.observation_count:
             return False
-        self.inputs.append({**self._input(source, sheet), "encoding": table.encoding,
-                            "layout": parsed.layout, "source_kinds": sorted(parsed.counts),
+        self.inputs.append({**self._input(source, sheet), "format": table.format,
+                            "encoding": table.encoding, "layout": parsed.layout,
+                            "source_kinds": sorted(parsed.counts),
                             "observations": parsed.observation_count,
                             "columns_used": parsed.columns_used})
         return True
@@ -323,9 +380,9 @@ def _ingest_into(landing: Path, run: Run, writer: _RawWriter) -> IngestReport:
     for path in files:
         name = path.relative_to(landing).as_posix()
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            skipped.append({"file": name, "reason": "not a CSV or XLSX file"})
+            skipped.append({"file": name, "reason": UNSUPPORTED})
             batch.details.append({"file": name, "sheet": None,
-                                  "message": "skipped, not a CSV or XLSX file"})
+                                  "message": f"skipped, {UNSUPPORTED}"})
             continue
         try:
             if not batch.read_file(path, name, limit):

@@ -1,20 +1,30 @@
-"""Turn a landing file (CSV in UTF-8 / UTF-8-BOM / GB18030, or XLSX) into rows of cell text.
+"""Turn a landing file (CSV in UTF-8 / UTF-8-BOM / GB18030, XLSX or Parquet) into rows of cell
+text.
 
 Row numbers are kept as they appear to a person opening the file (1-based line or sheet row), so
-every later error can point at them. Files are read from bytes the caller has already read (and
-size-checked), so nothing here opens a path a second time.
+every later error can point at them. CSV and XLSX files are read from bytes the caller has already
+read (and size-checked), a Parquet file from the file object the caller opened (and hashed), so
+nothing here opens a path a second time.
 
 Rows are streamed, never held all at once: a CSV is checked for its encoding chunk by chunk and
-then parsed line by line; an XLSX is read with openpyxl's read-only (streaming) reader. Four
-limits keep memory and time bounded whatever the landing folder holds, each with an environment
-override:
+then parsed line by line; an XLSX is read with openpyxl's read-only (streaming) reader; a Parquet
+file is read from its open file a record batch at a time with pyarrow (`iter_batches`, about
+`PARQUET_BATCH_CELLS` cells a batch; each column is read page by page, without pre-buffering row
+groups, so neither the file nor its decoded table is ever in memory whole), its column names
+being the header row (row 1) and its typed cells turned into the text a CSV would hold (see
+`read_parquet`). Four limits keep memory and time bounded whatever the landing folder holds, each
+with an environment override:
 
 - file size      CARBON_ASSESS_MAX_FILE_BYTES      64 MiB per file (checked before reading);
 - cells          CARBON_ASSESS_MAX_CELLS           2,000,000 per file, all sheets, every cell
-                                                   read (counted while rows are read);
-- unpacked XLSX  CARBON_ASSESS_MAX_UNPACKED_BYTES  256 MiB per workbook, and 16 MiB for a part
+                                                   read (counted while rows are read; for Parquet
+                                                   also checked from the footer's row count, header
+                                                   included, before reading);
+- unpacked       CARBON_ASSESS_MAX_UNPACKED_BYTES  256 MiB per workbook, and 16 MiB for a part
                                                    openpyxl reads whole (styles...), checked from
-                                                   the zip directory before parsing;
+                                                   the zip directory before parsing; for Parquet,
+                                                   the uncompressed size of its row groups, from
+                                                   the footer;
 - rows           CARBON_ASSESS_MAX_ROWS            200,000 rows per run, all files together:
                                                    observations (raw rows) and assessment-sheet
                                                    rows, what validation holds in memory (the
@@ -32,11 +42,13 @@ import os
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from carbon_assess.errors import CarbonAssessError, InputError
 
 ENCODINGS = ("utf-8", "gb18030")
-SUPPORTED_SUFFIXES = (".csv", ".xlsx")
+SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".parquet")
+UNSUPPORTED = "not a CSV, XLSX or Parquet file"  # why a file of another suffix is skipped
 
 MAX_BYTES_ENV = "CARBON_ASSESS_MAX_FILE_BYTES"
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # 64 MiB: ~1000x the largest NBS provincial extract
@@ -48,6 +60,9 @@ MAX_ROWS_ENV = "CARBON_ASSESS_MAX_ROWS"
 DEFAULT_MAX_ROWS = 200_000  # ~15x the real NBS batch (12,780 raw rows); GX needs ~2 KiB a row
 MAX_WHOLE_PART = 16 * 1024 * 1024  # an XLSX part openpyxl parses whole (styles, workbook...)
 CHUNK = 1024 * 1024  # bytes decoded at a time when checking a CSV's encoding
+PARQUET_MAGIC = b"PAR1"  # first and last 4 bytes of every Parquet file
+PARQUET_BATCH_CELLS = 65_536  # cells of a Parquet file turned into Python text at a time
+PARQUET_READ_BUFFER = 64 * 1024  # bytes pyarrow reads at a time from a column (or a whole page)
 
 
 @dataclass
@@ -60,6 +75,7 @@ class Table:
     sheet: str | None
     encoding: str | None
     rows: Iterable[tuple[int, list[str]]]  # (row number, cells)
+    format: str = "csv"  # csv, xlsx or parquet: the ingest report's `format`
 
 
 def _env_limit(env: str, default: int, what: str) -> int:
@@ -220,7 +236,7 @@ class _Lines:
 def read_csv(data: bytes, name: str, budget: CellBudget | None = None) -> Table:
     """The CSV's rows, streamed; the encoding is checked (whole file) before the first row."""
     encoding = encoding_of(data, name)
-    return Table(sheet=None, encoding=encoding,
+    return Table(sheet=None, encoding=encoding, format="csv",
                  rows=_csv_rows(data, name, encoding, budget or CellBudget(name)))
 
 
@@ -332,7 +348,8 @@ def read_xlsx(data: bytes, name: str, budget: CellBudget | None = None) -> Itera
         raise InputError(name, f"not a readable XLSX workbook ({exc.__class__.__name__})") from None
     try:
         for sheet in workbook.worksheets:
-            yield Table(sheet=sheet.title, encoding=None, rows=_sheet_rows(sheet, name, budget))
+            yield Table(sheet=sheet.title, encoding=None, rows=_sheet_rows(sheet, name, budget),
+                        format="xlsx")
     finally:
         workbook.close()
 
@@ -348,3 +365,129 @@ def _sheet_rows(sheet, name: str, budget: CellBudget) -> Iterator[tuple[int, lis
             name, f"not a readable XLSX workbook ({exc.__class__.__name__} in sheet "
             f"{sheet.title})"
         ) from None
+
+
+# --- Parquet ----------------------------------------------------------------------------------
+
+# what pyarrow raises on a corrupt file, besides pyarrow.ArrowException (thrift errors: OSError)
+_PARQUET_ERRORS = (EOFError, IndexError, KeyError, OSError, OverflowError, RuntimeError,
+                   TypeError, ValueError)
+
+
+def _unreadable_parquet(name: str, reason: object) -> InputError:
+    text = " ".join(str(reason).split()) or reason.__class__.__name__
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return InputError(name, f"not a readable Parquet file: {text}")
+
+
+def _parquet_magic(source: bytes | BinaryIO) -> tuple[int, bytes, bytes]:
+    """Size, first and last 4 bytes of a Parquet file (bytes, or a seekable binary file)."""
+    if isinstance(source, bytes):
+        return len(source), source[:4], source[-4:]
+    size = source.seek(0, os.SEEK_END)
+    source.seek(0)
+    head = source.read(4)
+    source.seek(max(size - 4, 0))
+    tail = source.read(4)
+    source.seek(0)
+    return size, head, tail
+
+
+def read_parquet(source: bytes | BinaryIO, name: str, budget: CellBudget | None = None
+                 ) -> Table:
+    """The Parquet file's rows, streamed a record batch at a time (never through pandas).
+
+    `source` is the file's bytes or, to keep the file out of memory, the seekable binary file
+    itself (pyarrow then reads its footer and pages as it needs them).
+
+    Row 1 is the header (the column names), the first data row is row 2, as a person counts the
+    rows of the same table saved as CSV. Typed cells become the text a CSV would hold, parsed
+    later exactly like CSV text: null → blank cell; strings stripped; integers in digits; floats
+    in their shortest round-trip digits (a float64 1270.68 reads as "1270.68", so exactly
+    1270.68; a float32 as its float32 digits; NaN as "nan", a blank marker, as in a CSV);
+    decimals, booleans and dates as Arrow writes them as text. The footer is checked first
+    against the cell and unpacked-size limits; a file that is not Parquet (no `PAR1` magic
+    bytes), truncated or corrupt is one `InputError` "not a readable Parquet file: ...".
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    budget = budget or CellBudget(name)
+    try:
+        size, head, tail = _parquet_magic(source)
+    except OSError as exc:
+        raise InputError(name, f"cannot be read ({exc.strerror or exc})") from None
+    if size < 12 or head != PARQUET_MAGIC or tail != PARQUET_MAGIC:
+        where = "start" if head != PARQUET_MAGIC else "end (truncated file?)"
+        raise _unreadable_parquet(name, f"no PAR1 magic bytes at its {where}")
+    try:
+        # no pre-buffering (pyarrow's default reads a whole row group at once): each column is
+        # read through a small buffer, a page at a time
+        parquet = pq.ParquetFile(pa.BufferReader(source) if isinstance(source, bytes) else source,
+                                 buffer_size=PARQUET_READ_BUFFER, pre_buffer=False)
+        header = [str(column).strip() for column in parquet.schema_arrow.names]
+        rows, row_groups = parquet.metadata.num_rows, parquet.metadata.num_row_groups
+        unpacked = sum(parquet.metadata.row_group(i).total_byte_size for i in range(row_groups))
+    except (pa.ArrowException, *_PARQUET_ERRORS) as exc:
+        raise _unreadable_parquet(name, exc) from None
+    if header and (rows + 1) * len(header) > budget.limit:  # + 1: the header row
+        raise budget.exceeded(budget.limit // len(header) + 1)  # the row that crosses it
+    limit = max_unpacked_bytes()
+    if unpacked > limit:
+        raise InputError(
+            name,
+            f"Parquet file unpacks to {human_bytes(unpacked)}, more than the "
+            f"{human_bytes(limit)} limit (split it, or set {MAX_UNPACKED_ENV} to raise the limit)",
+        )
+    return Table(sheet=None, encoding=None, format="parquet",
+                 rows=_parquet_rows(parquet, header, name, budget))
+
+
+def _parquet_rows(parquet, header: list[str], name: str, budget: CellBudget
+                  ) -> Iterator[tuple[int, list[str]]]:
+    import pyarrow as pa
+
+    budget.take(len(header), 1)
+    yield 1, header
+    row = 1
+    batch_size = max(1, PARQUET_BATCH_CELLS // max(len(header), 1))
+    try:
+        for batch in parquet.iter_batches(batch_size=batch_size, use_threads=False):
+            columns = [_parquet_texts(batch.column(i), name, header[i], row + 1)
+                       for i in range(batch.num_columns)]
+            for cells in zip(*columns, strict=True):
+                row += 1
+                budget.take(len(cells), row)
+                yield row, list(cells)
+            if not columns:
+                row += batch.num_rows
+    except (pa.ArrowException, *_PARQUET_ERRORS) as exc:
+        raise _unreadable_parquet(name, exc) from None
+    finally:
+        parquet.close()
+
+
+def _parquet_texts(column, name: str, header: str, first_row: int) -> list[str]:
+    """One column of a record batch as cell text (see `read_parquet`)."""
+    import pyarrow as pa
+
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    is_text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        for offset, value in enumerate(column.to_pylist()):
+            try:
+                if value is not None:
+                    value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(name, "binary cell is not UTF-8 text", row=first_row + offset,
+                                 column=header) from None
+        is_text = True
+    try:
+        text = column.cast(pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return [_cell_text(value) for value in column.to_pylist()]  # nested: Python's text
+    values = text.fill_null("").to_pylist()
+    return [value.strip() for value in values] if is_text else values

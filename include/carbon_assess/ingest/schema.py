@@ -29,7 +29,7 @@ RAW_SCHEMA = pa.schema(
         pa.field("source_unit", pa.string(), nullable=False),  # unit as in the header
         pa.field("source_file", pa.string(), nullable=False),  # path relative to landing
         pa.field("source_sha256", pa.string(), nullable=False),
-        pa.field("source_sheet", pa.string()),  # XLSX sheet name; null for CSV
+        pa.field("source_sheet", pa.string()),  # XLSX sheet name; null for CSV and Parquet
         pa.field("source_row", pa.int32(), nullable=False),  # 1-based line/row in the file
         pa.field("source_column", pa.string(), nullable=False),  # header text
         pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
