@@ -167,7 +167,7 @@ def carbon_intensity_assessment():
         vintage = settings.resolve("vintage", params, REPO_ROOT)
         method = params.get("method") or settings.DEFAULT_METHOD
         result = check(landing, url, vintage=vintage, method=method,
-                       force=bool(params.get("force")))
+                       force=bool(params.get("force")), run_id=run_id)
         print(f"run {run_id}: landing {result['landing']}: {result['files']} file(s), "
               f"sha256 {result['landing_digest']}; release in the warehouse: "
               f"{result['current_run_id'] or 'none'}")

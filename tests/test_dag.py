@@ -279,6 +279,22 @@ def test_an_empty_landing_folder_never_publishes(dag, tmp_path):
                   "table_schema = 'carbon' and table_name like 'fct_%'") == [(0,)]
 
 
+def test_a_missing_landing_folder_fails_the_first_task_on_record(dag, tmp_path):
+    landing = tmp_path / "no-such-folder"
+    warehouse = tmp_path / "warehouse.duckdb"
+
+    dag_run = dag.test(run_conf={"landing_dir": str(landing),
+                                 "warehouse_url": f"duckdb:///{warehouse}"})
+
+    states = _states(dag_run)
+    assert (dag_run.state, states["check_landing"], states["publish"]) == (
+        "failed", "failed", "upstream_failed")
+    assert _query(warehouse, "select status, failed_stage, reason from "
+                  "carbon.meta_pipeline_run") == [
+        ("rejected", "check_landing",
+         f"{landing}: landing folder does not exist or is not a folder")]
+
+
 def test_bad_landing_file_is_rejected_on_record_and_publishes_nothing(dag, tmp_path, capfd):
     from carbon_assess.demo import write_demo_landing
 

@@ -29,11 +29,11 @@ from carbon_assess.publish import (
     REJECTED,
     PublishResult,
     current_release,
+    landing_record,
     parse_warehouse_url,
     publish,
     record_run,
     run_record,
-    skip_record,
 )
 from carbon_assess.settings import DEFAULT_METHOD, METHODS
 from carbon_assess.transform import (
@@ -134,13 +134,20 @@ def publish_stage(workdir: Run | str | Path, warehouse_url: str) -> PublishResul
 
 
 def check_landing(landing: str | Path, warehouse_url: str, *, vintage: str = "unlabelled",
-                  method: str = DEFAULT_METHOD, force: bool = False) -> LandingCheck:
+                  method: str = DEFAULT_METHOD, force: bool = False,
+                  run_id: str | None = None) -> LandingCheck:
     """Is there anything new to assess? Not when the landing folder holds no file, nor when its
     content (and the run's vintage and method) equals the release in the warehouse; `force`
     assesses an unchanged folder anyway (new code or reference data). An empty folder is never
-    assessed, forced or not."""
-    state = landing_digest(Path(landing))
-    current = None if state.empty else current_release(warehouse_url)
+    assessed, forced or not. With `run_id`, a failure here (no landing folder, warehouse
+    unreadable) is put on record as the run's failure at stage check_landing."""
+    try:
+        state = landing_digest(Path(landing))
+        current = None if state.empty else current_release(warehouse_url)
+    except Exception as exc:
+        if run_id:
+            _record_early_failure(run_id, str(landing), warehouse_url, exc, vintage, method)
+        raise
     reason = None
     if state.empty:
         reason = f"landing folder {landing} holds no file to read: nothing to assess"
@@ -161,8 +168,27 @@ def check_landing(landing: str | Path, warehouse_url: str, *, vintage: str = "un
 def record_skip(run_id: str, check: LandingCheck, warehouse_url: str, *,
                 vintage: str | None = None, method: str | None = None) -> None:
     """Put a skipped run on record (status 'skipped', the reason); the release is untouched."""
-    record_run(warehouse_url, skip_record(run_id, check["landing"], check["skip_reason"] or "",
-                                          check["landing_digest"], vintage, method))
+    record_run(warehouse_url, landing_record(run_id, check["landing"], check["skip_reason"] or "",
+                                             check["landing_digest"], vintage, method))
+
+
+def _record_early_failure(run_id: str, landing: str, warehouse_url: str, exc: Exception,
+                          vintage: str | None, method: str | None) -> None:
+    rejected = isinstance(exc, CarbonAssessError) and exc.exit_code == EXIT_REJECTED
+    try:
+        record_run(warehouse_url, landing_record(
+            run_id, landing, _reason(exc, warehouse_url), None, vintage, method,
+            status=REJECTED if rejected else FAILED, failed_stage="check_landing"))
+    except Exception as error:  # the warehouse may be what failed
+        log.warning("run %s: could not put the failed run on record in the warehouse: %s",
+                    run_id, one_line_error(error, warehouse_url))
+
+
+def _reason(exc: BaseException, warehouse_url: str) -> str:
+    """The one-line reason of a run log row: our errors as they are, others with their type."""
+    reason = str(exc) if isinstance(exc, CarbonAssessError) else (
+        f"{type(exc).__name__}: {one_line_error(exc, warehouse_url)}")
+    return " ".join(reason.split())[:1000]
 
 
 def record_failure(run: Run, warehouse_url: str, stage: str, exc: BaseException) -> None:
@@ -171,11 +197,9 @@ def record_failure(run: Run, warehouse_url: str, stage: str, exc: BaseException)
     validation results. Never raises: the original error is what the caller must see."""
     rejected = isinstance(exc, CarbonAssessError) and exc.exit_code == EXIT_REJECTED
     report = exc.report_path if isinstance(exc, CarbonAssessError) else None
-    reason = str(exc) if isinstance(exc, CarbonAssessError) else (
-        f"{type(exc).__name__}: {one_line_error(exc, warehouse_url)}")
     try:
         record = run_record(run, REJECTED if rejected else FAILED, failed_stage=stage,
-                            reason=" ".join(reason.split())[:1000], report_path=report)
+                            reason=_reason(exc, warehouse_url), report_path=report)
         record_run(warehouse_url, record, run.validation_results)
     except Exception as error:  # the warehouse may be what failed
         log.warning("run %s: could not put the %s run on record in the warehouse: %s",

@@ -52,11 +52,11 @@ from carbon_assess.publish.common import (
     SKIPPED,
     PublishResult,
     WarehouseUrl,
+    landing_record,
     lock_timeout_seconds,
     parse_warehouse_url,
     rows_digest,
     run_record,
-    skip_record,
 )
 from carbon_assess.workdir import Run
 
@@ -65,7 +65,7 @@ __all__ = [
     "PUBLISHER_ROLE", "PublishResult", "READER_ROLE", "REJECTED", "RELEASE_STATUSES",
     "ROLLED_BACK", "SCHEMA", "SKIPPED", "WarehouseUrl", "current_release", "init_warehouse",
     "parse_warehouse_url", "publish", "record_run", "rollback", "rows_digest", "run_record",
-    "skip_record", "table_checksums",
+    "landing_record", "table_checksums",
 ]
 
 
@@ -84,7 +84,7 @@ def publish(
 
 def record_run(warehouse_url: str, record: dict[str, Any], validation: Path | None = None,
                *, lock_timeout: float | None = None) -> None:
-    """Put a run that did not publish on record (`run_record`/`skip_record` build the row),
+    """Put a run that did not publish on record (`run_record`/`landing_record` build the row),
     with its validation results; the published tables and the release are left as they were."""
     target = parse_warehouse_url(warehouse_url)
     timeout = lock_timeout_seconds(lock_timeout)

@@ -124,16 +124,18 @@ def run_record(run: Run, status: str = PUBLISHED, *, failed_stage: str | None = 
     }
 
 
-def skip_record(run_id: str, landing: str, reason: str, landing_digest: str | None,
-                vintage: str | None = None, method: str | None = None) -> dict[str, Any]:
-    """The `meta_pipeline_run` row of a run that had nothing new to assess (no work directory:
-    it stopped before ingest)."""
+def landing_record(run_id: str, landing: str, reason: str, landing_digest: str | None,
+                   vintage: str | None = None, method: str | None = None, *,
+                   status: str = SKIPPED, failed_stage: str | None = None) -> dict[str, Any]:
+    """The `meta_pipeline_run` row of a run that stopped before ingest (no work directory):
+    skipped (nothing new to assess), or failed checking the landing folder."""
     now = datetime.now(UTC)
     columns = catalog.table("meta_pipeline_run").column_names
     return {c: None for c in columns} | {
-        "run_id": run_id, "started_at": now, "finished_at": now, "status": SKIPPED,
+        "run_id": run_id, "started_at": now, "finished_at": now, "status": status,
         "code_version": code_version(), "vintage": vintage, "method": method,
         "landing": landing, "reason": reason, "landing_digest": landing_digest,
+        "failed_stage": failed_stage,
     }
 
 
