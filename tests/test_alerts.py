@@ -15,7 +15,7 @@ from carbon_assess.orchestration.alerts import FailureAlert, alert_text
 pytestmark = pytest.mark.airflow
 
 FIRST_ERROR = ("validate failed: 1 error(s) in gdp (e.g. gdp.csv row 7 column '地区生产总值(亿元)' "
-               "value '-5': must be > 0); report: /work/quarantine/run-1/report.md")
+               "value '-5': must be > 0); report: /srv/carbon/quarantine/run-1/report.md")
 
 
 def _context(exc: BaseException) -> dict:
@@ -60,7 +60,7 @@ def test_a_rejected_run_is_mailed_with_its_first_error_and_report(smtp_server, m
                        "disable_tls=true&disable_ssl=true&from_email=alerts%40example.org")
     monkeypatch.setenv("CARBON_ALERT_CONN_ID", "carbon_smtp_test")
     monkeypatch.setenv("CARBON_ALERT_TO", "ops@example.org, data@example.org")
-    exc = ValidationFailed(FIRST_ERROR, "/work/quarantine/run-1/report.md")
+    exc = ValidationFailed(FIRST_ERROR, "/srv/carbon/quarantine/run-1/report.md")
 
     FailureAlert("/repo").notify(_context(exc))
 
@@ -69,7 +69,7 @@ def test_a_rejected_run_is_mailed_with_its_first_error_and_report(smtp_server, m
     assert message["Subject"] == "[carbon-assess] run manual__2026-12-06 rejected at validate"
     body = _body(message)
     assert "gdp.csv row 7 column &#x27;地区生产总值(亿元)&#x27;" in body
-    assert "Report: /work/quarantine/run-1/report.md" in body
+    assert "Report: /srv/carbon/quarantine/run-1/report.md" in body
     assert "Nothing was published" in body
 
 
