@@ -174,14 +174,15 @@ def record_skip(run_id: str, check: LandingCheck, warehouse_url: str, *,
 
 def _record_early_failure(run_id: str, landing: str, warehouse_url: str, exc: Exception,
                           vintage: str | None, method: str | None) -> None:
+    _record_quietly(run_id, warehouse_url, exc, lambda: landing_record(
+        run_id, landing, _reason(exc, warehouse_url), None, vintage, method,
+        status=_failure_status(exc), failed_stage="check_landing"))
+
+
+def _failure_status(exc: BaseException) -> str:
+    """'rejected' for bad input or a failed gate (exit code 2), else 'failed'."""
     rejected = isinstance(exc, CarbonAssessError) and exc.exit_code == EXIT_REJECTED
-    try:
-        record_run(warehouse_url, landing_record(
-            run_id, landing, _reason(exc, warehouse_url), None, vintage, method,
-            status=REJECTED if rejected else FAILED, failed_stage="check_landing"))
-    except Exception as error:  # the warehouse may be what failed
-        log.warning("run %s: could not put the failed run on record in the warehouse: %s",
-                    run_id, one_line_error(error, warehouse_url))
+    return REJECTED if rejected else FAILED
 
 
 def _reason(exc: BaseException, warehouse_url: str) -> str:
@@ -191,20 +192,25 @@ def _reason(exc: BaseException, warehouse_url: str) -> str:
     return " ".join(reason.split())[:1000]
 
 
+def _record_quietly(run_id: str, warehouse_url: str, exc: BaseException,
+                    build: Callable[[], dict[str, Any]], validation: Path | None = None) -> None:
+    """Write the run-log row `build()` makes for a run `exc` stopped. Never raises: the warehouse
+    may be what failed, and the original error is what the caller must see."""
+    try:
+        record_run(warehouse_url, build(), validation)
+    except Exception as error:
+        log.warning("run %s: could not put the %s run on record in the warehouse: %s",
+                    run_id, _failure_status(exc), one_line_error(error, warehouse_url))
+
+
 def record_failure(run: Run, warehouse_url: str, stage: str, exc: BaseException) -> None:
     """Put a run that `exc` stopped at `stage` on record: status 'rejected' (bad input or a
     failed gate: exit code 2) or 'failed', the one-line reason, the quarantine report and the
-    validation results. Never raises: the original error is what the caller must see."""
-    rejected = isinstance(exc, CarbonAssessError) and exc.exit_code == EXIT_REJECTED
+    validation results. Never raises (`_record_quietly`)."""
     report = exc.report_path if isinstance(exc, CarbonAssessError) else None
-    try:
-        record = run_record(run, REJECTED if rejected else FAILED, failed_stage=stage,
-                            reason=_reason(exc, warehouse_url), report_path=report)
-        record_run(warehouse_url, record, run.validation_results)
-    except Exception as error:  # the warehouse may be what failed
-        log.warning("run %s: could not put the %s run on record in the warehouse: %s",
-                    run.run_id, "rejected" if rejected else "failed",
-                    one_line_error(error, warehouse_url))
+    _record_quietly(run.run_id, warehouse_url, exc, lambda: run_record(
+        run, _failure_status(exc), failed_stage=stage, reason=_reason(exc, warehouse_url),
+        report_path=report), run.validation_results)
 
 
 @contextmanager
