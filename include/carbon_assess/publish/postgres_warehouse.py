@@ -555,6 +555,12 @@ def _release(conn: Any, slot: str) -> str | None:
     ).fetchone()
     if row:
         return row[0]
+    return _release_from_log(conn, 0 if slot == "current" else 1)
+
+
+def _release_from_log(conn: Any, back: int) -> str | None:
+    """The run whose release was current `back` publishes or rollbacks ago, from the run log
+    (rejected, failed and skipped runs never changed the release)."""
     if "meta_pipeline_run" not in _tables_in(conn, SCHEMA):
         return None
     entries = conn.execute(_sql(
@@ -562,7 +568,7 @@ def _release(conn: Any, slot: str) -> str | None:
         "order by finished_at desc nulls last, started_at desc nulls last, run_id desc",
         _ident(SCHEMA, "meta_pipeline_run"),
     ), [list(RELEASE_STATUSES)]).fetchall()
-    return release_from_log(entries, back=0 if slot == "current" else 1)
+    return release_from_log(entries, back=back)
 
 
 def _set_releases(conn: Any, current: str | None, previous: str | None) -> None:
@@ -878,12 +884,7 @@ def current_release_postgres(url: str) -> dict[str, Any] | None:
             return None
         if _schema_exists(conn, CONTROL_SCHEMA):
             return _run_row(conn, _release(conn, "current"))
-        entries = conn.execute(_sql(
-            "select run_id, restored_run_id from {} where status = any(%s) or status is null "
-            "order by finished_at desc nulls last, started_at desc nulls last, run_id desc",
-            _ident(SCHEMA, "meta_pipeline_run"),
-        ), [list(RELEASE_STATUSES)]).fetchall()
-        return _run_row(conn, release_from_log(entries))
+        return _run_row(conn, _release_from_log(conn, 0))
 
 
 def _quoted_pg(name: str) -> str:
