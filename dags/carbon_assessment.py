@@ -104,6 +104,14 @@ def _warehouse_url() -> str:
     return settings.warehouse_url(get_current_context()["params"], REPO_ROOT)
 
 
+def _landing_vintage_method() -> tuple[str, str, str]:
+    """The run's landing folder, vintage and method (param, Variable, env, default)."""
+    params = get_current_context()["params"]
+    return (str(settings.resolve("landing_dir", params, REPO_ROOT)),
+            str(settings.resolve("vintage", params, REPO_ROOT)),
+            params.get("method") or settings.DEFAULT_METHOD)
+
+
 def _stage(stage: str, upstream: dict[str, Any]) -> dict[str, Any]:
     """Run one stage after ingest on whichever worker this task landed on."""
     import json
@@ -163,9 +171,7 @@ def carbon_intensity_assessment():
 
         params = get_current_context()["params"]
         run_id, url = _run_id(), _warehouse_url()
-        landing = settings.resolve("landing_dir", params, REPO_ROOT)
-        vintage = settings.resolve("vintage", params, REPO_ROOT)
-        method = params.get("method") or settings.DEFAULT_METHOD
+        landing, vintage, method = _landing_vintage_method()
         result = check(landing, url, vintage=vintage, method=method,
                        force=bool(params.get("force")), run_id=run_id)
         print(f"run {run_id}: landing {result['landing']}: {result['files']} file(s), "
@@ -186,10 +192,8 @@ def carbon_intensity_assessment():
 
         params = get_current_context()["params"]
         run_id = checked["run_id"]
-        landing = settings.resolve("landing_dir", params, REPO_ROOT)
-        vintage = settings.resolve("vintage", params, REPO_ROOT)
-        method = params.get("method") or settings.DEFAULT_METHOD
-        run = Run(settings.runs_dir(REPO_ROOT) / run_id)
+        landing, vintage, method = _landing_vintage_method()
+        run = Run.in_home(run_id, REPO_ROOT / "var")  # where run_stage will look for it
         if run.exists():  # a cleared/re-run ingest starts from scratch
             shutil.rmtree(run.path)
         print(f"run {run_id}: landing={landing} vintage={vintage} method={method}")

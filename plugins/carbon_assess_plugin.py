@@ -55,7 +55,6 @@ if importlib.util.find_spec("carbon_assess") is None:
 
 from carbon_assess import report, settings  # noqa: E402  (after the sys.path fallback above)
 from carbon_assess.errors import CarbonAssessError  # noqa: E402
-from carbon_assess.workdir import assess_home  # noqa: E402
 
 DAG_ID = settings.DAG_ID
 URL_PREFIX = "/carbon-assess"
@@ -100,7 +99,7 @@ def runs_dir() -> Path:
 def quarantine_dir() -> Path:
     """Where rejected batches and their report.md are kept: `$CARBON_ASSESS_HOME/quarantine`,
     else `<repo>/var/quarantine` (beside `runs_dir()`, as `Run.quarantine` places them)."""
-    return assess_home(REPO_ROOT / "var") / "quarantine"
+    return settings.quarantine_dir(REPO_ROOT)
 
 
 def _resolve_url() -> tuple[str | None, dict[str, Any] | None]:

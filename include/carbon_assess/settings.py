@@ -88,9 +88,16 @@ def landing_poll_seconds() -> float:
     return value
 
 
+def home(project_root: Path) -> Path:
+    """The assessment home of the DAGs and the plugin: `$CARBON_ASSESS_HOME`, else
+    `<repo>/var` (never the worker's current directory). Runs, quarantine, exports and the
+    landing watcher's memory live below it."""
+    return assess_home(project_root / "var")
+
+
 def watch_dir(project_root: Path) -> Path:
     """Where the landing watcher remembers the last content it announced (beside runs/)."""
-    return assess_home(project_root / "var") / "watch"
+    return home(project_root) / "watch"
 
 
 def _in_task() -> bool:
@@ -142,12 +149,17 @@ def warehouse_url(params: Mapping[str, Any] | None, project_root: Path) -> str:
 def runs_dir(project_root: Path) -> Path:
     """Where each run's work directory lives: `$CARBON_ASSESS_HOME/runs`, else
     `<repo>/var/runs` (never the worker's current directory)."""
-    return assess_home(project_root / "var") / "runs"
+    return home(project_root) / "runs"
+
+
+def quarantine_dir(project_root: Path) -> Path:
+    """Where rejected batches and their report.md are kept (as `Run.quarantine` places them)."""
+    return home(project_root) / "quarantine"
 
 
 def exports_dir(project_root: Path) -> Path:
     """Where the export DAG writes the analyst views of each release (Parquet and CSV)."""
-    return assess_home(project_root / "var") / "exports"
+    return home(project_root) / "exports"
 
 
 def display_url(url: str) -> str:
@@ -204,5 +216,6 @@ def warehouse_url_from_airflow_connection(conn_id: str) -> str:
 
 __all__ = ["DAG_ID", "DEFAULT_METHOD", "EXPORT_DAG_ID", "HOME_ENV", "METHODS", "POLL_ENV",
            "RUN_PARAMS", "SETTINGS", "Setting", "airflow_variable", "display_url",
-           "exports_dir", "landing_poll_seconds", "resolve", "runs_dir", "warehouse_url",
+           "exports_dir", "home", "landing_poll_seconds", "quarantine_dir", "resolve",
+           "runs_dir", "warehouse_url",
            "warehouse_url_from_airflow_connection", "watch_dir"]
