@@ -275,9 +275,8 @@ def current_release_duckdb(path: Path, wait: float = 0.0) -> dict[str, Any] | No
     if not path.exists():
         return None
     with connect_warehouse(path, read_only=True, wait=wait) as con:
-        if "meta_pipeline_run" not in _tables_in(con, SCHEMA):
-            return None
-        if not set(_tables_in(con, SCHEMA)) & set(PUBLISHED_TABLES):
+        tables = set(_tables_in(con, SCHEMA))
+        if "meta_pipeline_run" not in tables or not tables & set(PUBLISHED_TABLES):
             return None
         control = CONTROL_SCHEMA in {r[0] for r in con.execute(
             "select schema_name from information_schema.schemata").fetchall()}

@@ -877,10 +877,8 @@ def current_release_postgres(url: str) -> dict[str, Any] | None:
     """The run-log row of the release in `carbon`; None when nothing was ever published
     (read-only: creates nothing)."""
     with connect(url) as conn, _errors(url, "read the current release"):
-        if not _schema_exists(conn, SCHEMA) or not (
-                set(_tables_in(conn, SCHEMA)) & set(PUBLISHED_TABLES)):
-            return None
-        if "meta_pipeline_run" not in _tables_in(conn, SCHEMA):
+        tables = set(_tables_in(conn, SCHEMA)) if _schema_exists(conn, SCHEMA) else set()
+        if "meta_pipeline_run" not in tables or not tables & set(PUBLISHED_TABLES):
             return None
         if _schema_exists(conn, CONTROL_SCHEMA):
             return _run_row(conn, _release(conn, "current"))
