@@ -76,6 +76,11 @@ class WarehouseError(CarbonAssessError):
     """The warehouse URL or the warehouse itself is not usable."""
 
 
+def is_rejection(exc: BaseException) -> bool:
+    """Bad input or a failed gate (exit code 2: fix the input), as opposed to a failure."""
+    return isinstance(exc, CarbonAssessError) and exc.exit_code == EXIT_REJECTED
+
+
 def mask_url(url: str) -> str:
     """The URL with its password replaced by ***, wherever it is: `user:pw@host` and
     `?password=pw` / `&password=pw` in the query string."""

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
-from carbon_assess.errors import EXIT_REJECTED, CarbonAssessError, one_line_error
+from carbon_assess.errors import CarbonAssessError, is_rejection, one_line_error
 from carbon_assess.ingest import IngestReport, ingest_landing
 from carbon_assess.landing import landing_digest
 from carbon_assess.publish import (
@@ -181,8 +181,7 @@ def _record_early_failure(run_id: str, landing: str, warehouse_url: str, exc: Ex
 
 def _failure_status(exc: BaseException) -> str:
     """'rejected' for bad input or a failed gate (exit code 2), else 'failed'."""
-    rejected = isinstance(exc, CarbonAssessError) and exc.exit_code == EXIT_REJECTED
-    return REJECTED if rejected else FAILED
+    return REJECTED if is_rejection(exc) else FAILED
 
 
 def _reason(exc: BaseException, warehouse_url: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from airflow.sdk import BaseNotifier
 
 from carbon_assess import settings
-from carbon_assess.errors import CarbonAssessError, one_line_error
+from carbon_assess.errors import CarbonAssessError, is_rejection, one_line_error
 
 log = logging.getLogger(__name__)
 DEFAULT_SENDER = "carbon-assess@localhost"  # unless the connection's extra sets from_email
@@ -31,7 +31,7 @@ def alert_text(context: dict[str, Any]) -> tuple[str, str]:
     exc = context.get("exception")
     stage = getattr(ti, "task_id", "?")
     run_id = getattr(dag_run, "run_id", None) or getattr(ti, "run_id", "?")
-    rejected = isinstance(exc, CarbonAssessError) and exc.exit_code == 2
+    rejected = exc is not None and is_rejection(exc)
     if isinstance(exc, CarbonAssessError):
         first = str(exc)
     elif exc is not None:
