@@ -56,7 +56,6 @@ when it runs.
 from __future__ import annotations
 
 import importlib.util
-import re
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -81,7 +80,7 @@ if importlib.util.find_spec("carbon_assess") is None:
 from carbon_assess import settings  # noqa: E402  (light: reference CSVs and paths only)
 from carbon_assess.orchestration.alerts import FailureAlert  # noqa: E402  (light)
 from carbon_assess.orchestration.assets import WAREHOUSE_ASSET, landing_asset  # noqa: E402
-from carbon_assess.workdir import Run, new_run_id  # noqa: E402  (light: paths and run.json)
+from carbon_assess.workdir import Run, new_run_id, safe_run_id  # noqa: E402  (light: paths and run.json)
 
 STAGE_TIMEOUT = timedelta(hours=1)
 
@@ -97,7 +96,7 @@ def _run_id() -> str:
     dag_run = get_current_context().get("dag_run")
     if not dag_run:
         return new_run_id()
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", dag_run.run_id).strip("._-")
+    return safe_run_id(dag_run.run_id)
 
 
 def _warehouse_url() -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,17 @@ def assess_home(default: Path | str = "var") -> Path:
 
 def runs_root(default_home: Path | str = "var") -> Path:
     return assess_home(default_home) / "runs"
+
+
+# What a run id may hold: it names folders and SQL rows (new_run_id() gives e.g.
+# 20260101T000000Z-a1b2c3; an Airflow run id is made to fit by `safe_run_id`).
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def safe_run_id(text: str) -> str:
+    """`text` (e.g. an Airflow run id, with ':' and '+') as a run id: every run of other
+    characters becomes '_', leading and trailing '._-' are dropped."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")
 
 
 def new_run_id() -> str:

@@ -3,13 +3,10 @@ rejected run's quarantine report."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from carbon_assess.workdir import Run
+from carbon_assess.workdir import RUN_ID_PATTERN, Run
 
-# What a run id may look like in a path: `new_run_id()` gives e.g. 20260101T000000Z-a1b2c3.
-RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 QUARANTINE_REPORT = "report.md"
 
 
