@@ -93,10 +93,8 @@ def landing_digest(landing: Path) -> LandingDigest:
     digest = hashlib.sha256()
     files = landing_files(Path(landing))
     for path in files:
-        content = hashlib.sha256()
         with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                content.update(block)
+            content = hashlib.file_digest(handle, "sha256").hexdigest()
         name = path.relative_to(landing).as_posix()
-        digest.update(f"{name}\0{content.hexdigest()}\n".encode())
+        digest.update(f"{name}\0{content}\n".encode())
     return LandingDigest(digest.hexdigest() if files else None, len(files))
