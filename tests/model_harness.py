@@ -3,7 +3,7 @@
     rows = run_model(
         "int_emissions",
         {"int_energy_activity": [
-            {"province_code": "630000", "year": 2010, "flow": "consumption", "fuel": "coke",
+            {"region_code": "630000", "year": 2010, "flow": "consumption", "fuel": "coke",
              "quantity": 50.0},
             ...
         ]},

@@ -71,7 +71,7 @@ def test_implausible_finite_and_positive_guard_against_zero_and_non_finite() -> 
 
 
 def _raw(fuel: str, flow: str, values: dict[int, float | None], unit: str = "万吨") -> list[dict]:
-    return [{"province_code": "630000", "year": year, "variable": flow, "fuel": fuel,
+    return [{"region_code": "630000", "year": year, "variable": flow, "fuel": fuel,
              "value": value, "unit": unit, "source_file": "e.csv", "source_row": year - 2000}
             for year, value in values.items()]
 
@@ -108,7 +108,7 @@ def test_blank_policy_in_int_energy_activity() -> None:
     assert got[("kerosene", "production", 2013)]["noise_zeroed"] is True
     assert got[("kerosene", "consumption", 2011)]["source_row"] == 11  # lineage kept
     assert list(rows[0]) == [  # the columns validation and fct_energy_activity read
-        "province_code", "year", "flow", "fuel", "quantity", "unit", "value_status", "imputed",
+        "region_code", "year", "flow", "fuel", "quantity", "unit", "value_status", "imputed",
         "noise_zeroed", "source_file", "source_sha256", "source_row", "source_column",
         "source_value"]
 
@@ -117,7 +117,7 @@ def test_blank_policy_in_int_energy_activity() -> None:
 
 
 def _activity(fuel: str, flow: str, quantity: float, **flags) -> dict:
-    return {"province_code": "630000", "year": 2010, "flow": flow, "fuel": fuel,
+    return {"region_code": "630000", "year": 2010, "flow": flow, "fuel": fuel,
             "quantity": quantity, "value_status": flags.get("status", "reported"),
             "imputed": flags.get("imputed", False)}
 
@@ -200,13 +200,13 @@ def test_expected_decline_follows_the_plan_length_in_dim_plan() -> None:
     """A four-year plan (base 2020, end 2024), target 19 %: e(t) = 1 − 0.81^((t − 2020)/4),
     e(2022) = 1 − 0.9 = 10 %. GDP constant (index 100), CO2 100 → 95 → 90: d(2022) = 10 %,
     exactly on schedule; annual 2022 = 1 − 90/95 = 5.2632 %."""
-    geo = [{"province_code": "630000", "year": y, "co2_mt": co2, "energy_10k_tce": 50.0,
+    geo = [{"region_code": "630000", "year": y, "co2_mt": co2, "energy_10k_tce": 50.0,
             "gdp_current_100m_yuan": 100.0, "gdp_index_prev_year": 100.0}
            for y, co2 in ((2020, 100.0), (2021, 95.0), (2022, 90.0))]
     rows = run_model("int_intensity", {
         "int_geo_year": geo,
         "dim_plan": [{"plan_id": "x", "start_year": 2021, "end_year": 2024, "base_year": 2020}],
-        "dim_target": [{"plan_id": "x", "province_code": "630000", "target_pct": 19.0}],
+        "dim_target": [{"plan_id": "x", "region_code": "630000", "target_pct": 19.0}],
     })
     year = _by(rows, "year")
     # intensity = co2_mt × 100 / GDP(亿元) = t per 10,000 yuan: 100 × 100 / 100 = 100
@@ -226,7 +226,7 @@ def test_expected_decline_follows_the_plan_length_in_dim_plan() -> None:
 
 def _economy(year: int, gdp: float | None = 1000.0, index: float | None = 110.0,
              population: float | None = 500.0) -> list[dict]:
-    return [{"province_code": "630000", "year": year, "variable": variable, "value": value,
+    return [{"region_code": "630000", "year": year, "variable": variable, "value": value,
              "unit": unit, "source_file": "e.csv"}
             for variable, value, unit in (("gdp_current", gdp, "亿元"),
                                           ("gdp_index_prev_year", index, "上年=100"),
@@ -247,7 +247,7 @@ def test_zero_and_non_finite_inputs_make_the_province_year_insufficient() -> Non
                                       "raw_economy": economy},
                      upstream=["stg_energy", "stg_economy", "int_energy_activity",
                                "int_emissions"])
-    year = {r["year"]: r for r in rows if r["province_code"] == "630000"}
+    year = {r["year"]: r for r in rows if r["region_code"] == "630000"}
     assert {y: (r["data_status"], r["data_gaps"]) for y, r in year.items()} == {
         2010: ("insufficient data", "coal consumption 0"),
         2011: ("insufficient data", "GDP 0"),
@@ -262,11 +262,11 @@ def test_zero_and_non_finite_inputs_make_the_province_year_insufficient() -> Non
     assert year[2011]["co2_mt"] == pytest.approx(1.9003)
 
 
-TARGET = [{"plan_id": "12th", "province_code": "630000", "target_pct": 10.0}]
+TARGET = [{"plan_id": "12th", "region_code": "630000", "target_pct": 10.0}]
 
 
 def _geo(year: int, co2: float, gdp: float = 1000.0, gaps: str | None = None) -> dict:
-    return {"province_code": "630000", "year": year, "co2_mt": co2, "energy_10k_tce": 50.0,
+    return {"region_code": "630000", "year": year, "co2_mt": co2, "energy_10k_tce": 50.0,
             "gdp_current_100m_yuan": gdp, "gdp_index_prev_year": 110.0, "data_gaps": gaps,
             "data_status": "insufficient data" if gaps else "complete"}
 
@@ -319,7 +319,7 @@ def test_a_non_finite_co2_breaks_only_the_declines_that_use_it() -> None:
 
 def _intensity(province: str, year: int, annual: float | None, cumulative: float | None,
                expected: float, target: float = 10.0) -> dict:
-    return {"plan_id": "12th", "province_code": province, "year": year,
+    return {"plan_id": "12th", "region_code": province, "year": year,
             "annual_decline_pct": annual, "cumulative_decline_pct": cumulative,
             "expected_decline_pct": expected, "target_pct": target}
 
@@ -342,15 +342,15 @@ def assessed() -> dict:
             _intensity("440000", 2012, None, 5.0, 4.0),
             _intensity("650000", 2012, 2.5, 6.0, 4.0),
         ],
-        "int_geo_year": [{"province_code": "440000", "year": 2012,
+        "int_geo_year": [{"region_code": "440000", "year": 2012,
                           "data_gaps": "coal consumption blank"}],
-        "stg_annual_targets": [{"plan_id": "12th", "province_code": "650000", "year": 2012,
+        "stg_annual_targets": [{"plan_id": "12th", "region_code": "650000", "year": 2012,
                                 "annual_target_pct": 3.0}],
-        "int_measures_score": [{"plan_id": "12th", "province_code": "650000",
+        "int_measures_score": [{"plan_id": "12th", "region_code": "650000",
                                 "assessment_year": 2012, "indicator": i, "points": 20.0}
                                for i in ("funding", "organisation")],
     }, upstream=ASSESSMENT)
-    return _by(rows, "province_code")
+    return _by(rows, "region_code")
 
 
 def test_met_exactly_at_the_tolerance_boundary(assessed: dict) -> None:
@@ -413,9 +413,9 @@ def test_grade_from_the_thresholds_and_chaining_note() -> None:
     points 25 (2.5 ≥ 2.0852) + 25 (7.375 ≥ 6) = 50, measures 39.5 → 89.5: good (≥ 80, < 90)."""
     rows = run_model("fct_target_assessment", {
         "int_intensity": [_intensity("630000", 2013, 2.5, 6.5, 6.0)],
-        "stg_confirmed_declines": [{"plan_id": "12th", "province_code": "630000",
+        "stg_confirmed_declines": [{"plan_id": "12th", "region_code": "630000",
                                     "year": 2012, "confirmed_decline_pct": 5.0}],
-        "int_measures_score": [{"plan_id": "12th", "province_code": "630000",
+        "int_measures_score": [{"plan_id": "12th", "region_code": "630000",
                                 "assessment_year": 2013, "indicator": "funding",
                                 "points": 39.5}],
     }, upstream=ASSESSMENT)
@@ -433,7 +433,7 @@ def test_grade_from_the_thresholds_and_chaining_note() -> None:
 
 def test_no_target_plan_is_not_assessed() -> None:
     rows = run_model("fct_target_assessment", {
-        "int_intensity": [{"plan_id": "11th", "province_code": "630000", "year": 2008,
+        "int_intensity": [{"plan_id": "11th", "region_code": "630000", "year": 2008,
                            "annual_decline_pct": 4.0, "cumulative_decline_pct": 9.0}],
     }, upstream=ASSESSMENT)
     (row,) = rows
@@ -466,7 +466,7 @@ def test_margin_worked_by_hand() -> None:
     """
     def row(year: int, gdp: float, intensity: float, annual: float | None,
             cumulative: float | None, expected: float) -> dict:
-        return {"plan_id": "12th", "province_code": "630000", "year": year,
+        return {"plan_id": "12th", "region_code": "630000", "year": year,
                 "gdp_const_100m_yuan": gdp, "intensity_t_per_10k_yuan": intensity,
                 "co2_mt": intensity * gdp / 100, "annual_decline_pct": annual,
                 "cumulative_decline_pct": cumulative, "expected_decline_pct": expected,
@@ -507,13 +507,13 @@ def test_a_chained_margin_agrees_with_the_official_decline() -> None:
     = +0.333117 Mt (the direct base 2.0 would give 1.88 × 12 − 22.44 = +0.12)."""
     rows = run_model("fct_target_assessment", {
         "int_intensity": [
-            {"plan_id": "12th", "province_code": "630000", "year": 2010,
+            {"plan_id": "12th", "region_code": "630000", "year": 2010,
              "intensity_t_per_10k_yuan": 2.0, "target_pct": 10.0},
-            {"plan_id": "12th", "province_code": "630000", "year": 2013,
+            {"plan_id": "12th", "region_code": "630000", "year": 2013,
              "gdp_const_100m_yuan": 1200.0, "intensity_t_per_10k_yuan": 1.87,
              "co2_mt": 1.87 * 12, "annual_decline_pct": 2.5, "cumulative_decline_pct": 6.5,
              "expected_decline_pct": 6.0, "target_pct": 10.0}],
-        "stg_confirmed_declines": [{"plan_id": "12th", "province_code": "630000",
+        "stg_confirmed_declines": [{"plan_id": "12th", "region_code": "630000",
                                     "year": 2012, "confirmed_decline_pct": 5.0}],
     }, upstream=ASSESSMENT)
     (row,) = [r for r in rows if r["assessment_year"] == 2013]
@@ -540,9 +540,9 @@ def test_every_grade_has_a_reason(assessed: dict) -> None:
     rows = run_model("fct_target_assessment", {
         "int_intensity": [
             _intensity("630000", 2013, 2.5, 6.5, 6.0),
-            {"plan_id": "11th", "province_code": "630000", "year": 2008,
+            {"plan_id": "11th", "region_code": "630000", "year": 2008,
              "annual_decline_pct": 4.0, "cumulative_decline_pct": 9.0}],
-        "int_measures_score": [{"plan_id": "12th", "province_code": "630000",
+        "int_measures_score": [{"plan_id": "12th", "region_code": "630000",
                                 "assessment_year": 2013, "indicator": "funding",
                                 "points": 39.5}],
     }, upstream=ASSESSMENT)

@@ -142,7 +142,7 @@ class _RawWriter:
     """
 
     BATCH_ROWS = 50_000
-    COLUMNS = ("province_code", "year", "variable", "fuel", "value", "unit", "source_value",
+    COLUMNS = ("region_code", "year", "variable", "fuel", "value", "unit", "source_value",
                "source_unit", "source_file", "source_sha256", "source_sheet", "source_row",
                "source_column")  # as `add` lays out a row; the rest of RAW_SCHEMA is constant
 
@@ -169,7 +169,7 @@ class _RawWriter:
             raise rows_exceeded(self.source[0], self.limit, obs.source_row)
         indicator = obs.indicator
         buffer = self.buffers[indicator.source_kind]
-        buffer.append((obs.province_code, obs.year, indicator.variable, indicator.fuel,
+        buffer.append((obs.region_code, obs.year, indicator.variable, indicator.fuel,
                        obs.value, indicator.canonical_unit, obs.source_value,
                        indicator.source_unit, *self.source, obs.source_row, obs.source_column))
         if len(buffer) >= self.BATCH_ROWS:

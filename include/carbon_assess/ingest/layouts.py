@@ -1,7 +1,9 @@
 """Recognise a table by its header (never by its file name) and yield typed observations.
 
 Two NBS layouts are understood:
-- long:  `省份编码, 省份, 年份, <indicator>(<unit>)...` (national files: `年份, <indicator>...`);
+- long:  `省份编码, 省份, 年份, <indicator>(<unit>)...` (national files: `年份, <indicator>...`),
+  or with the region header `地区编码, 地区, 年份, ...` for units of any level: a province,
+  prefecture or county of GB/T 2260, or a unit a units sheet declares (see ingest.regions);
 - wide (data-portal export): metadata lines `数据库：...`, `指标：<indicator>(<unit>)`, `时间：...`,
   a header `地区, 2019年, 2018年, ...` (national: `指标, 2019年, ...`), one row per province or
   indicator, and footer lines (`注：...`, `数据来源：...`).
@@ -21,7 +23,8 @@ from itertools import chain
 
 from carbon_assess import reference
 from carbon_assess.errors import InputError
-from carbon_assess.ingest.provinces import resolve_province
+from carbon_assess.ingest.regions import names_unit as _names_unit
+from carbon_assess.ingest.regions import resolve_region
 from carbon_assess.ingest.schema import NATIONAL_CODE
 
 HEADER_RE = re.compile(r"^(?P<name>.+?)\s*[（(](?P<unit>[^()（）]+)[)）]\s*$")
@@ -47,7 +50,7 @@ class Indicator:
 
 @dataclass(slots=True)
 class Observation:
-    province_code: str
+    region_code: str
     year: int
     indicator: Indicator
     value: float | None
@@ -186,10 +189,12 @@ def parse_year(text: str, file: str, row: int, column: str) -> int:
     return int(match["year"])
 
 
-def _province(text: str, file: str, row: int, column: str) -> str:
-    code = resolve_province(text)
+def _region(text: str, file: str, row: int, column: str, code_column: bool) -> str:
+    """The unit a row is about (any level; see ingest.regions)."""
+    code = resolve_region(text, code_column)
     if code is None:
-        raise InputError(file, "unknown province", row=row, column=column, value=text)
+        what = "province" if column.startswith(("省份", "province")) else "region"
+        raise InputError(file, f"unknown {what}", row=row, column=column, value=text)
     return code
 
 
@@ -265,6 +270,7 @@ def _parse_long(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
         )
     emit = parsed.emitter(emit)
     unnamed_with_values: set[int] = set()
+    recoded: dict[str, str] = {}  # retired GB/T 2260 code -> current (region_code_changes.csv)
     for row_number, cells in chain([first_data], content):
         if unnamed:
             unnamed_with_values.update(i for i in unnamed if i < len(cells) and cells[i])
@@ -278,13 +284,19 @@ def _parse_long(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
         if province_col is None:
             code = NATIONAL_CODE
         else:
-            code = _province(cells[province_col], file, row_number, header[province_col])
+            written = cells[province_col].strip()
+            code = _region(written, file, row_number, header[province_col],
+                           code_column=province_col == code_col)
+            if written[:6] != code and written[:6].isdigit():
+                recoded[written[:6]] = code
             if code_col is not None and name_col is not None and cells[name_col].strip():
-                named = resolve_province(cells[name_col])
-                if named != code:
+                named = resolve_region(cells[name_col], code_column=False)
+                if named != code and not _names_unit(cells[name_col], code):
+                    what = "province" if header[name_col].startswith(("省份", "province")) \
+                        else "region"
                     rule = (
-                        "unknown province" if named is None
-                        else f"province name does not match the code {cells[code_col]!r}"
+                        f"unknown {what}" if named is None
+                        else f"{what} name does not match the code {cells[code_col]!r}"
                     )
                     raise InputError(
                         file, rule, row=row_number, column=header[name_col], value=cells[name_col]
@@ -293,7 +305,7 @@ def _parse_long(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
             value = parse_number(cells[i], file, row_number, header[i])
             emit(
                 Observation(
-                    province_code=code,
+                    region_code=code,
                     year=year,
                     indicator=indicator,
                     value=None if value is None else value * indicator.factor,
@@ -306,6 +318,12 @@ def _parse_long(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
         f"column {i + 1} has values but no header (merged header cell?): skipped"
         for i in unnamed if i in unnamed_with_values
     ]
+    if recoded:
+        pairs = ", ".join(f"{old}→{new}" for old, new in sorted(recoded.items())[:5])
+        parsed.notes.append(
+            f"{len(recoded)} retired GB/T 2260 code(s) mapped to the current code "
+            f"(reference/region_code_changes.csv): {pairs}{' ...' if len(recoded) > 5 else ''}"
+        )
     return parsed
 
 
@@ -363,7 +381,7 @@ def _parse_wide(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
             if indicator is None:
                 raise InputError(file, "portal export without an `指标：` line")
             row_indicator = indicator
-            code = _province(cells[0], file, row_number, header[0])
+            code = _region(cells[0], file, row_number, header[0], code_column=False)
         if len(cells) < len(header):
             raise InputError(
                 file,
@@ -375,7 +393,7 @@ def _parse_wide(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
             value = parse_number(cells[i], file, row_number, header[i])
             emit(
                 Observation(
-                    province_code=code,
+                    region_code=code,
                     year=year,
                     indicator=row_indicator,
                     value=None if value is None else value * row_indicator.factor,

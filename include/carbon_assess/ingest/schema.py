@@ -19,7 +19,7 @@ NATIONAL_CODE = "000000"  # rows from national files (no province column)
 
 RAW_SCHEMA = pa.schema(
     [
-        pa.field("province_code", pa.string(), nullable=False),  # GB/T 2260, or 000000 national
+        pa.field("region_code", pa.string(), nullable=False),  # GB/T 2260, or 000000 national
         pa.field("year", pa.int32(), nullable=False),
         pa.field("variable", pa.string(), nullable=False),  # e.g. consumption, gdp_current
         pa.field("fuel", pa.string()),  # coal, coke, ... for energy kinds; null otherwise

@@ -7,9 +7,14 @@ Recognised by their header (English or Chinese), never by file name:
 - annual targets:       plan, year, province, annual_target_pct[, source] (…, 年度目标(%))
 - confirmed declines:   plan, year, province, confirmed_decline_pct[, source]
                         (…, 核定累计下降率(%)): cumulative declines confirmed earlier
+- units:                code, name, level, parent   (编码, 名称, 级别, 上级编码): extra units
+                        (industrial parks, development zones) that then behave like any region
+
+Every sheet names its unit in a `region`/`地区`/`地区编码` column (any GB/T 2260 unit or declared
+unit) or, as before, `province`/`省份`; either way it becomes the column `region`.
 
 Ingest only *parses* a sheet here, as it parses the NBS files: header recognition, numbers,
-years, required values present, province name → GB/T 2260 code (an unknown province is an
+years, required values present, province or region → GB/T 2260 code (an unknown one is an
 `InputError`, as in an NBS file). Every rule on the *values* (plan known, year inside the plan,
 sub-indicator known and points within its maximum, percentages in range, one row per key across
 all files, the incomplete-sheet and target-override warnings) is an expectation of the
@@ -27,13 +32,19 @@ from typing import Any
 
 from carbon_assess.errors import InputError
 from carbon_assess.ingest.layouts import parse_number, parse_year
-from carbon_assess.ingest.provinces import resolve_province
+from carbon_assess.ingest.regions import resolve_region
 from carbon_assess.workdir import Run
 
 ALIASES = {
     "plan": "plan", "规划": "plan", "plan_id": "plan",
     "year": "year", "年份": "year",
-    "province": "province", "省份": "province", "province_code": "province", "省份编码": "province",
+    # the unit assessed: a province as before, or any region (prefecture, county, declared unit)
+    "province": "region", "省份": "region", "province_code": "region", "省份编码": "region",
+    "region": "region", "地区": "region", "region_code": "region", "地区编码": "region",
+    # units sheet: extra units (industrial parks, development zones) beyond GB/T 2260
+    "code": "code", "编码": "code", "单位编码": "code", "name": "name", "名称": "name",
+    "单位名称": "name", "level": "level", "级别": "level", "parent": "parent",
+    "上级编码": "parent", "parent_code": "parent",
     "indicator": "indicator", "指标": "indicator",
     "points": "points", "得分": "points",
     "note": "note", "说明": "note", "备注": "note",
@@ -46,23 +57,26 @@ ALIASES = {
 
 SHEETS: dict[str, dict[str, Any]] = {
     "measures": {
-        "required": ("plan", "year", "province", "indicator", "points"),
-        "key": ("plan", "year", "province", "indicator"),
+        "required": ("plan", "year", "region", "indicator", "points"),
+        "key": ("plan", "year", "region", "indicator"),
     },
-    "targets": {"required": ("plan", "province", "target_pct"), "key": ("plan", "province")},
+    "targets": {"required": ("plan", "region", "target_pct"), "key": ("plan", "region")},
     "annual_targets": {
-        "required": ("plan", "year", "province", "annual_target_pct"),
-        "key": ("plan", "year", "province"),
+        "required": ("plan", "year", "region", "annual_target_pct"),
+        "key": ("plan", "year", "region"),
     },
     "confirmed_declines": {
-        "required": ("plan", "year", "province", "confirmed_decline_pct"),
-        "key": ("plan", "year", "province"),
+        "required": ("plan", "year", "region", "confirmed_decline_pct"),
+        "key": ("plan", "year", "region"),
     },
+    "units": {"required": ("code", "name", "level", "parent"), "key": ("code",)},
 }
+REGION_COLUMNS = ("region", "parent")  # resolved to a unit code at ingest
 OPTIONAL = ("note", "source")
 LINEAGE = ("source_file", "source_sheet", "source_row")
 COLUMN_TYPES = {  # DuckDB type of every column a sheet Parquet can hold
-    "plan": "varchar", "year": "integer", "province": "varchar", "indicator": "varchar",
+    "plan": "varchar", "year": "integer", "region": "varchar", "code": "varchar",
+    "name": "varchar", "level": "varchar", "parent": "varchar", "indicator": "varchar",
     "points": "double", "target_pct": "double", "annual_target_pct": "double",
     "confirmed_decline_pct": "double", "note": "varchar", "source": "varchar",
     "source_file": "varchar", "source_sheet": "varchar", "source_row": "integer",
@@ -79,7 +93,7 @@ def _normalise(header: list[str]) -> list[str | None]:
 def sheet_kind(header: list[str]) -> str | None:
     """Which assessment sheet a header row belongs to, or None."""
     names = set(_normalise(header)) - {None}
-    for kind in ("measures", "annual_targets", "confirmed_declines", "targets"):
+    for kind in ("measures", "annual_targets", "confirmed_declines", "targets", "units"):
         if set(SHEETS[kind]["required"]) <= names:
             return kind
     return None
@@ -130,11 +144,16 @@ def read_sheet(rows: list[tuple[int, list[str]]], file: str, sheet: str | None
                 raise InputError(file, "a value is required", row=row_number, column=header[i],
                                  value=text)
             record[name] = value
-        code = resolve_province(record["province"])
-        if code is None:
-            raise InputError(file, "unknown province", row=row_number,
-                             column=header_of["province"], value=record["province"])
-        record["province"] = code
+        for column in REGION_COLUMNS:
+            if column in record:
+                code = resolve_region(record[column])
+                if code is None:
+                    written = header_of[column]
+                    what = "province" if written.casefold().startswith(("省份", "province")) \
+                        else "region" if column == "region" else "parent unit"
+                    raise InputError(file, f"unknown {what}", row=row_number, column=written,
+                                     value=record[column])
+                record[column] = code
         record.update(source_file=file, source_sheet=sheet, source_row=row_number)
         record["source_columns"] = header_of  # the header text of each column, for the report
         records.append(record)

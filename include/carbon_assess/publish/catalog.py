@@ -81,6 +81,13 @@ INTENSITY = "t CO2 per 10,000 yuan (吨/万元)"
 
 # Shared column descriptions (same meaning wherever the column appears).
 _PROVINCE = C("province_code", V, "Province code (GB/T 2260, six digits, e.g. 630000 Qinghai)")
+_UNIT_PROVINCE = C(
+    "province_code", V, "Province code (GB/T 2260) of a province's row; null for a prefecture, "
+    "county or declared unit (see region_code), so queries about provinces read as before")
+_REGION = C("region_code", V, "The unit: GB/T 2260 code of a province, prefecture or county, or "
+            "the code a units sheet declares for a park or zone (dim_region)")
+_LEVEL = C("region_level", V, "Level of the unit: province, prefecture, county, park or "
+           "development_zone (reference/region_levels.csv)")
 _PLAN = C("plan_id", V, "Five-Year Plan: 11th, 12th, 13th or 14th")
 _YEAR = C("year", INT, "Calendar year", "year")
 _METHOD = C("method", V, "Emission accounting method: reference (primary fuels plus net "
@@ -154,12 +161,14 @@ TABLES: tuple[Table, ...] = (
         "(reference/targets.csv), overridden or completed by a user-supplied targets sheet.",
         (
             _PLAN,
-            _PROVINCE,
+            _UNIT_PROVINCE,
             C("target_pct", D, "Reduction target for CO2 per unit of GDP at the end of the plan, "
               "relative to the base year", PCT),
             C("source", V, "Where the target comes from (document, or user sheet file and row)"),
+            _REGION,
+            _LEVEL,
         ),
-        primary_key=("plan_id", "province_code"),
+        primary_key=("plan_id", "region_code"),
     ),
     Table(
         "dim_emission_factor", "dimension",
@@ -195,7 +204,7 @@ TABLES: tuple[Table, ...] = (
         "blank-value policy (DESIGN.md §3), with the lineage of every value back to its landing "
         "file, row and column.",
         (
-            _PROVINCE,
+            _UNIT_PROVINCE,
             _YEAR,
             C("flow", V, "consumption or production"),
             C("fuel", V, "Fuel or energy carrier (see dim_emission_factor.fuel; also electricity)"),
@@ -214,15 +223,17 @@ TABLES: tuple[Table, ...] = (
               "(lineage)"),
             C("source_column", V, "Header of the column the value comes from (lineage)"),
             C("source_value", V, "The cell as written in the landing file (lineage)"),
+            _REGION,
+            _LEVEL,
         ),
-        primary_key=("province_code", "year", "flow", "fuel"),
+        primary_key=("region_code", "year", "flow", "fuel"),
     ),
     Table(
         "fct_emissions", "fact",
         "CO2 from fossil-fuel combustion per province, year and fuel, for both accounting "
         "methods (DESIGN.md §5).",
         (
-            _PROVINCE,
+            _UNIT_PROVINCE,
             _YEAR,
             C("fuel", V, "Fuel (see dim_emission_factor.fuel)"),
             _METHOD,
@@ -236,8 +247,10 @@ TABLES: tuple[Table, ...] = (
             C("energy_10k_tce", D, "Fossil energy on the same basis as co2_mt", TCE),
             C("imputed", BOOL, "True when the consumption figure was interpolated"),
             C("assumed_zero", BOOL, "True when the consumption figure is a blank taken as 0"),
+            _REGION,
+            _LEVEL,
         ),
-        primary_key=("province_code", "year", "fuel", "method"),
+        primary_key=("region_code", "year", "fuel", "method"),
     ),
     Table(
         "fct_province_year", "fact",
@@ -276,11 +289,13 @@ TABLES: tuple[Table, ...] = (
         "target.",
         (
             _PLAN,
-            _PROVINCE,
+            _UNIT_PROVINCE,
             *_INTENSITY_COLUMNS,
+            _REGION,
+            _LEVEL,
         ),
-        primary_key=("plan_id", "province_code", "year"),
-        indexes=(("province_code", "year"),),
+        primary_key=("plan_id", "region_code", "year"),
+        indexes=(("region_code", "year"),),
     ),
     Table(
         "fct_intensity_decomposition", "fact",
@@ -289,7 +304,7 @@ TABLES: tuple[Table, ...] = (
         "effect (the two sum to the change; null where an input is not positive).",
         (
             _PLAN,
-            _PROVINCE,
+            _UNIT_PROVINCE,
             C("base_year", B, "Base year of the plan", "year"),
             C("year", B, "Calendar year (after the base year)", "year"),
             C("intensity_base_t_per_10k_yuan", D, "Carbon intensity in the base year",
@@ -305,8 +320,10 @@ TABLES: tuple[Table, ...] = (
               "change", PCT),
             C("carbon_content_share_pct", D, "Carbon-content effect as a share of the change",
               PCT),
+            _REGION,
+            _LEVEL,
         ),
-        primary_key=("plan_id", "province_code", "year"),
+        primary_key=("plan_id", "region_code", "year"),
     ),
     Table(
         "fct_measures_score", "fact",
@@ -314,7 +331,7 @@ TABLES: tuple[Table, ...] = (
         "sub-indicator (measures score sheet, with reference/measures_indicators.csv).",
         (
             _PLAN,
-            _PROVINCE,
+            _UNIT_PROVINCE,
             C("assessment_year", INT, "Year assessed", "year"),
             C("part", V, "Part of the measures score: tasks, basic_work or organisation"),
             C("indicator", V, "Sub-indicator code (e.g. energy_conservation)"),
@@ -325,8 +342,10 @@ TABLES: tuple[Table, ...] = (
             C("source_file", V, "Score sheet the row comes from, relative to the landing "
               "directory (lineage)"),
             C("source_row", INT, "Row in the score sheet (lineage)"),
+            _REGION,
+            _LEVEL,
         ),
-        indexes=(("plan_id", "province_code", "assessment_year"),),
+        indexes=(("plan_id", "region_code", "assessment_year"),),
     ),
     Table(
         "fct_national_year", "fact",
@@ -384,7 +403,7 @@ TABLES: tuple[Table, ...] = (
         "grade and veto (DESIGN.md §7).",
         (
             _PLAN,
-            _PROVINCE,
+            _UNIT_PROVINCE,
             C("assessment_year", B, "Year assessed", "year"),
             C("end_of_plan", BOOL, "True in the plan's end year (final assessment)"),
             C("target_pct", D, "The province's reduction target for the plan", PCT),
@@ -437,9 +456,11 @@ TABLES: tuple[Table, ...] = (
               "more GDP needed, positive = GDP could be that much lower)", PCT),
             C("margin_text", V, "The margin in words, e.g. 'short by 0.46 pp: 0.25 Mt CO2 less "
               "or 0.51 % more GDP in 2015'"),
+            _REGION,
+            _LEVEL,
         ),
-        primary_key=("plan_id", "province_code", "assessment_year"),
-        indexes=(("province_code", "assessment_year"), ("assessment_year", "status")),
+        primary_key=("plan_id", "region_code", "assessment_year"),
+        indexes=(("region_code", "assessment_year"), ("assessment_year", "status")),
     ),
     Table(
         "fct_official_comparison", "fact",
@@ -548,6 +569,81 @@ TABLES: tuple[Table, ...] = (
             C("examples", V, "A few offending values (JSON)"),
         ),
         indexes=(("run_id",),),
+    ),
+)
+
+
+def _unit_year() -> Table:
+    """fct_region_year: the columns of fct_province_year, for every unit."""
+    province_year = next(t for t in TABLES if t.name == "fct_province_year")
+    return Table(
+        "fct_region_year", "fact",
+        "One row per unit and year, every unit the run has data for (provinces, prefectures, "
+        "counties, declared parks and zones; the 31 provinces always): the columns of "
+        "fct_province_year with the unit's level and parent.",
+        (_REGION, _LEVEL, C("parent_code", V, "The unit's parent (dim_region)"),
+         *province_year.columns[1:]),
+        primary_key=("region_code", "year"),
+        indexes=(("region_level", "year"),),
+    )
+
+
+def _gap(what: str, column: str, gap: str, unit: str) -> tuple[Column, ...]:
+    return (
+        C(f"own_{column}", D, f"The parent's own {what}", unit),
+        C(f"children_sum_{column}", D, f"Sum of the children's {what} (children in the sum)",
+          unit),
+        C(f"{gap}_gap_pct", D, f"100 x (children's sum / own {what} - 1)", PCT),
+    )
+
+
+TABLES += (
+    Table(
+        "dim_region", "dimension",
+        "Every unit a run can assess: the nation (000000), the GB/T 2260 provinces, "
+        "prefectures and counties of reference/regions.csv, and the parks and zones the run's "
+        "units sheet declares, with level, parent and the province each lies in.",
+        (
+            _REGION,
+            C("name_zh", V, "Name in Chinese (e.g. 新余市)"),
+            _LEVEL,
+            C("parent_code", V, "The unit above it: a county's prefecture (or its province for "
+              "municipal districts and province-administered counties), a declared unit's "
+              "parent; null for provinces and the nation"),
+            C("province_code", V, "The province the unit lies in (itself for a province)"),
+            C("gb_2260", BOOL, "True for units of the GB/T 2260 list (they partition their "
+              "parent and enter roll-up sums); false for the nation and declared units"),
+            C("source", V, "Where the unit comes from: reference/regions.csv, or the units "
+              "sheet file and row"),
+        ),
+        primary_key=("region_code",),
+        indexes=(("parent_code",),),
+    ),
+    _unit_year(),
+    Table(
+        "fct_region_reconciliation", "fact",
+        "Roll-up check: per parent unit and year, the sum of its GB/T 2260 children with "
+        "complete data against the parent's own figures (CO2, fossil energy, GDP, population), "
+        "with the gap; a warning when every child is in the sum and a gap exceeds the "
+        "tolerance (reference/rollup_tolerance.csv). The parent keeps its own figures.",
+        (
+            _REGION,
+            _LEVEL,
+            C("year", B, "Calendar year", "year"),
+            *_gap("CO2", "co2_mt", "co2", MT),
+            *_gap("fossil energy", "energy_10k_tce", "energy", TCE),
+            *_gap("GDP at current prices", "gdp_100m_yuan", "gdp", GDP),
+            *_gap("population", "population_10k", "population", "10,000 persons (万人)"),
+            C("children_in_sum", B, "Children with complete data in the sums", "units"),
+            C("children_expected", B, "Children the parent has in GB/T 2260 (dim_region)",
+              "units"),
+            C("complete", BOOL, "Every child of the parent is in the sums"),
+            C("exceeds_tolerance", BOOL, "Complete, and a gap is larger than warn_above_pct "
+              "(a warning: the parent keeps its own figures)"),
+            C("warn_above_pct", D, "The tolerance (reference/rollup_tolerance.csv)", PCT),
+            C("tolerance_version", V, "Version of the tolerance row used"),
+        ),
+        primary_key=("region_code", "year"),
     ),
 )
 

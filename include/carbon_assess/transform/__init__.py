@@ -219,10 +219,10 @@ def consumption_status(run: Run) -> tuple[Any, Any]:
         run_models(con, upstream(["int_energy_activity", "int_emissions"]))
         activity = (con.table("int_energy_activity")
                     .filter("flow = 'consumption'")
-                    .select("province_code, year, fuel, value_status").df())
+                    .select("region_code, year, fuel, value_status").df())
         emissions = (con.table("int_emissions")
                      .filter("method = 'consumption'")
-                     .select("province_code, year, fuel, co2_mt").df())
+                     .select("region_code, year, fuel, co2_mt").df())
     return activity, emissions
 
 

@@ -49,12 +49,13 @@ from carbon_assess.validate.checks import prepare_batches
 from carbon_assess.validate.offenders import offender, sheet_offender
 from carbon_assess.validate.sheet_checks import prepare_sheet_batch
 from carbon_assess.validate.suites import (
-    CURRENT_YEAR_PARAMETER,
+    declared_units,
     ERROR,
     SHEET_KINDS,
     build_suite,
     rules_for,
     suite_name,
+    suite_parameters,
 )
 from carbon_assess.workdir import Run
 
@@ -309,7 +310,7 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
         batches = prepare_batches(frames, info.run_id if info else None, flags) if frames else {}
         context, source = _gx_context(docs_dir)
         gx_run = RunIdentifier(run_name=run_id, run_time=started)
-        parameters = {CURRENT_YEAR_PARAMETER: started.year}
+        parameters = suite_parameters(started.year, declared_units(run))
         for kind in [k for k in SOURCE_KINDS if k in batches]:
             df = batches[kind]
             rules = rules_for(kind, run_id=info.run_id if info else None)

@@ -40,10 +40,10 @@ class BlankFlags:
     def from_frames(cls, activity, emissions) -> BlankFlags:
         return cls(
             status={(c, int(y), f): v for c, y, f, v in zip(
-                activity["province_code"], activity["year"], activity["fuel"],
+                activity["region_code"], activity["year"], activity["fuel"],
                 activity["value_status"], strict=True)},
             co2_mt={(c, int(y), f): float(v) for c, y, f, v in zip(
-                emissions["province_code"], emissions["year"], emissions["fuel"],
+                emissions["region_code"], emissions["year"], emissions["fuel"],
                 emissions["co2_mt"], strict=True) if v == v and v is not None},
         )
 
@@ -60,25 +60,25 @@ def energy_notes(df, flags: BlankFlags | None) -> dict[str, dict[Any, str]]:
     notes: dict[str, dict[Any, str]] = {c: {} for c in ENERGY_NOTES}
     if flags is None or df.empty or not usable(df):
         return notes
-    prov = df[(df["province_code"] != NATIONAL_CODE) & (df["variable"] == "consumption")]
+    prov = df[(df["region_code"] != NATIONAL_CODE) & (df["variable"] == "consumption")]
     prov = prov[prov["fuel"].notna()]
     if prov.empty:
         return notes
     status = [flags.status.get((c, int(y), f), "reported") for c, y, f in
-              zip(prov["province_code"], prov["year"], prov["fuel"], strict=True)]
+              zip(prov["region_code"], prov["year"], prov["fuel"], strict=True)]
     prov = prov.assign(value_status=status)
     fossil = fossil_fuels()
     totals = flags.totals()
     reported = prov["value_status"] == "reported"
     covered = {f: set(g["year"]) for f, g in prov[reported].groupby("fuel")}
-    with_fuel = set(prov.loc[reported & prov["fuel"].isin(fossil), "province_code"])
+    with_fuel = set(prov.loc[reported & prov["fuel"].isin(fossil), "region_code"])
 
     def share(code: str, fuel: str, year: int) -> str:
         return _share(flags.co2_mt.get((code, int(year), fuel)), totals.get((code, int(year))),
                       fuel, int(year))
 
     # provinces without any fossil-fuel figure (Tibet in the NBS tables)
-    for code, g in prov.groupby("province_code"):
+    for code, g in prov.groupby("region_code"):
         if code not in with_fuel:
             first = g.sort_values(["year", "fuel"]).index[0]
             notes["no_fuel_data"][first] = (
@@ -101,7 +101,7 @@ def energy_notes(df, flags: BlankFlags | None) -> dict[str, dict[Any, str]]:
             runs.append(([year], fuels))
     for years, fuels in runs:
         rows = prov[prov["year"].isin(years) & prov["fuel"].isin(fuels)]
-        first = rows[rows["year"] == years[0]].sort_values(["province_code", "fuel"]).index[0]
+        first = rows[rows["year"] == years[0]].sort_values(["region_code", "fuel"]).index[0]
         by_span: dict[str, list[str]] = defaultdict(list)
         for f in fuels:
             by_span[year_span(list(covered[f])) if covered.get(f) else ""].append(f)
@@ -110,7 +110,7 @@ def energy_notes(df, flags: BlankFlags | None) -> dict[str, dict[Any, str]]:
              else f"{', '.join(fs)} never reported")
             for span, fs in by_span.items()
         )
-        applied = set(rows.loc[rows["province_code"].isin(with_fuel), "value_status"])
+        applied = set(rows.loc[rows["region_code"].isin(with_fuel), "value_status"])
         consequence = "; ".join(text for status, text in CONSEQUENCES.items()
                                 if status in applied) or CONSEQUENCES["assumed_zero"]
         notes["not_covered"][first] = (
@@ -120,7 +120,7 @@ def energy_notes(df, flags: BlankFlags | None) -> dict[str, dict[Any, str]]:
 
     # per province and fuel: runs of blank cells within the years the release covers the fuel
     series: dict[tuple[str, str], list[tuple[int, float, str, Any]]] = defaultdict(list)
-    for code, fuel, year, value, flag, i in zip(prov["province_code"], prov["fuel"],
+    for code, fuel, year, value, flag, i in zip(prov["region_code"], prov["fuel"],
                                                 prov["year"], prov["value"],
                                                 prov["value_status"], prov.index, strict=True):
         if code in with_fuel and year in covered.get(fuel, ()):

@@ -59,6 +59,7 @@ from carbon_assess.validate.common import (
     fmt,
     fossil_fuels,
     plan_years,
+    peer_levels,
     plausibility_bounds,
     province_label,
     province_names,
@@ -158,7 +159,7 @@ def add_yoy_factor(df, kind: str):
     if kind not in YOY_RULES or df.empty or not usable(df):
         return out
     _, floor = YOY_RULES[kind]
-    keys = ["province_code", "variable", "fuel"]
+    keys = ["region_code", "variable", "fuel"]
     d = df[[*keys, "year", "value"]].copy()
     d["fuel"] = d["fuel"].astype(object).where(d["fuel"].notna(), "")
     d["value"] = d["value"].astype("float64")
@@ -189,19 +190,22 @@ def add_level_shift(df, kind: str):
     if kind not in LEVEL_RULES or df.empty or not usable(df):
         return out
     floor = LEVEL_RULES[kind]
-    d = df[["province_code", "variable", "fuel", "year", "value", "unit"]].copy()
+    d = df[["region_code", "variable", "fuel", "year", "value", "unit"]].copy()
     d["fuel"] = d["fuel"].astype(object).where(d["fuel"].notna(), "")
     d = d[(d["value"] > 0) & np.isfinite(d["value"])]
     if d.empty:
         return out
     both = np.array([(kind, v, f) in LEVEL_BOTH_WAYS for v, f in zip(d["variable"], d["fuel"],
                                                                       strict=True)], dtype=bool)
-    series = d.groupby(["province_code", "variable", "fuel"])["value"]
+    series = d.groupby(["region_code", "variable", "fuel"])["value"]
     s_med = series.transform("median")
     s_n = series.transform("count")
     s_ratio = (d["value"] / s_med).where((s_med >= floor) & (s_n >= LEVEL_MIN_SERIES))
-    prov = d["province_code"] != NATIONAL_CODE
-    year = d[prov].groupby(["year", "variable", "fuel"])["value"]
+    # the usual level of a year: the median of the units of the same level (provinces against
+    # provinces, counties against counties, declared units against declared units)
+    d["peers"] = d["region_code"].map(peer_levels()).fillna("declared")
+    prov = d["region_code"] != NATIONAL_CODE
+    year = d[prov].groupby(["peers", "year", "variable", "fuel"])["value"]
     y_med = year.transform("median").reindex(d.index)
     y_n = year.transform("count").reindex(d.index)
     y_ratio = (d["value"] / y_med).where((y_med >= floor) & (y_n >= LEVEL_MIN_PROVINCES))
@@ -217,7 +221,9 @@ def add_level_shift(df, kind: str):
                      f"({int(s_n[i])} years)")
         else:
             shift = y_ratio[i]
-            basis = (f"the median {fmt(y_med[i])} {unit} of {int(y_n[i])} provinces in "
+            peers = {"province": "provinces", "prefecture": "prefectures",
+                     "county": "counties"}.get(d.at[i, "peers"], "declared units")
+            basis = (f"the median {fmt(y_med[i])} {unit} of {int(y_n[i])} {peers} in "
                      f"{int(d.at[i, 'year'])}")
         if shift >= 1:
             text = f"{times(shift)}x {basis}: unit mix-up? (吨 entered as 万吨 is 10,000x)"
@@ -253,7 +259,7 @@ def add_not_positive(df, kind: str):
         return out
     unreported = _unreported_years(df) if kind == "energy_consumption" else set()
     for i, row in flagged.iterrows():
-        code, year = row["province_code"], int(row["year"])
+        code, year = row["region_code"], int(row["year"])
         label = POSITIVE_LABELS[row["fuel"] if row["fuel"] == row["fuel"] and row["fuel"]
                                 else row["variable"]]
         if (code, year) in unreported:
@@ -273,10 +279,10 @@ def _unreported_years(df) -> set[tuple[str, int]]:
     other fossil fuels in other years."""
     other = df[(df["variable"] == "consumption") & (df["fuel"] != "coal")
                & df["fuel"].isin(list(fossil_fuels())) & (df["value"] > 0)]
-    reported = set(zip(other["province_code"], other["year"].astype(int), strict=True))
+    reported = set(zip(other["region_code"], other["year"].astype(int), strict=True))
     provinces = {code for code, _ in reported}
     coal = df[(df["variable"] == "consumption") & (df["fuel"] == "coal")]
-    return {(c, int(y)) for c, y in zip(coal["province_code"], coal["year"], strict=True)
+    return {(c, int(y)) for c, y in zip(coal["region_code"], coal["year"], strict=True)
             if c in provinces and (c, int(y)) not in reported}
 
 
@@ -322,7 +328,7 @@ def _by_key(frames: dict[str, Any], kind: str, variable: str, fuel: str | None =
         return {}
     sub = df[(df["variable"] == variable) & ((df["fuel"] == fuel) if fuel else df["fuel"].isna())
              & (df["value"] > 0) & np.isfinite(df["value"])]
-    return dict(zip(zip(sub["province_code"], sub["year"].astype(int), strict=True),
+    return dict(zip(zip(sub["region_code"], sub["year"].astype(int), strict=True),
                     sub["value"].astype(float), strict=True))
 
 
@@ -366,7 +372,7 @@ RATIO_ROWS = {  # ratio -> (kind, variable, fuel) of the row a finding is report
 
 def _row_index(df, variable: str, fuel: str | None) -> dict[tuple[str, int], Any]:
     sub = df[(df["variable"] == variable) & ((df["fuel"] == fuel) if fuel else df["fuel"].isna())]
-    return {(c, int(y)): i for c, y, i in zip(sub["province_code"], sub["year"], sub.index,
+    return {(c, int(y)): i for c, y, i in zip(sub["region_code"], sub["year"], sub.index,
                                               strict=True)}
 
 
@@ -389,7 +395,7 @@ def _shifted(frames: dict[str, Any]) -> set[tuple[str, int]]:
     for df in frames.values():
         if LEVEL_COLUMN in df.columns and not df.empty:
             hit = df[df[LEVEL_COLUMN] > LEVEL_SHIFT_MAX]
-            out |= set(zip(hit["province_code"], hit["year"].astype(int), strict=True))
+            out |= set(zip(hit["region_code"], hit["year"].astype(int), strict=True))
     return out
 
 
@@ -408,7 +414,10 @@ def add_plausibility(frames: dict[str, Any], flags: BlankFlags | None) -> dict[s
                 df[column] = pd.Series([None] * len(df), index=df.index, dtype=object)
         out[kind] = df
     shifted = _shifted(frames)
-    values = {name: {k: v for k, v in found.items() if k not in shifted}
+    # the bounds are calibrated on provinces (plausibility_bounds.csv): prefectures, counties
+    # and parks are more extreme by nature (a coal-mining county), so only provinces are judged
+    provinces = set(province_names())
+    values = {name: {k: v for k, v in found.items() if k not in shifted and k[0] in provinces}
               for name, found in ratios(frames, flags).items()}
     notes: dict[str, dict[Any, list[str]]] = defaultdict(lambda: defaultdict(list))
     for bound in plausibility_bounds():
@@ -438,11 +447,10 @@ def add_plausibility(frames: dict[str, Any], flags: BlankFlags | None) -> dict[s
                 )
             continue
         # column_median: one source column (file, header) of the numerator at a time
-        provinces = df["province_code"] != NATIONAL_CODE
-        sub = df[provinces & (df["variable"] == variable)
+        sub = df[df["region_code"].isin(provinces) & (df["variable"] == variable)
                  & ((df["fuel"] == fuel) if fuel else df["fuel"].isna())]
         for _column, g in sub.groupby(["source_file", "source_column"], sort=True):
-            keys = [(c, int(y)) for c, y in zip(g["province_code"], g["year"], strict=True)]
+            keys = [(c, int(y)) for c, y in zip(g["region_code"], g["year"], strict=True)]
             present = [found[k] for k in keys if k in found]
             codes = {k[0] for k in keys if k in found}
             years = [k[1] for k in keys if k in found]
@@ -478,13 +486,13 @@ def _findings(frames: dict[str, Any]) -> dict[str, dict[tuple, list[str]]]:
     for kind, df in frames.items():
         if df.empty or not usable(df):
             continue
-        prov = df[df["province_code"].isin(known)]
+        prov = df[df["region_code"].isin(known)]
         fuels = prov["fuel"].astype(object).where(prov["fuel"].notna(), None)
         for (variable, fuel), g in prov.groupby([prov["variable"], fuels], dropna=False):
             fuel = None if fuel is None or fuel != fuel else fuel
             years = sorted(set(g["year"]))
-            present = set(zip(g["province_code"], g["year"], strict=True))
-            for code in sorted(set(g["province_code"])):
+            present = set(zip(g["region_code"], g["year"], strict=True))
+            for code in sorted(set(g["region_code"])):
                 for year in years:
                     if (code, year) not in present:
                         found[kind][(code, int(year), variable, fuel)].append(
@@ -493,19 +501,19 @@ def _findings(frames: dict[str, Any]) -> dict[str, dict[tuple, list[str]]]:
     energy = frames.get("energy_consumption")
     if energy is not None and not energy.empty and usable(energy):
         fossil = energy[
-            energy["province_code"].isin(known)
+            energy["region_code"].isin(known)
             & (energy["variable"] == "consumption")
             & energy["fuel"].isin(list(fossil_fuels()))
             & energy["value"].notna()
         ]
-        needed = sorted(set(zip(fossil["province_code"], fossil["year"], strict=True)))
+        needed = sorted(set(zip(fossil["region_code"], fossil["year"], strict=True)))
         for kind in NEEDS_ENERGY_YEARS:
             df = frames.get(kind)
             variable = DEFAULT_COLUMNS[kind][0]
             values: dict[tuple, float] = {}
             if df is not None and not df.empty and usable(df):
                 sub = df[df["variable"] == variable]
-                values = dict(zip(zip(sub["province_code"], sub["year"], strict=True),
+                values = dict(zip(zip(sub["region_code"], sub["year"], strict=True),
                                   sub["value"], strict=True))
             for code, year in needed:
                 key = (code, int(year))
@@ -553,7 +561,7 @@ def add_coverage(frames: dict[str, Any], run_id: str | None) -> dict[str, Any]:
         index: dict[tuple, Any] = {}
         if usable(df) and not df.empty:
             fuels = df["fuel"].astype(object).where(df["fuel"].notna(), None)
-            for i, key in zip(df.index, zip(df["province_code"], df["year"].astype(int),
+            for i, key in zip(df.index, zip(df["region_code"], df["year"].astype(int),
                                             df["variable"], fuels, strict=True), strict=True):
                 index.setdefault(key, i)
         placeholders: list[dict[str, Any]] = []
@@ -597,7 +605,7 @@ def _placeholder(df, kind, key, column, note, run_id) -> dict[str, Any]:
     if usable(df) and not df.empty:
         series = df[(df["variable"] == variable)
                     & ((df["fuel"] == fuel) if fuel else df["fuel"].isna())]
-        own = series[series["province_code"] == code]
+        own = series[series["region_code"] == code]
         pick = own if not own.empty else series
         if not pick.empty:
             header = str(pick["source_column"].mode().iloc[0]).split(" / ")[0]
@@ -608,7 +616,7 @@ def _placeholder(df, kind, key, column, note, run_id) -> dict[str, Any]:
         header, unit = default[1], default[2]
     files = files or f"(no {KIND_LABELS[kind]} file in the landing folder)"
     return {
-        "province_code": code,
+        "region_code": code,
         "year": year,
         "variable": variable,
         "fuel": fuel,

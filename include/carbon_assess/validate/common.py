@@ -10,7 +10,7 @@ from functools import cache
 from carbon_assess import reference
 from carbon_assess.transform import current_factor_version
 
-_NEEDED = {"province_code", "year", "variable", "fuel", "value", "unit", "source_file",
+_NEEDED = {"region_code", "year", "variable", "fuel", "value", "unit", "source_file",
            "source_column"}
 
 
@@ -62,8 +62,23 @@ def plausibility_bounds() -> tuple[PlausibilityBound, ...]:
     )
 
 
+@cache
+def peer_levels() -> dict[str, str]:
+    """GB/T 2260 code -> level (province, prefecture, county): the units a value is compared
+    with (a code not in the list is a declared unit, compared with declared units)."""
+    return {row["code"]: row["level"] for row in reference.load("regions")}
+
+
+@cache
+def region_names() -> dict[str, str]:
+    """Chinese names of every GB/T 2260 unit, provinces as in provinces.csv."""
+    return {**{row["code"]: row["name"] for row in reference.load("regions")},
+            **province_names()}
+
+
 def province_label(code: str) -> str:
-    name = province_names().get(code)
+    """'青海省 (630000)' for a province or any GB/T 2260 unit; the code alone otherwise."""
+    name = region_names().get(code)
     return f"{name} ({code})" if name else code
 
 

@@ -11,7 +11,7 @@ renders no Data Docs: rebuilding the run's site would drop the input suites' pag
 
 A failed expectation (all are errors) is reported like a failing input: the batch is copied to
 `<CARBON_ASSESS_HOME>/quarantine/<run_id>/` with `report.md` / `report.json`, where a row is
-located by table and key (`fct_target_assessment[plan_id=12th, province_code=630000,
+located by table and key (`fct_target_assessment[plan_id=12th, region_code=630000,
 assessment_year=2015]`) instead of file and row, and `ValidationFailed` (exit code 2) is raised
 with a one-line message naming table, key, column, value and rule. Nothing is published then:
 the pipeline stops before publish, and the warehouse stays exactly as it was.

@@ -39,8 +39,8 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 # The published tables the gate checks and their keys (publish/catalog.py primary keys).
 OUTPUT_TABLES: dict[str, tuple[str, ...]] = {
-    "fct_intensity": ("plan_id", "province_code", "year"),
-    "fct_target_assessment": ("plan_id", "province_code", "assessment_year"),
+    "fct_intensity": ("plan_id", "region_code", "year"),
+    "fct_target_assessment": ("plan_id", "region_code", "assessment_year"),
 }
 # The labels int_target_assessment.sql gives (status, and grades besides the threshold grades).
 STATUSES = ("met", "missed", "on schedule", "behind", "insufficient data", "no target")

@@ -104,7 +104,7 @@ def prepare_sheet_batch(kind: str, table: Any):
         plan_years = {r["plan_id"]: (int(r["start_year"]), int(r["end_year"]))
                       for r in reference.load("plans")}
         groups: dict[tuple, list[Any]] = defaultdict(list)
-        for i, plan, year, province in zip(df.index, df["plan"], df["year"], df["province"],
+        for i, plan, year, province in zip(df.index, df["plan"], df["year"], df["region"],
                                            strict=True):
             groups[(plan, year, province)].append(i)
         for (plan, year, province), rows in groups.items():
@@ -129,7 +129,7 @@ def prepare_sheet_batch(kind: str, table: Any):
 
     if kind == "targets":
         targets = _reference_targets()
-        pairs = list(zip(df["plan"], df["province"], strict=True)) if not df.empty else []
+        pairs = list(zip(df["plan"], df["region"], strict=True)) if not df.empty else []
         reference_pct = [targets.get(p, float("nan")) for p in pairs]
         difference = pd.Series(
             [t - r for t, r in zip(df["target_pct"], reference_pct, strict=True)],

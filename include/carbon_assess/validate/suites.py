@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 from carbon_assess import reference
-from carbon_assess.ingest import provinces
 from carbon_assess.ingest.schema import (
     NATIONAL_CODE,
     RAW_SCHEMA,
@@ -85,12 +84,16 @@ SUITES_DIR = Path(__file__).resolve().parent / "suites"
 
 YEAR_MIN = 1949
 CURRENT_YEAR_PARAMETER = "current_year"  # $PARAMETER: the year of the validation run
+# $PARAMETER: every unit code a row may name: GB/T 2260 units of reference/regions.csv, the
+# nation (000000) and the units the batch's units sheet declares (`known_region_codes`)
+KNOWN_REGIONS_PARAMETER = "known_region_codes"
+GB_REGIONS_PARAMETER = "gb_region_codes"  # $PARAMETER: reference/regions.csv codes only
 _NOISE = f"{NEGATIVE_NOISE:.0e}".replace("e-0", "e-")  # 1e-6, as the descriptions say it
 GDP_INDEX_MIN, GDP_INDEX_MAX = 80, 130  # previous year = 100; catches 1.07 written for 107
 
 ENERGY_KINDS = ("energy_consumption", "energy_production")
 COLUMN_TYPES = {  # pandas dtype names of the raw Parquet columns as read by pandas 3
-    "province_code": "str",
+    "region_code": "str",
     "year": "int32",
     "variable": "str",
     "value": "float64",
@@ -102,6 +105,7 @@ SHEET_LABELS = {
     "targets": "targets sheet",
     "annual_targets": "annual targets sheet",
     "confirmed_declines": "confirmed declines sheet",
+    "units": "units sheet",
 }
 SHEET_RANGES = {  # value column -> (min, max, strict, description)
     "target_pct": (0, 100, True, "a reduction target is a percentage strictly between 0 and 100"),
@@ -112,7 +116,7 @@ SHEET_RANGES = {  # value column -> (min, max, strict, description)
 }
 
 REQUIRED_COLUMNS = tuple(RAW_SCHEMA.names)
-KEY_COLUMNS = ("province_code", "year", "variable", "fuel")
+KEY_COLUMNS = ("region_code", "year", "variable", "fuel")
 
 
 @dataclass(frozen=True)
@@ -144,9 +148,36 @@ class Rule:
         return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
-def province_codes() -> tuple[str, ...]:
-    """The GB/T 2260 provincial codes of reference/provinces.csv, plus 000000 (national)."""
-    return tuple(sorted(provinces.province_codes() | {NATIONAL_CODE}))
+def region_codes(declared: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Every code a row may name: the GB/T 2260 units of reference/regions.csv (provinces,
+    prefectures, counties), 000000 (national) and the `declared` units of a units sheet."""
+    return tuple(sorted({r["code"] for r in reference.load("regions")} | {NATIONAL_CODE}
+                        | set(declared)))
+
+
+def declared_units(run: Any) -> tuple[str, ...]:
+    """The codes a run's units sheet declares (`<workdir>/sheets/units.parquet`), if any."""
+    path = run.sheet("units")
+    if not path.exists():
+        return ()
+    import pyarrow.parquet as pq
+
+    return tuple(str(c) for c in pq.read_table(path, columns=["code"])["code"].to_pylist() if c)
+
+
+def declarable_levels() -> tuple[str, ...]:
+    """Levels a units sheet may give a declared unit (reference/region_levels.csv)."""
+    return tuple(r["level"] for r in reference.load("region_levels") if r["declarable"] == "true")
+
+
+def suite_parameters(year: int, declared: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The $PARAMETER values of every suite for a run in `year` whose units sheet declares
+    `declared` (the sets are parameters so the suites' JSON stays readable)."""
+    return {
+        CURRENT_YEAR_PARAMETER: year,
+        KNOWN_REGIONS_PARAMETER: list(region_codes(declared)),
+        GB_REGIONS_PARAMETER: sorted(r["code"] for r in reference.load("regions")),
+    }
 
 
 def _null(key: str, column: str, severity: str, description: str) -> Rule:
@@ -191,7 +222,9 @@ def sheet_rules_for(kind: str) -> list[Rule]:
             f"required {label} columns present",
         ),
     ]
-    if kind == "measures":
+    if "plan" not in spec["required"]:
+        pass  # units sheet: no plan
+    elif kind == "measures":
         rules.append(Rule(
             "plan_known",
             "ExpectColumnValuesToBeInSet",
@@ -211,14 +244,45 @@ def sheet_rules_for(kind: str) -> list[Rule]:
             f"plan must be one of reference/plans.csv ({', '.join(known)})",
             cell="plan",
         ))
-    rules.append(Rule(
-        "province_known",
-        "ExpectColumnValuesToBeInSet",
-        {"column": "province", "value_set": [c for c in province_codes() if c != NATIONAL_CODE]},
-        ERROR,
-        "province must be a GB/T 2260 provincial code (reference/provinces.csv)",
-        cell="province",
-    ))
+    if "region" in spec["required"]:
+        rules.append(Rule(
+            "region_known",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "region", "value_set": {"$PARAMETER": KNOWN_REGIONS_PARAMETER}},
+            ERROR,
+            "region must be a GB/T 2260 unit (reference/regions.csv) or a unit declared in a "
+            "units sheet",
+            cell="region",
+        ))
+    if kind == "units":
+        rules += [
+            Rule(
+                "code_not_gb",
+                "ExpectColumnValuesToNotBeInSet",
+                {"column": "code", "value_set": {"$PARAMETER": GB_REGIONS_PARAMETER}},
+                ERROR,
+                "a declared unit's code must not be a GB/T 2260 code (those units are known "
+                "already: reference/regions.csv)",
+                cell="code",
+            ),
+            Rule(
+                "level_known",
+                "ExpectColumnValuesToBeInSet",
+                {"column": "level", "value_set": list(declarable_levels())},
+                ERROR,
+                "level must be one a units sheet may declare (reference/region_levels.csv: "
+                f"{', '.join(declarable_levels())})",
+                cell="level",
+            ),
+            Rule(
+                "parent_known",
+                "ExpectColumnValuesToBeInSet",
+                {"column": "parent", "value_set": {"$PARAMETER": KNOWN_REGIONS_PARAMETER}},
+                ERROR,
+                "parent must be a GB/T 2260 unit or another declared unit",
+                cell="parent",
+            ),
+        ]
     if "year" in spec["required"]:
         for plan in plans:
             plan_id = plan["plan_id"]
@@ -286,8 +350,10 @@ def sheet_rules_for(kind: str) -> list[Rule]:
             ))
     rules.append(Rule(
         "key_unique",
-        "ExpectCompoundColumnsToBeUnique",
-        {"column_list": list(spec["key"]), "ignore_row_if": "never"},
+        *(("ExpectCompoundColumnsToBeUnique",
+           {"column_list": list(spec["key"]), "ignore_row_if": "never"})
+          if len(spec["key"]) > 1 else
+          ("ExpectColumnValuesToBeUnique", {"column": spec["key"][0]})),
         ERROR,
         f"one row per {', '.join(spec['key'])} across all {label} files",
         note=KEY_NOTE,
@@ -344,7 +410,7 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
                 f"{col} must be of type {type_}",
             )
         )
-    for col in ("province_code", "year", "variable", "unit", "source_file"):
+    for col in ("region_code", "year", "variable", "unit", "source_file"):
         rules.append(
             Rule(
                 f"not_null_{col}",
@@ -356,11 +422,12 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
         )
     rules += [
         Rule(
-            "province_code_in_set",
+            "region_code_known",
             "ExpectColumnValuesToBeInSet",
-            {"column": "province_code", "value_set": list(province_codes())},
+            {"column": "region_code", "value_set": {"$PARAMETER": KNOWN_REGIONS_PARAMETER}},
             ERROR,
-            "province code must be a GB/T 2260 provincial code (or 000000 national)",
+            "region code must be a GB/T 2260 unit (reference/regions.csv), 000000 national, or "
+            "a unit declared in a units sheet",
         ),
         Rule(
             "year_range",
@@ -624,7 +691,7 @@ __all__ = [
     "build_suite",
     "export_suites",
     "gx_suite",
-    "province_codes",
+    "region_codes",
     "rules_for",
     "sheet_rules_for",
     "suite_json",

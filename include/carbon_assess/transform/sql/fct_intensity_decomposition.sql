@@ -8,6 +8,8 @@ with pairs as (
     select
         t.plan_id,
         t.province_code,
+        t.region_code,
+        t.region_level,
         b.year as base_year,
         t.year,
         b.intensity_t_per_10k_yuan as i0,
@@ -18,7 +20,7 @@ with pairs as (
         t.carbon_per_energy_t_per_tce as cf1
     from fct_intensity as t
     join fct_intensity as b
-        on b.plan_id = t.plan_id and b.province_code = t.province_code and b.years_into_plan = 0
+        on b.plan_id = t.plan_id and b.region_code = t.region_code and b.years_into_plan = 0
     where t.years_into_plan > 0
 ),
 weighted as (
@@ -42,6 +44,8 @@ select
     log_mean * ln(ei1 / ei0) as energy_intensity_effect_t_per_10k_yuan,
     log_mean * ln(cf1 / cf0) as carbon_content_effect_t_per_10k_yuan,
     100 * log_mean * ln(ei1 / ei0) / nullif(i1 - i0, 0) as energy_intensity_share_pct,
-    100 * log_mean * ln(cf1 / cf0) / nullif(i1 - i0, 0) as carbon_content_share_pct
+    100 * log_mean * ln(cf1 / cf0) / nullif(i1 - i0, 0) as carbon_content_share_pct,
+    region_code,
+    region_level
 from weighted
-order by plan_id, province_code, year
+order by plan_id, region_code, year

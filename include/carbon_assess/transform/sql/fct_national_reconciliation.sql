@@ -9,7 +9,8 @@ with provinces as (
         sum(energy_10k_tce) as province_sum_energy_10k_tce,
         sum(gdp_current_100m_yuan) filter (where co2_mt is not null) as province_sum_gdp_100m_yuan
     from int_geo_year
-    where province_code <> '000000'
+    join dim_region using (region_code)
+    where region_level = 'province'  -- prefectures and counties are inside their provinces
     group by year
 )
 select
@@ -24,5 +25,5 @@ select
     p.province_sum_gdp_100m_yuan
 from int_geo_year as n
 join provinces as p using (year)
-where n.province_code = '000000' and n.co2_mt is not null and p.provinces_in_sum > 0
+where n.region_code = '000000' and n.co2_mt is not null and p.provinces_in_sum > 0
 order by n.year

@@ -1,2 +1,5 @@
--- One row per province and year (int_geo_year without the national rows).
-select * from int_geo_year where province_code <> '000000'
+-- One row per province and year (int_geo_year, provinces only; every unit: fct_region_year).
+select g.region_code as province_code, g.* exclude (region_code)
+from int_geo_year as g
+join dim_region as r using (region_code)
+where r.region_level = 'province'

@@ -3,7 +3,7 @@
 -- int_assessment_notes. Columns added later go at the end (published tables keep their order).
 select
     a.plan_id,
-    a.province_code,
+    province_code_of(r.region_level, a.region_code) as province_code,
     a.assessment_year,
     a.end_of_plan,
     a.target_pct,
@@ -34,7 +34,10 @@ select
     a.margin_pp,
     a.margin_co2_mt,
     a.margin_gdp_pct,
-    n.margin_text
+    n.margin_text,
+    a.region_code,
+    r.region_level
 from int_target_assessment as a
-join int_assessment_notes as n using (plan_id, province_code, assessment_year)
-order by a.plan_id, a.province_code, a.assessment_year
+join int_assessment_notes as n using (plan_id, region_code, assessment_year)
+left join dim_region as r on r.region_code = a.region_code
+order by a.plan_id, a.region_code, a.assessment_year

@@ -28,7 +28,7 @@ with missed as (
 )
 select
     plan_id,
-    province_code,
+    region_code,
     assessment_year,
     case
         when status = 'insufficient data'
@@ -82,4 +82,4 @@ select
             assessment_year) else '' end
     end as margin_text
 from missed
-order by plan_id, province_code, assessment_year
+order by plan_id, region_code, assessment_year

@@ -9,7 +9,7 @@
 -- Electricity has no combustion factor here (electricity trade is a separate, optional term).
 with activity as (
     select
-        province_code,
+        region_code,
         year,
         fuel,
         max(case when flow = 'consumption' then quantity end) as consumption,
@@ -18,7 +18,7 @@ with activity as (
         bool_or(flow = 'consumption' and value_status = 'assumed_zero') as consumption_assumed_zero,
         bool_or(flow = 'consumption') as has_consumption_row
     from int_energy_activity
-    group by province_code, year, fuel
+    group by region_code, year, fuel
 ),
 basis as (
     -- how each method counts each fuel: the reference method by the fuel's reference_basis,
@@ -32,7 +32,7 @@ basis as (
 ),
 counted as (
     select
-        a.province_code,
+        a.region_code,
         a.year,
         a.fuel,
         b.method,
@@ -51,7 +51,7 @@ counted as (
     where a.has_consumption_row and b.basis <> 'excluded'
 )
 select
-    c.province_code,
+    c.region_code,
     c.year,
     c.fuel,
     c.method,
@@ -66,4 +66,4 @@ select
     c.consumption_assumed_zero as assumed_zero
 from counted as c
 join dim_emission_factor as f on f.fuel = c.fuel
-order by c.province_code, c.year, c.fuel, c.method
+order by c.region_code, c.year, c.fuel, c.method

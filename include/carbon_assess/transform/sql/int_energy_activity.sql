@@ -16,16 +16,16 @@ with neighbours as (
     from stg_energy
     window
         before_row as (
-            partition by province_code, flow, fuel order by year
+            partition by region_code, flow, fuel order by year
             rows between unbounded preceding and 1 preceding
         ),
         after_row as (
-            partition by province_code, flow, fuel order by year
+            partition by region_code, flow, fuel order by year
             rows between 1 following and unbounded following
         )
 )
 select
-    province_code,
+    region_code,
     year,
     flow,
     fuel,
@@ -55,4 +55,4 @@ select
     source_column,
     source_value
 from neighbours
-order by province_code, year, flow, fuel
+order by region_code, year, flow, fuel

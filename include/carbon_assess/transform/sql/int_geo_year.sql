@@ -1,4 +1,5 @@
--- One row per geography (province, or the nation as 000000 from national files) and year:
+-- One row per unit (province, prefecture, county or declared unit; the nation as 000000 from
+-- national files) and year:
 -- CO2 (the run's method), GDP, GDP index, population and the share of CO2 resting on
 -- interpolated activity; fossil energy (10,000 tce, same basis as CO2); net electricity import
 -- and, when the run enables it, its CO2 at the regional grid factor (a separate column: it does
@@ -12,20 +13,21 @@ with years as (
     from (select year from stg_energy union all select year from stg_economy)
 ),
 grid as (
-    -- the 31 provinces, plus the nation (000000) when national files were supplied
-    select g.province_code, y.year
+    -- the 31 provinces (listed even without data), every other unit with a row (prefectures,
+    -- counties, declared units), and the nation (000000) when national files were supplied
+    select g.region_code, y.year
     from (
-        select province_code from dim_province
-        union all
-        select '000000'
-        where exists (select 1 from stg_energy where province_code = '000000')
-            or exists (select 1 from stg_economy where province_code = '000000')
+        select region_code from dim_region where region_level = 'province'
+        union
+        select distinct region_code from stg_energy
+        union
+        select distinct region_code from stg_economy
     ) as g
     cross join years as y
 ),
 co2 as (
     select
-        province_code,
+        region_code,
         year,
         count(*) as fuel_rows,
         bool_or(fuel = 'coal' and co2_mt is null) as coal_blank,
@@ -36,41 +38,41 @@ co2 as (
             as imputed_share
     from int_emissions
     where method = getvariable('method')
-    group by province_code, year
+    group by region_code, year
 ),
 reported as (
     select
-        province_code,
+        region_code,
         year,
         count(*) filter (
             where flow = 'consumption' and fuel <> 'electricity' and value_status = 'reported'
         ) as reported_fuels,
         max(quantity) filter (where flow = 'consumption' and fuel = 'coal') as coal_quantity
     from int_energy_activity
-    group by province_code, year
+    group by region_code, year
 ),
 electricity as (
     -- net imported electricity (consumption − generation) × the regional grid's average factor;
     -- 亿kWh × 1e8 kWh × kgCO2/kWh / 1e9 = Mt
     select
-        a.province_code,
+        a.region_code,
         a.year,
         max(case when a.flow = 'consumption' then a.quantity end)
             - coalesce(max(case when a.flow = 'production' then a.quantity end), 0)
             as net_electricity_import_100m_kwh
     from int_energy_activity as a
     where a.fuel = 'electricity'
-    group by a.province_code, a.year
+    group by a.region_code, a.year
 ),
 assumed as (
-    select province_code, year, string_agg(fuel, ', ' order by fuel) as assumed_zero_fuels
+    select region_code, year, string_agg(fuel, ', ' order by fuel) as assumed_zero_fuels
     from int_energy_activity
     where value_status = 'assumed_zero'
-    group by province_code, year
+    group by region_code, year
 ),
 flagged as (
     select
-        g.province_code,
+        g.region_code,
         g.year,
         c.co2_mt,
         c.energy_10k_tce,
@@ -104,19 +106,20 @@ flagged as (
             lambda x: x is not null
         ) as economy_gaps
     from grid as g
-    left join co2 as c using (province_code, year)
-    left join stg_economy as e using (province_code, year)
-    left join assumed as a using (province_code, year)
-    left join reported as r using (province_code, year)
-    left join electricity as el using (province_code, year)
-    left join dim_province as dp using (province_code)
+    left join co2 as c using (region_code, year)
+    left join stg_economy as e using (region_code, year)
+    left join assumed as a using (region_code, year)
+    left join reported as r using (region_code, year)
+    left join electricity as el using (region_code, year)
+    left join dim_region as dr using (region_code)  -- a unit's grid is its province's
+    left join dim_province as dp on dp.province_code = dr.province_code
     left join stg_grid_emission_factors as gf on gf.grid_region = dp.grid_region
 ),
 listed as (
     select *, list_concat(energy_gaps, economy_gaps) as gaps from flagged
 )
 select
-    province_code,
+    region_code,
     year,
     getvariable('method') as method,
     case when len(energy_gaps) = 0 then co2_mt end as co2_mt,
@@ -132,4 +135,4 @@ select
     case when len(gaps) = 0 then 'complete' else 'insufficient data' end as data_status,
     nullif(array_to_string(gaps, '; '), '') as data_gaps
 from listed
-order by province_code, year
+order by region_code, year

@@ -12,7 +12,7 @@
 -- taken from int_geo_year.data_gaps). Validation refuses the inputs that would cause it (zero
 -- GDP, GDP index or coal; DESIGN.md §3); this is the defence in depth.
 with plan_years as (
-    select p.plan_id, p.base_year, p.end_year - p.base_year as plan_length, py.province_code,
+    select p.plan_id, p.base_year, p.end_year - p.base_year as plan_length, py.region_code,
         py.year
     from dim_plan as p
     join int_geo_year as py on py.year between p.base_year and p.end_year
@@ -20,7 +20,7 @@ with plan_years as (
 chain as (
     select
         g.plan_id,
-        g.province_code,
+        g.region_code,
         g.year,
         g.base_year,
         g.plan_length,
@@ -28,7 +28,7 @@ chain as (
         product(k.gdp_index_prev_year / 100.0) as index_factor
     from plan_years as g
     left join int_geo_year as k
-        on k.province_code = g.province_code
+        on k.region_code = g.region_code
         and k.year > g.base_year
         and k.year <= g.year
     group by all
@@ -36,7 +36,7 @@ chain as (
 constant_gdp as (
     select
         c.plan_id,
-        c.province_code,
+        c.region_code,
         c.year,
         c.base_year,
         c.plan_length,
@@ -50,8 +50,8 @@ constant_gdp as (
         py.co2_mt,
         py.energy_10k_tce
     from chain as c
-    join int_geo_year as b on b.province_code = c.province_code and b.year = c.base_year
-    join int_geo_year as py on py.province_code = c.province_code and py.year = c.year
+    join int_geo_year as b on b.region_code = c.region_code and b.year = c.base_year
+    join int_geo_year as py on py.region_code = c.region_code and py.year = c.year
 ),
 intensity as (
     select
@@ -64,25 +64,25 @@ declines as (
     select
         i.*,
         finite(1 - i.intensity_t_per_10k_yuan / positive(lag(i.intensity_t_per_10k_yuan) over (
-            partition by i.plan_id, i.province_code order by i.year
+            partition by i.plan_id, i.region_code order by i.year
         ))) as annual_decline,
         finite(1 - i.intensity_t_per_10k_yuan / positive(first_value(i.intensity_t_per_10k_yuan)
-            over (partition by i.plan_id, i.province_code order by i.year)
+            over (partition by i.plan_id, i.region_code order by i.year)
         )) as cumulative_decline,
         t.target_pct as plan_target_pct,
         t.target_pct / 100.0 as target
     from intensity as i
     left join (
-        select plan_id, province_code, target_pct from dim_target
+        select plan_id, region_code, target_pct from dim_target
         union all
         select plan_id, '000000', national_target_pct from dim_plan
         where national_target_pct is not null
-    ) as t using (plan_id, province_code)
+    ) as t using (plan_id, region_code)
 ),
 percent as (
     select
         plan_id,
-        province_code,
+        region_code,
         year,
         year - base_year as years_into_plan,
         gdp_const_100m_yuan,
@@ -102,4 +102,4 @@ select
     *,
     reaches(cumulative_decline_pct, expected_decline_pct) as on_schedule
 from percent
-order by plan_id, province_code, year
+order by plan_id, region_code, year

@@ -2,7 +2,7 @@
 -- sub-indicator's part and maximum from reference/measures_indicators.csv.
 select
     s.plan_id,
-    s.province_code,
+    s.region_code,
     s.assessment_year,
     m.part,
     s.indicator,
@@ -14,4 +14,4 @@ select
     s.source_row
 from stg_measures_scores as s
 join stg_measures_indicators as m on m.plan_id = s.plan_id and m.indicator = s.indicator
-order by plan_id, province_code, assessment_year, indicator
+order by plan_id, region_code, assessment_year, indicator

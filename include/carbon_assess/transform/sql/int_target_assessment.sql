@@ -45,14 +45,14 @@ with rules as (
     group by plan_id, rules_version
 ),
 measures as (
-    select plan_id, province_code, assessment_year, sum(points) as measures_score
+    select plan_id, region_code, assessment_year, sum(points) as measures_score
     from int_measures_score
     group by all
 ),
 base as (
     select
         i.plan_id,
-        i.province_code,
+        i.region_code,
         i.year as assessment_year,
         p.end_year,
         i.target_pct,
@@ -85,7 +85,7 @@ base as (
                         case when g.year = p.base_year then ' (base year)' else '' end,
                         g.data_gaps)
                 from int_geo_year as g
-                where g.province_code = i.province_code
+                where g.region_code = i.region_code
                     and g.year between p.base_year and i.year - 1
                     and g.data_gaps is not null
                 order by g.year desc
@@ -99,17 +99,17 @@ base as (
     join dim_plan as p using (plan_id)
     left join rules as r using (plan_id)  -- plans without a carbon target have no rules
     left join stg_annual_targets as yt
-        on yt.plan_id = i.plan_id and yt.province_code = i.province_code and yt.year = i.year
+        on yt.plan_id = i.plan_id and yt.region_code = i.region_code and yt.year = i.year
     left join stg_confirmed_declines as c
-        on c.plan_id = i.plan_id and c.province_code = i.province_code and c.year = i.year - 1
+        on c.plan_id = i.plan_id and c.region_code = i.region_code and c.year = i.year - 1
     left join measures as m
-        on m.plan_id = i.plan_id and m.province_code = i.province_code
+        on m.plan_id = i.plan_id and m.region_code = i.region_code
         and m.assessment_year = i.year
-    left join int_geo_year as py on py.province_code = i.province_code and py.year = i.year
+    left join int_geo_year as py on py.region_code = i.region_code and py.year = i.year
     left join int_intensity as bi
-        on bi.plan_id = i.plan_id and bi.province_code = i.province_code
+        on bi.plan_id = i.plan_id and bi.region_code = i.region_code
         and bi.year = p.base_year
-    where i.year > p.base_year and i.province_code <> '000000'
+    where i.year > p.base_year and i.region_code <> '000000'
 ),
 inputs as (
     -- insufficient data: both declines null (never one without the other), so the official
@@ -188,7 +188,7 @@ graded as (
 )
 select
     plan_id,
-    province_code,
+    region_code,
     assessment_year,
     assessment_year = end_year as end_of_plan,
     target_pct,
@@ -239,4 +239,4 @@ select
     cumulative_missed as cumulative_target_missed,
     data_gaps
 from graded
-order by plan_id, province_code, assessment_year
+order by plan_id, region_code, assessment_year

@@ -1,7 +1,7 @@
 -- Provinces' own annual decline targets (annual targets sheet), in the warehouse's names.
 select
     plan as plan_id,
-    province as province_code,
+    region as region_code,
     year,
     annual_target_pct,
     source,

@@ -2,7 +2,7 @@
 -- warehouse's names.
 select
     plan as plan_id,
-    province as province_code,
+    region as region_code,
     year,
     confirmed_decline_pct,
     source,

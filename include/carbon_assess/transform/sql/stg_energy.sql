@@ -2,7 +2,7 @@
 -- Rounding noise (0 > x > -negative_noise, 1e-6: transform.NEGATIVE_NOISE; e.g. -1e-12) is set to
 -- 0 here; the validation suite warns about it.
 select
-    province_code,
+    region_code,
     year,
     variable as flow,
     fuel,

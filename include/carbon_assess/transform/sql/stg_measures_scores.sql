@@ -2,7 +2,7 @@
 -- warehouse's names; a blank note is null.
 select
     plan as plan_id,
-    province as province_code,
+    region as region_code,
     year as assessment_year,
     indicator,
     points,

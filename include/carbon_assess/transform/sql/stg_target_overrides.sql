@@ -2,7 +2,7 @@
 -- names; the source says which file and row each comes from.
 select
     plan as plan_id,
-    province as province_code,
+    region as region_code,
     target_pct,
     coalesce(nullif(source, '') || '; ', '')
         || format('user sheet {} row {}', source_file, source_row) as source

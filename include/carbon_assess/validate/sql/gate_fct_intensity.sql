@@ -14,11 +14,11 @@ with ratios as (
     select
         *,
         max(case when years_into_plan = 0 then intensity_t_per_10k_yuan end)
-            over (partition by plan_id, province_code) as base_intensity,
+            over (partition by plan_id, region_code) as base_intensity,
         case when lag(year) over by_year = year - 1
             then lag(intensity_t_per_10k_yuan) over by_year end as previous_intensity
     from fct_intensity
-    window by_year as (partition by plan_id, province_code order by year)
+    window by_year as (partition by plan_id, region_code order by year)
 ),
 expected as (
     select
@@ -57,4 +57,4 @@ select
         || ': 100 × (1 − ratio) = ' || coalesce(format('{:.6g}', annual_from_ratio), 'blank')
         as annual_ratio_note
 from expected
-order by plan_id, province_code, year
+order by plan_id, region_code, year

@@ -8,7 +8,8 @@
 -- them (and int_target_assessment computes them), with the one comparison of the macro reaches
 -- (tolerance 1e-9 pp); a NaN or infinite decline never yields a verdict here.
 --   in_table / in_grid      the row is published / the province-year is one the table must hold:
---                           each province of dim_province in each year of each plan whose base
+--                           each unit of int_geo_year (the 31 provinces and every unit with
+--                           data; not the nation) in each year of each plan whose base
 --                           year lies within the years of data (int_geo_year), up to the last one
 --   <column>_finite         the value is blank or a finite number
 --   expected_status         insufficient data (a decline blank) / no target / met or missed in
@@ -28,10 +29,10 @@ with data_years as (
     select distinct year from int_geo_year
 ),
 expected_rows as (
-    select p.plan_id, d.province_code, y.year as assessment_year
+    select p.plan_id, d.region_code, y.year as assessment_year
     from dim_plan as p
     join data_years as y on y.year between p.start_year and p.end_year
-    cross join dim_province as d
+    cross join (select distinct region_code from int_geo_year where region_code <> '000000') as d
     where p.base_year in (select year from data_years)
 ),
 rows as (
@@ -39,7 +40,7 @@ rows as (
     select *
     from (select *, true as in_table from fct_target_assessment) as a
     full outer join (select *, true as in_grid from expected_rows) as e
-        using (plan_id, province_code, assessment_year)
+        using (plan_id, region_code, assessment_year)
 ),
 rules as (
     select
@@ -70,7 +71,7 @@ joined as (
     left join dim_plan as p using (plan_id)
     left join rules using (plan_id)
     left join fct_intensity as i
-        on i.plan_id = r.plan_id and i.province_code = r.province_code
+        on i.plan_id = r.plan_id and i.region_code = r.region_code
         and i.year = r.assessment_year
 ),
 verdicts as (
@@ -220,4 +221,4 @@ select
     'between 0 and ' || coalesce(format('{:.6g}', target_score_max + measures_score_max),
         '? (blank maximum)') as total_score_range
 from grades
-order by plan_id, province_code, assessment_year
+order by plan_id, region_code, assessment_year
