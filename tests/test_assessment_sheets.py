@@ -108,7 +108,7 @@ def test_measures_sheet_in_chinese_headers(tmp_path: Path) -> None:
         ([["12th", 2015, "青海省", "funding", 1, ""], ["12th", 2015, "Qinghai", "funding", 2, ""]],
          ["validation failed", "measures.csv row 2", "column 'plan, year, province, indicator'",
           "value '12th / 2015 / 630000 / funding'", "same key also at measures.csv row 3",
-          "one row per plan, year, province, indicator"]),
+          "one row per plan, year, region, indicator"]),
         # parsing: an unknown province is still rejected at ingest, as in an NBS file
         ([["12th", 2015, "Atlantis", "funding", 1, ""]],
          ["measures.csv", "row 2", "column 'province'", "unknown province", "'Atlantis'"]),

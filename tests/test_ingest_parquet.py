@@ -31,7 +31,7 @@ OIL = "原油消费量(万吨)"
 # the demo CSVs converted here, with the encoding each is written in
 DEMO_CSVS = {"synthetic_prov_energy_consumption.csv": "utf-8-sig",
              "synthetic_prov_gdp.csv": "gb18030"}
-COMPARED = ("province_code", "year", "variable", "fuel", "value", "unit", "source_unit",
+COMPARED = ("region_code", "year", "variable", "fuel", "value", "unit", "source_unit",
             "source_sheet", "source_row", "source_column")  # all but file, sha and run stamps
 
 
@@ -76,7 +76,7 @@ def _raw(work: Path) -> dict[str, list[dict]]:
         if path.exists():
             rows = [{c: r[c] for c in COMPARED}
                     for r in pq.read_table(path, columns=list(COMPARED)).to_pylist()]
-            found[kind] = sorted(rows, key=lambda r: (r["province_code"], r["year"],
+            found[kind] = sorted(rows, key=lambda r: (r["region_code"], r["year"],
                                                       r["variable"], r["fuel"] or ""))
     return found
 
@@ -174,12 +174,12 @@ def test_typed_cells_give_exact_values_and_row_numbers(tmp_path: Path, monkeypat
     cells = {(r["source_row"], r["source_column"]): r for r in rows}
     assert {r["source_row"] for r in rows} == {2, 3, 4, 5, 6}  # row 1 is the header
     assert cells[(2, COAL)]["value"] == 1270.68 and cells[(2, COAL)]["source_value"] == "1270.68"
-    assert cells[(2, COAL)]["province_code"] == "630000" and cells[(2, COAL)]["year"] == 2010
+    assert cells[(2, COAL)]["region_code"] == "630000" and cells[(2, COAL)]["year"] == 2010
     assert cells[(3, COAL)]["value"] is None and cells[(3, COAL)]["source_value"] == ""
     assert cells[(4, COAL)]["value"] == 0.1 + 0.2  # shortest round-trip digits, exactly
-    assert cells[(4, COAL)]["province_code"] == "110000"
+    assert cells[(4, COAL)]["region_code"] == "110000"
     assert cells[(5, COAL)]["source_value"] == "3" and cells[(5, COAL)]["value"] == 3.0
-    assert cells[(6, COAL)]["province_code"] == "440000"  # a null name: blank, not checked
+    assert cells[(6, COAL)]["region_code"] == "440000"  # a null name: blank, not checked
     assert cells[(6, COAL)]["value"] == 0.0
     assert [cells[(n, COKE)]["value"] for n in range(2, 7)] == [12.0, None, 7.0, 0.0, 1.0]
     # float32 cells read as the digits they were written with, not their float64 expansion
@@ -335,7 +335,7 @@ def test_parquet_is_streamed_not_held_whole(tmp_path: Path) -> None:
     small, large = tmp_path / "small", tmp_path / "large"
     small_cells = _wide_parquet(small / "wide.parquet", 500)
     large_cells = _wide_parquet(large / "wide.parquet", 4_990)
-    assert small_cells == 200_400 and large_cells == 1_996_400  # under the 2,000,000 limit
+    assert small_cells == 200_400 and large_cells == 1_996_400  # under the cell limit
     ingest_landing(small, tmp_path / "warm", "run-warm", "v1")  # imports and caches
     small_peak = _peak(small, tmp_path / "work-small")
     large_peak = _peak(large, tmp_path / "work-large")

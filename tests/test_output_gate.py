@@ -33,7 +33,7 @@ from carbon_assess.workdir import Run
 
 from workdirs import clone_run, compute_demo_run
 
-KEY = "plan_id='12th' and province_code='630000'"  # Qinghai, 12th FYP (met on the demo data)
+KEY = "plan_id='12th' and region_code='630000'"  # Qinghai, 12th FYP (met on the demo data)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def _one_key(workdir: Path, where: str) -> tuple[str, str, int]:
     """The first (plan, province, year) of fct_target_assessment matching `where`."""
     with duckdb.connect(str(Run(workdir).compute_db), read_only=True) as con:
         row = con.execute(
-            "select plan_id, province_code, assessment_year from fct_target_assessment "
+            "select plan_id, region_code, assessment_year from fct_target_assessment "
             f"where {where} order by all limit 1").fetchone()
     assert row, where
     return row
@@ -157,33 +157,33 @@ CASES = [
      [f"insert into fct_target_assessment select * from fct_target_assessment "
       f"where {KEY} and assessment_year = 2013"],
      "fct_target_assessment", ("12th", "630000", 2013),
-     "plan_id, province_code, assessment_year", "12th / 630000 / 2013", "key_unique", None),
+     "plan_id, region_code, assessment_year", "12th / 630000 / 2013", "key_unique", None),
     # A 'missed' row (end year, decline below target) claimed as met: the re-derived status is
     # 'missed' (reaches(decline, target) is false).
     ("missed_flipped_to_met",
-     ["update fct_target_assessment set status = 'met' where (plan_id, province_code, "
-      "assessment_year) = (select (plan_id, province_code, assessment_year) "
+     ["update fct_target_assessment set status = 'met' where (plan_id, region_code, "
+      "assessment_year) = (select (plan_id, region_code, assessment_year) "
       "from fct_target_assessment where status = 'missed' order by all limit 1)"],
      "fct_target_assessment", "status = 'missed'", "status", "met", "status_follows_decline",
      "expected 'missed'"),
     # A province-year deleted: the grid dim_plan × dim_province × years of data still has it, so
     # the batch holds a blank row for it whose status is blank.
     ("missing_province_year",
-     ["delete from fct_target_assessment where plan_id = '13th' and province_code = '110000' "
+     ["delete from fct_target_assessment where plan_id = '13th' and region_code = '110000' "
       "and assessment_year = 2017"],
      "fct_target_assessment", ("13th", "110000", 2017), "status", None, "complete",
      "no row in fct_target_assessment"),
     # DESIGN §7: a veto makes the grade fail whatever the score. Veto itself still follows the
     # declines (veto_follows_declines passes); the first failing rule is veto_grade_fail.
     ("vetoed_but_good",
-     ["update fct_target_assessment set grade = 'good' where (plan_id, province_code, "
-      "assessment_year) = (select (plan_id, province_code, assessment_year) "
+     ["update fct_target_assessment set grade = 'good' where (plan_id, region_code, "
+      "assessment_year) = (select (plan_id, region_code, assessment_year) "
       "from fct_target_assessment where veto order by all limit 1)"],
      "fct_target_assessment", "veto", "grade", "good", "veto_grade_fail", None),
     # DESIGN §7: missing data gives insufficient data, never a number.
     ("number_without_data",
-     ["update fct_target_assessment set total_score = 50 where (plan_id, province_code, "
-      "assessment_year) = (select (plan_id, province_code, assessment_year) "
+     ["update fct_target_assessment set total_score = 50 where (plan_id, region_code, "
+      "assessment_year) = (select (plan_id, region_code, assessment_year) "
       "from fct_target_assessment where status = 'insufficient data' and plan_id = '12th' "
       "order by all limit 1)"],
      "fct_target_assessment", "status = 'insufficient data' and plan_id = '12th'", "status",
@@ -192,14 +192,14 @@ CASES = [
     # < 0): a met row whose margin says short fails margin_follows_status, and only it.
     ("margin_against_the_status",
      ["update fct_target_assessment set margin_pp = -abs(margin_pp) - 1 where (plan_id, "
-      "province_code, assessment_year) = (select (plan_id, province_code, assessment_year) "
+      "region_code, assessment_year) = (select (plan_id, region_code, assessment_year) "
       "from fct_target_assessment where status = 'met' order by all limit 1)"],
      "fct_target_assessment", "status = 'met'", "margin_pp", None, "margin_follows_status",
      "status 'met', margin -"),
     # A NaN margin (NaN >= -1e-9 holds in DuckDB, so the sign rule alone would let it through).
     ("nan_margin",
      ["update fct_target_assessment set margin_pp = 'NaN'::double where (plan_id, "
-      "province_code, assessment_year) = (select (plan_id, province_code, assessment_year) "
+      "region_code, assessment_year) = (select (plan_id, region_code, assessment_year) "
       "from fct_target_assessment where status = 'met' order by all limit 1)"],
      "fct_target_assessment", "status = 'met'", "margin_pp", "NaN", "margin_pp_finite", None),
     # Every grade explains itself.
@@ -277,7 +277,7 @@ def test_failing_gate_publishes_nothing(demo, tmp_path, monkeypatch, capsys) -> 
 
     assert code == 2
     assert len(err.splitlines()) == 1 and err.startswith("error: output gate failed: "), err
-    assert ("fct_target_assessment[plan_id=12th, province_code=630000, assessment_year=2015] "
+    assert ("fct_target_assessment[plan_id=12th, region_code=630000, assessment_year=2015] "
             "column 'status' value 'missed'") in err
     assert "report: " in err and "Traceback" not in err
     assert table_checksums(url) == before

@@ -47,7 +47,7 @@ def test_catalog_is_complete_and_consistent() -> None:
             assert c.type in PG_TYPES, f"{t.name}.{c.name}: {c.type}"
         assert bool(t.sql) == (t.kind == "view"), t.name
     # analysts filter by province, plan and year: the big facts have keys/indexes for it
-    assert table("fct_intensity").primary_key[:2] == ("plan_id", "province_code")
+    assert table("fct_intensity").primary_key[:2] == ("plan_id", "region_code")
     assert ("province_code", "assessment_year") in table("fct_target_assessment").indexes
 
 

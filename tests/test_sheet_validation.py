@@ -217,7 +217,7 @@ def test_duplicate_key_within_one_file_names_both_rows(tmp_path: Path) -> None:
         ["12th", "青海省", 11, ""], ["12th", "Qinghai", 12, ""], ["12th", "北京", 18, ""]])})
     with pytest.raises(ValidationFailed) as info:
         validate_workdir(workdir)
-    duplicate = _failed(_report(info), "one row per plan, province")
+    duplicate = _failed(_report(info), "one row per plan, region")
     assert duplicate["unexpected_count"] == 2
     assert [(o["row"], o["column"], o["value"], o["detail"]) for o in duplicate["offenders"]] == [
         (2, "plan, province", "12th / 630000", "same key also at targets.csv row 3"),

@@ -46,7 +46,7 @@ SERIES = {  # kind -> (variable, unit, header, file, base value)
 
 def _row(province, year, variable, fuel, value, unit, file, line, column, **extra):
     row = {
-        "province_code": province,
+        "region_code": province,
         "year": year,
         "variable": variable,
         "fuel": fuel,
@@ -100,7 +100,7 @@ def clean_batch() -> dict[str, list[dict]]:
 
 
 def find(rows, province, year, fuel=None):
-    return next(r for r in rows if r["province_code"] == province and r["year"] == year
+    return next(r for r in rows if r["region_code"] == province and r["year"] == year
                 and (fuel is None or r["fuel"] == fuel))
 
 
@@ -156,14 +156,14 @@ def test_one_versioned_suite_per_source_kind_with_severities() -> None:
                 "critical" if expectation.meta["severity"] == "error" else "warning")
         keys = [r.key for r in rules_for(kind)]
         assert len(keys) == len(set(keys))
-        assert {"columns", "type_year", "province_code_in_set", "year_range", "key_unique",
+        assert {"columns", "type_year", "region_code_known", "year_range", "key_unique",
                 "value_not_negative", "coverage_required"} <= set(keys)
 
 
 def test_one_versioned_suite_per_assessment_sheet_with_severities() -> None:
     names = {build_suite(kind).name for kind in SHEET_KINDS}
     assert names == {"sheet_measures", "sheet_targets", "sheet_annual_targets",
-                     "sheet_confirmed_declines"}
+                     "sheet_confirmed_declines", "sheet_units"}
     for kind in SHEET_KINDS:
         suite = build_suite(kind)
         assert suite.meta["version"]
@@ -174,7 +174,11 @@ def test_one_versioned_suite_per_assessment_sheet_with_severities() -> None:
         rules = rules_for(kind)
         keys = [r.key for r in rules]
         assert len(keys) == len(set(keys))
-        assert {"columns", "plan_known", "province_known", "key_unique"} <= set(keys)
+        if kind == "units":  # declared units: no plan, a code, level and parent of their own
+            assert {"columns", "code_not_gb", "level_known", "parent_known",
+                    "key_unique"} <= set(keys)
+        else:
+            assert {"columns", "plan_known", "region_known", "key_unique"} <= set(keys)
         # every row-level rule names the sheet column whose value the report prints
         assert all(r.column for r in rules if r.expectation != "ExpectTableColumnsToMatchSet")
     measures = {r.key: r for r in rules_for("measures")}
@@ -353,20 +357,20 @@ def test_row_level_errors_are_each_reported(tmp_path):
     batch = clean_batch()
     energy = batch["energy_consumption"]
     for row in energy[:3]:  # one line of prov.csv, three fuels
-        row["province_code"] = "999999"
+        row["region_code"] = "999999"
     find(batch["gdp_index"], "630000", 2010).update(value=1.07, source_value="1.07")
     batch["population"].append(dict(batch["population"][0], source_row=99))
     batch["gdp"].append(dict(batch["gdp"][0], year=2091, source_row=42))
     workdir = make_workdir(tmp_path, **batch)
-    with pytest.raises(ValidationFailed, match="province_code '999999'") as info:
+    with pytest.raises(ValidationFailed, match="region_code '999999'") as info:
         validate_workdir(workdir)
     assert "\n" not in str(info.value)
     province = failed_rule(workdir, "GB/T 2260", "energy_consumption")
-    assert province["column"] == "province_code" and province["unexpected_count"] == 3
+    assert province["column"] == "region_code" and province["unexpected_count"] == 3
     index = failed_rule(workdir, "GDP index")
     assert index["source"] == "gdp_index" and "value '1.07'" in index["examples"]
     duplicate = failed_rule(workdir, "must be unique", "population")
-    assert duplicate["column"] == "province_code,year,variable,fuel"
+    assert duplicate["column"] == "region_code,year,variable,fuel"
     assert duplicate["unexpected_count"] == 2 and "row 99" in duplicate["examples"]
     future = failed_rule(workdir, "current year")
     assert future["source"] == "gdp" and "gdp.csv row 42" in future["examples"]
@@ -530,7 +534,7 @@ def test_a_column_median_of_coal_per_person_off_by_ten_is_an_error(tmp_path, coa
 
 
 def _without(rows, province, year):
-    return [r for r in rows if not (r["province_code"] == province and r["year"] == year)]
+    return [r for r in rows if not (r["region_code"] == province and r["year"] == year)]
 
 
 def test_gdp_lacking_a_base_year_the_energy_data_covers_is_an_error(tmp_path):
@@ -567,7 +571,7 @@ def test_years_the_release_does_not_cover_are_not_errors(tmp_path):
     years = (*YEARS, 2012)
     energy = energy_rows(provinces=(*PROVINCES, "540000"), years=years)
     for row in energy:
-        if row["province_code"] == "540000" or (row["year"] == 2012
+        if row["region_code"] == "540000" or (row["year"] == 2012
                                                  and row["fuel"] != "electricity"):
             row.update(value=None, source_value=None)
     batch = {"energy_consumption": energy, "gdp": series_rows("gdp"),

@@ -286,7 +286,8 @@ def _parse_long(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
         else:
             written = cells[province_col].strip()
             code = _region(written, file, row_number, header[province_col],
-                           code_column=province_col == code_col)
+                           code_column=province_col == code_col
+                           and not header[province_col].startswith("省份"))
             if written[:6] != code and written[:6].isdigit():
                 recoded[written[:6]] = code
             if code_col is not None and name_col is not None and cells[name_col].strip():

@@ -16,7 +16,7 @@ being the header row (row 1) and its typed cells turned into the text a CSV woul
 with an environment override:
 
 - file size      CARBON_ASSESS_MAX_FILE_BYTES      64 MiB per file (checked before reading);
-- cells          CARBON_ASSESS_MAX_CELLS           2,000,000 per file, all sheets, every cell
+- cells          CARBON_ASSESS_MAX_CELLS           20,000,000 per file, all sheets, every cell
                                                    read (counted while rows are read; for Parquet
                                                    also checked from the footer's row count, header
                                                    included, before reading);
@@ -25,10 +25,10 @@ with an environment override:
                                                    the zip directory before parsing; for Parquet,
                                                    the uncompressed size of its row groups, from
                                                    the footer;
-- rows           CARBON_ASSESS_MAX_ROWS            200,000 rows per run, all files together:
+- rows           CARBON_ASSESS_MAX_ROWS            20,000,000 rows per run, all files together:
                                                    observations (raw rows) and assessment-sheet
-                                                   rows, what validation holds in memory (the
-                                                   real NBS batch has 12,780).
+                                                   rows (the real NBS provincial batch has
+                                                   12,780; every county for 40 years ~2.8M).
 
 Hitting one is an `InputError` naming the file and the limit, never a `MemoryError`.
 """
@@ -53,11 +53,15 @@ UNSUPPORTED = "not a CSV, XLSX or Parquet file"  # why a file of another suffix 
 MAX_BYTES_ENV = "CARBON_ASSESS_MAX_FILE_BYTES"
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # 64 MiB: ~1000x the largest NBS provincial extract
 MAX_CELLS_ENV = "CARBON_ASSESS_MAX_CELLS"
-DEFAULT_MAX_CELLS = 2_000_000  # ~190x the largest NBS provincial extract (10,557 cells)
+# ~7x an energy file of every county of China for 40 years (~2.8M cells; issue 13)
+DEFAULT_MAX_CELLS = 20_000_000
 MAX_UNPACKED_ENV = "CARBON_ASSESS_MAX_UNPACKED_BYTES"
 DEFAULT_MAX_UNPACKED = 256 * 1024 * 1024  # ~3x the XML of a workbook at the cell limit
 MAX_ROWS_ENV = "CARBON_ASSESS_MAX_ROWS"
-DEFAULT_MAX_ROWS = 200_000  # ~15x the real NBS batch (12,780 raw rows); GX needs ~2 KiB a row
+# ~7x every county of China for 40 years (~2.8M raw rows). Batches of more than
+# CARBON_VALIDATION_SQL_MIN_ROWS are validated inside DuckDB (bounded memory), smaller ones by GX
+# on pandas (~2 KiB a row, so at most ~2 GiB)
+DEFAULT_MAX_ROWS = 20_000_000
 MAX_WHOLE_PART = 16 * 1024 * 1024  # an XLSX part openpyxl parses whole (styles, workbook...)
 CHUNK = 1024 * 1024  # bytes decoded at a time when checking a CSV's encoding
 PARQUET_MAGIC = b"PAR1"  # first and last 4 bytes of every Parquet file

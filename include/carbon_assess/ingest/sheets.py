@@ -146,9 +146,11 @@ def read_sheet(rows: list[tuple[int, list[str]]], file: str, sheet: str | None
             record[name] = value
         for column in REGION_COLUMNS:
             if column in record:
-                code = resolve_region(record[column])
+                written = header_of[column]
+                # a declared unit's code only where the header says region (地区, region)
+                code = resolve_region(record[column], code_column=not written.casefold()
+                                      .startswith(("省份", "province")))
                 if code is None:
-                    written = header_of[column]
                     what = "province" if written.casefold().startswith(("省份", "province")) \
                         else "region" if column == "region" else "parent unit"
                     raise InputError(file, f"unknown {what}", row=row_number, column=written,

@@ -295,7 +295,7 @@ TABLES: tuple[Table, ...] = (
             _LEVEL,
         ),
         primary_key=("plan_id", "region_code", "year"),
-        indexes=(("region_code", "year"),),
+        indexes=(("region_code", "year"), ("province_code", "year")),
     ),
     Table(
         "fct_intensity_decomposition", "fact",
@@ -460,7 +460,8 @@ TABLES: tuple[Table, ...] = (
             _LEVEL,
         ),
         primary_key=("plan_id", "region_code", "assessment_year"),
-        indexes=(("region_code", "assessment_year"), ("assessment_year", "status")),
+        indexes=(("region_code", "assessment_year"), ("province_code", "assessment_year"),
+                 ("assessment_year", "status")),
     ),
     Table(
         "fct_official_comparison", "fact",

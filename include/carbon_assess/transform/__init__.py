@@ -125,7 +125,6 @@ def _load_statistics(con: Any, run: Run) -> None:
     """The reference tables, the run's raw Parquet and the macros: all the staging of the
     statistics needs (see `consumption_status`)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     for name in reference.names():
         rows = reference.load(name)
@@ -134,10 +133,12 @@ def _load_statistics(con: Any, run: Run) -> None:
         con.execute(f"create or replace table ref_{name} as select * from reference_arrow")
         con.unregister("reference_arrow")
     for view, kinds in RAW_GROUPS.items():
-        tables = [pq.read_table(run.raw(kind), schema=RAW_SCHEMA)
-                  for kind in kinds if run.raw(kind).exists()]
-        arrow_table = pa.concat_tables(tables) if tables else RAW_SCHEMA.empty_table()
-        con.register(f"{view}_arrow", arrow_table)
+        files = [str(run.raw(kind)) for kind in kinds if run.raw(kind).exists()]
+        if files:  # DuckDB reads the Parquet itself, streaming (never whole in Python)
+            con.execute(f"create or replace table {view} as select * from read_parquet(?)",
+                        [files])
+            continue
+        con.register(f"{view}_arrow", RAW_SCHEMA.empty_table())
         con.execute(f"create or replace table {view} as select * from {view}_arrow")
         con.unregister(f"{view}_arrow")
     create_macros(con)

@@ -43,16 +43,18 @@ from carbon_assess.quarantine import (
     write_report,
     write_results,
 )
+from carbon_assess.settings import SQL_VALIDATION_ENV, validation_sql_min_rows
 from carbon_assess.transform import consumption_status
 from carbon_assess.validate.blanks import BlankFlags
 from carbon_assess.validate.checks import prepare_batches
 from carbon_assess.validate.offenders import offender, sheet_offender
 from carbon_assess.validate.sheet_checks import prepare_sheet_batch
+from carbon_assess.validate.sql_engine import raw_row_count, validate_raw_in_duckdb
 from carbon_assess.validate.suites import (
-    declared_units,
     ERROR,
     SHEET_KINDS,
     build_suite,
+    declared_units,
     rules_for,
     suite_name,
     suite_parameters,
@@ -289,7 +291,6 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
     """
     started = datetime.now(UTC)
     run = Run.of(workdir)
-    info = run.info_or_none()
     run_id = run.run_id
     raw_files = {kind: run.raw(kind) for kind in SOURCE_KINDS if run.raw(kind).exists()}
     sheet_files = {kind: run.sheet(kind) for kind in SHEET_KINDS if run.sheet(kind).exists()}
@@ -300,25 +301,30 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
     rows: list[dict[str, Any]] = []
     outcome: dict[str, str] = {}  # GX suite name -> passed | passed_with_warnings | failed
     data_docs_path: str | None = None
+    notes: list[str] = [] if raw_files else [f"no raw Parquet files in {run.raw_dir}"]
+    raw_rows = raw_row_count(raw_files.values())
+    threshold = validation_sql_min_rows()
+    in_duckdb = bool(raw_files) and raw_rows >= threshold
+    if in_duckdb:
+        notes.append(
+            f"raw suites ran in DuckDB ({raw_rows:,} raw rows, {SQL_VALIDATION_ENV}="
+            f"{threshold:,}); the Great Expectations Data Docs cover only the suites run with "
+            "Great Expectations (assessment sheets)")
+        log.info("raw validation in DuckDB: %s raw rows >= %s", raw_rows, threshold)
     if raw_files or sheet_files:
-        import pandas as pd
         import pyarrow.parquet as pq
         from great_expectations.core.run_identifier import RunIdentifier
 
-        frames = {kind: pd.read_parquet(path) for kind, path in raw_files.items()}
-        flags = _blank_flags(run) if "energy_consumption" in frames else None
-        batches = prepare_batches(frames, info.run_id if info else None, flags) if frames else {}
         context, source = _gx_context(docs_dir)
         gx_run = RunIdentifier(run_name=run_id, run_time=started)
         parameters = suite_parameters(started.year, declared_units(run))
-        for kind in [k for k in SOURCE_KINDS if k in batches]:
-            df = batches[kind]
-            rules = rules_for(kind, run_id=info.run_id if info else None)
-            by_key = _run_suite(context, source, kind, build_suite(kind, rules=rules), df,
-                                parameters, gx_run)
-            suite_rows = [_result_row(run_id, kind, rule, by_key.get(rule.key), df)
-                          for rule in rules]
-            outcome[suite_name(kind)] = _outcome(suite_rows)
+        if in_duckdb:  # large batch: the same rules in SQL, no pandas, no GX (sql_engine)
+            raw_results = validate_raw_in_duckdb(run, run_id, parameters)
+        else:
+            raw_results = _gx_raw_rows(run, context, source, parameters, gx_run)
+        for kind, suite_rows in raw_results.items():
+            if not in_duckdb:  # the suites Data Docs show
+                outcome[suite_name(kind)] = _outcome(suite_rows)
             rows += suite_rows
         for kind, path in sheet_files.items():
             df = prepare_sheet_batch(kind, pq.read_table(path))
@@ -343,8 +349,30 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
     return _conclude(
         run, rows, gx_rows, started, results_path, data_docs_path, quarantine_root,
         stage="validation", report_dir=validation_dir,
-        notes=() if raw_files else (f"no raw Parquet files in {run.raw_dir}",),
+        notes=tuple(notes),
     )
+
+
+def _gx_raw_rows(run: Run, context, source, parameters: dict[str, Any], gx_run
+                 ) -> dict[str, list[dict[str, Any]]]:
+    """The raw suites with GX on pandas (batches below the DuckDB threshold): result rows per
+    source kind, in SOURCE_KINDS order, from the batches `prepare_batches` builds."""
+    import pandas as pd
+
+    info = run.info_or_none()
+    raw_files = {kind: run.raw(kind) for kind in SOURCE_KINDS if run.raw(kind).exists()}
+    frames = {kind: pd.read_parquet(path) for kind, path in raw_files.items()}
+    flags = _blank_flags(run) if "energy_consumption" in frames else None
+    batches = prepare_batches(frames, info.run_id if info else None, flags) if frames else {}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for kind in [k for k in SOURCE_KINDS if k in batches]:
+        df = batches[kind]
+        rules = rules_for(kind, run_id=info.run_id if info else None)
+        by_key = _run_suite(context, source, kind, build_suite(kind, rules=rules), df,
+                            parameters, gx_run)
+        out[kind] = [_result_row(run.run_id, kind, rule, by_key.get(rule.key), df)
+                     for rule in rules]
+    return out
 
 
 def _outcome(rows: list[dict[str, Any]]) -> str:

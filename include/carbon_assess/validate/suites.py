@@ -366,7 +366,7 @@ def sheet_rules_for(kind: str) -> list[Rule]:
             WARNING,
             "a province-year has points for some but not all sub-indicators of the plan "
             "(incomplete sheet: its measures total is understated)",
-            cell="plan,year,province",
+            cell="plan,year,region",
             note=MISSING_INDICATORS,
         ))
     if kind == "targets":

@@ -1,0 +1,809 @@
+"""Raw validation in DuckDB: the raw suites of `suites.rules_for`, evaluated in SQL over the raw
+Parquet files, for batches too large for pandas and Great Expectations (issue 13).
+
+`validate_raw_in_duckdb(run, run_id, parameters)` returns, per source kind, one result row per
+rule with the fields and meaning of `validate._result_row` on the GX result of the same rule on
+the batch `checks.prepare_batches` builds: the same success, unexpected_count, examples, note and
+offenders (file / sheet / row / column / value / detail of at most MAX_REPORT_ROWS offending rows,
+in the batch's row order; examples from the first MAX_EXAMPLES). `validate_workdir` uses it when
+the raw files together hold at least `settings.validation_sql_min_rows()` rows.
+
+How a batch is built without pandas holding it:
+
+- each raw file is a view over `read_parquet` (row index = the Parquet row number, which is the
+  DataFrame index GX reports); `obs` unions the kinds whose columns the derived checks can read
+  (`common.usable`: year an integer column without blanks, value a float column);
+- the derived check columns of `checks.prepare_batches` are `validate/sql/raw_*.sql`, one
+  transformation per file (see each file's header): year-on-year factor, level shift, zeros,
+  non-finite values, the blank-value notes of `blanks.energy_notes` (from the statuses and CO2 of
+  the SQL models `int_energy_activity` / `int_emissions`, staged here over the same Parquet),
+  coverage findings and their placeholder rows, plausibility ratios and column medians. Thresholds
+  and reference data come from the Python modules that define them (tables `chk_*`, variables
+  `chk_*`), and the sentences are formatted with the same helpers (`common.fmt`, `times`,
+  `province_label`, `blanks._share`, `_as_applied`: registered as SQL functions), so a note reads
+  exactly as the pandas one;
+- every rule compiles to a predicate "this row is unexpected" over the relation holding its column
+  (the raw rows plus placeholders, or a derived table), with Great Expectations' semantics: a
+  column-map expectation skips blank values (NULL, and NaN in a float column, as pandas does)
+  except ExpectColumnValuesToNotBeNull / ToBeNull. An expectation type, argument or column type
+  this module does not know raises `UnsupportedRule`: a rule never passes by default;
+- one aggregate query per relation counts the unexpected rows of all its rules and keeps the
+  first MAX_REPORT_ROWS row indexes of each (`min(x, n)`); only those rows are fetched.
+
+DuckDB runs with a memory limit and spills to `<workdir>/validation/duckdb_tmp` (removed after).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from carbon_assess import reference
+from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SCHEMA, SOURCE_KINDS
+from carbon_assess.quarantine import MAX_EXAMPLES, MAX_REPORT_ROWS, render_offender
+from carbon_assess.transform import NEGATIVE_NOISE, RAW_GROUPS, set_run_parameters
+from carbon_assess.transform.models import create_macros, run_models, upstream
+from carbon_assess.validate.blanks import CONSEQUENCES, _as_applied, _share
+from carbon_assess.validate.checks import (
+    COLUMN_MIN_PROVINCES,
+    DEFAULT_COLUMNS,
+    DERIVED_COLUMNS,
+    KIND_LABELS,
+    LEVEL_BOTH_WAYS,
+    LEVEL_COLUMN,
+    LEVEL_MIN_PROVINCES,
+    LEVEL_MIN_SERIES,
+    LEVEL_RULES,
+    LEVEL_SHIFT_MAX,
+    NEEDS_ENERGY_YEARS,
+    NOTE_COLUMNS,
+    POSITIVE_LABELS,
+    POSITIVE_REQUIRED,
+    RATIO_ROWS,
+    RATIO_TERMS,
+    YOY_COLUMN,
+    YOY_RULES,
+)
+from carbon_assess.validate.common import (
+    fmt,
+    fossil_fuels,
+    peer_levels,
+    plan_years,
+    plausibility_bounds,
+    province_label,
+    province_names,
+    times,
+)
+from carbon_assess.validate.offenders import offender
+from carbon_assess.validate.suites import Rule, rules_for
+from carbon_assess.workdir import Run
+
+__all__ = ["MEMORY_LIMIT", "UnsupportedRule", "raw_row_count", "validate_raw_in_duckdb"]
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+MEMORY_LIMIT = "2GB"
+TEMP_DIR = "duckdb_tmp"  # below <workdir>/validation/
+# the derived transformations, in order: validate/sql/raw_<name>.sql -> view or table chk_<name>
+TRANSFORMS = (
+    ("yoy", "view"),
+    ("level_shift", "view"),
+    ("level_flagged", "table"),
+    ("not_positive", "table"),
+    ("not_finite", "table"),
+    ("energy_cells", "view"),
+    ("fuel_years", "table"),
+    ("with_fuel", "table"),
+    ("no_fuel_data", "table"),
+    ("not_covered", "table"),
+    ("blank_runs", "table"),
+    ("coverage_findings", "table"),
+    ("placeholders", "table"),
+    ("ratios", "table"),
+    ("implausible", "table"),
+    ("column_level", "table"),
+    ("notes", "table"),
+)
+# the columns of `obs` (what the derived checks read) and their SQL types
+OBS_COLUMNS = {
+    "region_code": "varchar",
+    "year": "bigint",
+    "variable": "varchar",
+    "fuel": "varchar",
+    "value": "double",
+    "unit": "varchar",
+    "source_value": "varchar",
+    "source_file": "varchar",
+    "source_column": "varchar",
+}
+_NEEDED = ("region_code", "year", "variable", "fuel", "value", "unit", "source_file",
+           "source_column")  # common.usable
+_TEXT_NEEDED = ("region_code", "variable", "fuel", "unit", "source_file", "source_column")
+LINEAGE = ("source_value", "value", "source_file", "source_sheet", "source_row", "source_column")
+PLACEHOLDER_COLUMNS = ("region_code", "year", "variable", "fuel", "value", "unit",
+                       "source_value", "source_unit", "source_file", "source_sha256",
+                       "source_sheet", "source_row", "source_column", "run_id", "vintage")
+# how a level-shift note names the units of a year's median (checks.add_level_shift)
+PEER_WORDS = {"province": "provinces", "prefecture": "prefectures", "county": "counties"}
+PEERS_DECLARED = "declared units"
+# the ratios' inputs as checks.ratios reads them (coal and GDP are the rows RATIO_ROWS names)
+RATIO_INPUTS = {
+    "coal": RATIO_ROWS["coal_per_gdp"],
+    "gdp": RATIO_ROWS["gdp_per_capita"],
+    "population": ("population", "population", None),
+}
+_INT_DTYPES = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+_FLOAT_DTYPES = {"float16", "float32", "float64"}
+_TYPE_NAMES = {"str", "bool", *_INT_DTYPES, *_FLOAT_DTYPES}  # type_ values checked here
+_MISSING = 'Error: The column "{}" in BatchData does not exist.'  # GX's words, to match
+_MIXED = "Column values, min_value, and max_value must either be None or of the same type."
+
+
+class UnsupportedRule(NotImplementedError):
+    """A rule this engine cannot evaluate exactly as Great Expectations would (an expectation
+    type, argument or column type it does not know): raised, never passed over."""
+
+
+# --- what pandas makes of a Parquet column -------------------------------------------------------
+
+
+def _pandas_dtype(arrow_type: Any, has_nulls: bool) -> str:
+    """The name GX reports for the pandas dtype of a Parquet column (`dtype.type.__name__`) as
+    pandas 3 reads it: integers with blanks become float64, booleans with blanks object."""
+    import pyarrow as pa
+    import pyarrow.types as t
+
+    if t.is_integer(arrow_type):
+        return "float64" if has_nulls else str(arrow_type.to_pandas_dtype().__name__)
+    if t.is_floating(arrow_type):
+        return {pa.float16(): "float16", pa.float32(): "float32"}.get(arrow_type, "float64")
+    if t.is_string(arrow_type) or t.is_large_string(arrow_type) or t.is_string_view(arrow_type):
+        return "str"
+    if t.is_boolean(arrow_type):
+        return "object_" if has_nulls else "bool"
+    if t.is_dictionary(arrow_type):
+        return "CategoricalDtypeType"
+    if t.is_timestamp(arrow_type):
+        return "Timestamp" if arrow_type.tz else "datetime64"
+    return "object_"
+
+
+def raw_row_count(paths: Any) -> int:
+    """Rows of the raw Parquet files `paths`, from their metadata (nothing else is read)."""
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(path).metadata.num_rows for path in paths)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "'nan'::double"
+        if math.isinf(value):
+            return "'inf'::double" if value > 0 else "'-inf'::double"
+        return repr(value) + "::double"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if value is None:
+        return "null"
+    raise UnsupportedRule(f"cannot write {value!r} ({type(value).__name__}) as SQL")
+
+
+# --- the batch of one source kind ---------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    """One kind's batch: its raw file (if any), what pandas would make of its columns, and the
+    placeholder rows coverage appends."""
+
+    kind: str
+    path: Path | None
+    rows: int = 0
+    arrow: dict[str, Any] = field(default_factory=dict)  # column -> arrow type
+    dtypes: dict[str, str] = field(default_factory=dict)  # column -> pandas dtype name
+    usable: bool = False
+    placeholders: int = 0
+
+    @property
+    def relation(self) -> str:
+        return f"bat_{self.kind}"
+
+    @property
+    def columns(self) -> set[str]:
+        """The batch's columns as GX sees them: the raw ones and the derived check columns."""
+        return set(self.arrow) | set(DERIVED_COLUMNS)
+
+
+def _describe(con: Any, batch: _Batch) -> None:
+    import pyarrow.parquet as pq
+    import pyarrow.types as t
+
+    schema = pq.read_schema(batch.path)
+    batch.rows = pq.ParquetFile(batch.path).metadata.num_rows
+    batch.arrow = {f.name: f.type for f in schema if f.name != "file_row_number"}
+    path = str(batch.path).replace("'", "''")
+    con.execute(
+        f"create or replace view src_{batch.kind} as select * exclude (file_row_number), "
+        f"file_row_number::bigint as __idx from read_parquet('{path}', file_row_number = true)")
+    # integers and booleans with blanks change dtype in pandas: count the blanks of those only
+    counted = [c for c, a in batch.arrow.items() if t.is_integer(a) or t.is_boolean(a)]
+    nulls: dict[str, int] = {}
+    if counted:
+        select = ", ".join(f"count(*) - count({_quote(c)})" for c in counted)
+        values = con.execute(f"select {select} from src_{batch.kind}").fetchall()[0]
+        nulls = dict(zip(counted, values, strict=True))
+    batch.dtypes = {c: _pandas_dtype(a, nulls.get(c, 0) > 0) for c, a in batch.arrow.items()}
+    text_ok = all(t.is_string(batch.arrow[c]) or t.is_large_string(batch.arrow[c])
+                  or t.is_null(batch.arrow[c]) for c in _TEXT_NEEDED if c in batch.arrow)
+    batch.usable = (set(_NEEDED) <= set(batch.arrow) and batch.dtypes["year"] in _INT_DTYPES
+                    and batch.dtypes["value"] in _FLOAT_DTYPES and text_ok)
+
+
+def _obs_sql(batches: list[_Batch]) -> str:
+    parts = []
+    for b in batches:
+        columns = ", ".join(
+            (f"{_quote(c)}::{t} as {c}" if c in b.arrow else f"null::{t} as {c}")
+            for c, t in OBS_COLUMNS.items())
+        parts.append(f"select '{b.kind}' as kind, __idx, {columns} from src_{b.kind}")
+    if not parts:
+        columns = ", ".join(f"null::{t} as {c}" for c, t in OBS_COLUMNS.items())
+        parts.append(f"select null::varchar as kind, null::bigint as __idx, {columns} where false")
+    return "\nunion all\n".join(parts)
+
+
+# --- reference data, thresholds and helpers in the connection -----------------------------------
+
+
+def _table(con: Any, name: str, columns: dict[str, str], rows: list[tuple]) -> None:
+    ddl = ", ".join(f"{c} {t}" for c, t in columns.items())
+    con.execute(f"create or replace table {name} ({ddl})")
+    if rows:
+        marks = ", ".join("?" for _ in columns)
+        con.executemany(f"insert into {name} values ({marks})", [list(r) for r in rows])
+
+
+def _load_parameters(con: Any, batches: dict[str, _Batch], run_id: str | None) -> None:
+    """The `chk_*` tables and variables the raw_*.sql files read, from the Python definitions."""
+    text, num, integer = "varchar", "double", "bigint"
+    _table(con, "chk_kinds", {"kind": text, "label": text, "rows": integer},
+           [(k, KIND_LABELS[k], batches[k].rows if k in batches else 0) for k in SOURCE_KINDS])
+    _table(con, "chk_yoy_rules", {"kind": text, "floor": num},
+           [(k, floor) for k, (_, floor) in YOY_RULES.items()])
+    _table(con, "chk_level_rules", {"kind": text, "floor": num}, list(LEVEL_RULES.items()))
+    _table(con, "chk_level_both", {"kind": text, "variable": text, "fuel": text},
+           sorted(LEVEL_BOTH_WAYS))
+    _table(con, "chk_positive", {"kind": text, "variable": text, "fuel": text, "label": text},
+           [(k, v, f, POSITIVE_LABELS[f or v]) for k, pairs in POSITIVE_REQUIRED.items()
+            for v, f in pairs])
+    _table(con, "chk_provinces", {"code": text}, [(c,) for c in sorted(province_names())])
+    _table(con, "chk_peers", {"code": text, "level": text, "plural": text},
+           [(c, level, PEER_WORDS.get(level, PEERS_DECLARED))
+            for c, level in sorted(peer_levels().items())])
+    _table(con, "chk_fossil", {"fuel": text}, [(f,) for f in sorted(fossil_fuels())])
+    _table(con, "chk_plan_years", {"year": integer, "role": text}, sorted(plan_years().items()))
+    _table(con, "chk_default_columns",
+           {"kind": text, "variable": text, "header": text, "unit": text},
+           [(k, *DEFAULT_COLUMNS[k]) for k in NEEDS_ENERGY_YEARS])
+    _table(con, "chk_bounds",
+           {"ord": integer, "ratio": text, "scope": text, "unit": text, "minimum": num,
+            "maximum": num, "observed_min": num, "observed_max": num},
+           [(i, b.ratio, b.scope, b.unit, b.minimum, b.maximum, b.observed_min, b.observed_max)
+            for i, b in enumerate(plausibility_bounds())])
+    _table(con, "chk_ratio_terms",
+           {"ratio": text, "kind": text, "variable": text, "fuel": text, "made_of": text,
+            "suspects": text},
+           [(r, *RATIO_ROWS[r], *RATIO_TERMS[r]) for r in RATIO_ROWS])
+    _table(con, "chk_ratio_inputs", {"name": text, "kind": text, "variable": text, "fuel": text},
+           [(n, *row) for n, row in RATIO_INPUTS.items()])
+    _table(con, "chk_consequences", {"ord": integer, "status": text, "text": text},
+           [(i, s, t) for i, (s, t) in enumerate(CONSEQUENCES.items())])
+    for name, value in (("chk_national", NATIONAL_CODE),
+                        ("chk_negative_noise", float(NEGATIVE_NOISE)),
+                        ("chk_level_shift_max", float(LEVEL_SHIFT_MAX)),
+                        ("chk_level_min_series", LEVEL_MIN_SERIES),
+                        ("chk_level_min_provinces", LEVEL_MIN_PROVINCES),
+                        ("chk_column_min_provinces", COLUMN_MIN_PROVINCES),
+                        ("chk_peers_declared", PEERS_DECLARED),
+                        ("chk_run_id", run_id)):
+        con.execute(f"set variable {name} = ?", [value])
+
+
+def _cell_note(text: str | None) -> str | None:
+    """checks.add_not_finite for a blank value: the note when the cell text is a finite number
+    (Python's float() without thousands separators), else None."""
+    if not text:
+        return None
+    try:
+        number = float(str(text).replace(",", ""))
+    except ValueError:
+        return None
+    if not math.isfinite(number):
+        return None
+    return f"the cell holds {text!r}, the raw value is NaN"
+
+
+def _register_functions(con: Any) -> None:
+    special = {"null_handling": "special"}
+    con.create_function("chk_fmt", lambda x: fmt(math.nan if x is None else x), ["DOUBLE"],
+                        "VARCHAR", **special)
+    con.create_function("chk_times", times, ["DOUBLE"], "VARCHAR")
+    con.create_function("chk_label", lambda c: "nan" if c is None else province_label(c),
+                        ["VARCHAR"], "VARCHAR", **special)
+    con.create_function("chk_share", lambda v, total, fuel, year: _share(v, total, fuel, year),
+                        ["DOUBLE", "DOUBLE", "VARCHAR", "BIGINT"], "VARCHAR", **special)
+    con.create_function("chk_as_applied", _as_applied, ["VARCHAR"], "VARCHAR")
+    con.create_function("chk_cell_note", _cell_note, ["VARCHAR"], "VARCHAR", **special)
+    con.execute((SQL_DIR / "raw_macros.sql").read_text(encoding="utf-8"))
+
+
+def _load_flags(con: Any, batches: dict[str, _Batch]) -> bool:
+    """`chk_status` (value_status other than 'reported' of each consumption cell) and `chk_co2`
+    (CO2 per province, year and fuel, consumption method) from the SQL models, staged over the
+    raw Parquet as `transform.consumption_status` stages them for the pandas checks (the same
+    sources `raw_energy` / `raw_economy`, read the same way, but as views). False (tables empty)
+    when the batch cannot be staged: then, as there, no blank-value notes."""
+    import pyarrow as pa
+
+    _table(con, "chk_status", {"region_code": "varchar", "year": "bigint", "fuel": "varchar",
+                               "value_status": "varchar"}, [])
+    _table(con, "chk_co2", {"region_code": "varchar", "year": "bigint", "fuel": "varchar",
+                            "co2": "double"}, [])
+    if "energy_consumption" not in batches:
+        return False
+    try:
+        set_run_parameters(con, "consumption", False)
+        for name in reference.names():
+            rows = reference.load(name)
+            table = pa.table({column: [row[column] for row in rows] for column in rows[0]})
+            con.register("chk_reference_arrow", table)
+            con.execute(f"create or replace table ref_{name} as select * from chk_reference_arrow")
+            con.unregister("chk_reference_arrow")
+        for view, kinds in RAW_GROUPS.items():
+            group = [batches[k] for k in kinds if k in batches and batches[k].path is not None]
+            if not group:
+                con.register(f"{view}_arrow", RAW_SCHEMA.empty_table())
+                con.execute(f"create or replace table {view} as select * from {view}_arrow")
+                con.unregister(f"{view}_arrow")
+                continue
+            files = ", ".join(_literal(str(b.path)) for b in group)
+            con.execute(f"create or replace view {view} as select * from read_parquet([{files}])")
+            if any(b.arrow != group[0].arrow for b in group):
+                # files of different schemas: the staging reads every column of every file
+                # (and fails where a file lacks one or a value does not cast); do the same
+                con.execute(f"select count(columns(*)) from {view}").fetchall()
+        create_macros(con)
+        run_models(con, upstream(["int_energy_activity", "int_emissions"]))
+    except Exception as exc:  # noqa: BLE001 - as validate._blank_flags: the expectations report it
+        log.warning("blank-value flags unavailable (%s): %s", type(exc).__name__, exc)
+        return False
+    con.execute("""
+        insert into chk_status
+        select region_code, year, fuel, any_value(value_status)
+        from int_energy_activity
+        where flow = 'consumption' and value_status <> 'reported' and region_code is not null
+        group by region_code, year, fuel""")
+    con.execute("""
+        insert into chk_co2
+        select region_code, year, fuel, any_value(co2_mt)
+        from int_emissions
+        where method = 'consumption' and co2_mt is not null and not isnan(co2_mt)
+        group by region_code, year, fuel""")
+    return True
+
+
+# --- rules -> SQL ---------------------------------------------------------------------------------
+
+_KWARGS = {  # the arguments each expectation type may have here
+    "ExpectTableColumnsToMatchSet": {"column_set", "exact_match"},
+    "ExpectColumnValuesToBeOfType": {"column", "type_"},
+    "ExpectColumnValuesToNotBeNull": {"column", "row_condition"},
+    "ExpectColumnValuesToBeNull": {"column", "row_condition"},
+    "ExpectColumnValuesToBeInSet": {"column", "value_set", "row_condition"},
+    "ExpectColumnValuesToNotBeInSet": {"column", "value_set", "row_condition"},
+    "ExpectColumnValuesToBeBetween": {"column", "min_value", "max_value", "strict_min",
+                                      "strict_max", "row_condition"},
+    "ExpectColumnValuesToBeUnique": {"column", "row_condition"},
+    "ExpectCompoundColumnsToBeUnique": {"column_list", "ignore_row_if", "row_condition"},
+}
+
+
+@dataclass
+class _Check:
+    """One rule, compiled: where its column lives, the predicate of an unexpected row, what the
+    offenders need from that relation; or its outcome already known (table-level rules, errors)."""
+
+    rule: Rule
+    relation: str | None = None
+    unexpected: str | None = None
+    payload: tuple[str, ...] = ()  # derived columns fetched with the offending rows
+    windowed: bool = False  # uniqueness: a window query of its own
+    error: str | None = None  # "could not evaluate" (GX raised)
+    done: dict[str, Any] | None = None  # fields of the result row already decided
+    count: int = 0
+    offending: list[dict[str, Any]] = field(default_factory=list)  # {__idx, payload...}
+
+
+def _resolve(value: Any, parameters: dict[str, Any]) -> Any:
+    if isinstance(value, dict) and set(value) == {"$PARAMETER"}:
+        name = value["$PARAMETER"]
+        if name not in parameters:
+            raise UnsupportedRule(f"no value for $PARAMETER {name}")
+        return parameters[name]
+    return value
+
+
+class _Compiler:
+    """Rule -> _Check for one kind's batch."""
+
+    def __init__(self, con: Any, batch: _Batch, parameters: dict[str, Any]):
+        self.con = con
+        self.batch = batch
+        self.parameters = parameters
+        self.sets = 0
+
+    # where a column lives: relation, SQL type family, payload columns
+    def locate(self, column: str) -> tuple[str, str, tuple[str, ...]] | None:
+        kind = self.batch.kind
+        if column in NOTE_COLUMNS:
+            return (f"(select __idx, note as {_quote(column)} from chk_notes "
+                    f"where kind = '{kind}' and col = '{column}')", "str", (column,))
+        if column == YOY_COLUMN:
+            return (f"(select __idx, yoy_factor from chk_yoy where kind = '{kind}')", "float",
+                    (YOY_COLUMN,))
+        if column in (LEVEL_COLUMN, f"{LEVEL_COLUMN}_note"):
+            return (f"(select __idx, level_shift, level_shift_note from chk_level_shift "
+                    f"where kind = '{kind}')", "float" if column == LEVEL_COLUMN else "str",
+                    (LEVEL_COLUMN, f"{LEVEL_COLUMN}_note"))
+        if column in self.batch.arrow:
+            dtype = self.batch.dtypes[column]
+            family = ("float" if dtype in _FLOAT_DTYPES else "int" if dtype in _INT_DTYPES
+                      else "str" if dtype == "str" else dtype)
+            return self.batch.relation, family, ()
+        return None
+
+    @staticmethod
+    def blank(column: str, family: str) -> str:
+        c = _quote(column)
+        return f"({c} is null or isnan({c}))" if family == "float" else f"{c} is null"
+
+    def value_set(self, values: Any, family: str) -> str:
+        if family == "str":
+            keep = [v for v in values if isinstance(v, str)]
+            sql_type = "varchar"
+        elif family in ("int", "float"):
+            keep = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+            sql_type = "double"
+        else:
+            raise UnsupportedRule(f"value sets on a {family} column")
+        self.sets += 1
+        name = f"chk_set_{self.batch.kind}_{self.sets}"
+        _table(self.con, name, {"v": sql_type}, [(v,) for v in dict.fromkeys(keep)])
+        return f"(select v from {name})"
+
+    def condition(self, rule: Rule, relation: str) -> str:
+        cond = rule.kwargs.get("row_condition")
+        if cond is None:
+            return "true"
+        if (not isinstance(cond, dict) or cond.get("type") != "comparison"
+                or cond.get("operator") != "==" or "condition_parser" in rule.kwargs):
+            raise UnsupportedRule(f"{rule.key}: row_condition {cond!r}")
+        column = cond["column"]["name"]
+        where = self.locate(column)
+        if where is None or where[0] != relation:
+            raise UnsupportedRule(f"{rule.key}: row_condition on {column!r}")
+        return f"{_quote(column)} = {_literal(_resolve(cond['parameter'], self.parameters))}"
+
+    def compile(self, rule: Rule) -> _Check:
+        kwargs = {k: _resolve(v, self.parameters) for k, v in rule.kwargs.items()}
+        allowed = _KWARGS.get(rule.expectation)
+        if allowed is None:
+            raise UnsupportedRule(f"{rule.key}: expectation {rule.expectation} has no SQL form")
+        if set(kwargs) - allowed:
+            raise UnsupportedRule(f"{rule.key}: arguments {sorted(set(kwargs) - allowed)}")
+        check = _Check(rule)
+        if rule.expectation == "ExpectTableColumnsToMatchSet":
+            expected = {str(c) for c in kwargs["column_set"]}
+            missing = sorted(expected - self.batch.columns)
+            extra = sorted(self.batch.columns - expected) if kwargs.get("exact_match") else []
+            check.done = {"success": not missing and not extra}
+            if missing or extra:
+                check.done.update(unexpected_count=len(missing),
+                                  examples="missing columns: " + ", ".join(missing))
+                check.done["note"] = check.done["examples"]
+            return check
+        if rule.expectation == "ExpectColumnValuesToBeOfType":
+            return self.of_type(check, kwargs)
+        if rule.expectation == "ExpectCompoundColumnsToBeUnique":
+            return self.unique(check, list(kwargs["column_list"]),
+                               kwargs.get("ignore_row_if", "all_values_are_missing"))
+        column = kwargs["column"]
+        where = self.locate(column)
+        if where is None:
+            check.error = _MISSING.format(column)
+            return check
+        relation, family, payload = where
+        if rule.expectation == "ExpectColumnValuesToBeUnique":
+            return self.unique(check, [column], "any_value_is_missing")
+        check.relation, check.payload = relation, payload
+        blank = self.blank(column, family)
+        c = _quote(column)
+        if rule.expectation == "ExpectColumnValuesToNotBeNull":
+            predicate = blank
+        elif rule.expectation == "ExpectColumnValuesToBeNull":
+            predicate = f"not {blank}"
+        elif rule.expectation in ("ExpectColumnValuesToBeInSet",
+                                  "ExpectColumnValuesToNotBeInSet"):
+            values = self.value_set(kwargs["value_set"] or [], family)
+            negate = "not " if rule.expectation == "ExpectColumnValuesToBeInSet" else ""
+            predicate = f"not {blank} and {negate}({c} in {values})"
+        else:  # ExpectColumnValuesToBeBetween
+            low, high = kwargs.get("min_value"), kwargs.get("max_value")
+            if low is None and high is None:
+                check.error = "min_value and max_value cannot both be None"
+                return check
+            if low is not None and high is not None and low > high:
+                check.error = "min_value cannot be greater than max_value"
+                return check
+            if family == "str":  # pandas compares values one by one: raises on the first one
+                if any(isinstance(b, str) for b in (low, high)):
+                    raise UnsupportedRule(f"{rule.key}: text bounds")
+                present = self.con.execute(
+                    f"select count(*) from {relation} where not {blank} "
+                    f"and {self.condition(rule, relation)}").fetchall()[0][0]
+                if present:
+                    check.error = _MIXED
+                else:
+                    check.done = {"success": True}
+                return check
+            if family not in ("int", "float"):
+                raise UnsupportedRule(f"{rule.key}: bounds on a {family} column")
+            inside = []
+            if low is not None:
+                inside.append(f"{c} {'>' if kwargs.get('strict_min') else '>='} "
+                              f"{_literal(low)}")
+            if high is not None:
+                inside.append(f"{c} {'<' if kwargs.get('strict_max') else '<='} "
+                              f"{_literal(high)}")
+            predicate = f"not {blank} and not ({' and '.join(inside)})"
+        check.unexpected = f"({self.condition(rule, relation)}) and ({predicate})"
+        return check
+
+    def of_type(self, check: _Check, kwargs: dict[str, Any]) -> _Check:
+        column, expected = kwargs["column"], kwargs["type_"]
+        if expected not in _TYPE_NAMES:
+            raise UnsupportedRule(f"{check.rule.key}: type {expected!r}")
+        if column not in self.batch.arrow:
+            check.error = "list index out of range"  # GX's IndexError on a missing column
+            return check
+        observed = self.batch.dtypes[column]
+        if observed == "object_":  # GX checks the values one by one: only blanks pass
+            present = self.con.execute(
+                f"select count({_quote(column)}) from {self.batch.relation}").fetchall()[0][0]
+            success, observed = not present, None
+        else:
+            success = observed == expected
+        check.done = {"success": success}
+        if not success:
+            check.done["unexpected_count"] = self.batch.rows + self.batch.placeholders
+            check.done["examples"] = f"column {column} is {observed}, expected {expected}"
+            check.done["note"] = check.done["examples"]
+        return check
+
+    def unique(self, check: _Check, columns: list[str], ignore: str) -> _Check:
+        for column in columns:
+            where = self.locate(column)
+            if where is None:
+                check.error = _MISSING.format(column)
+                return check
+            if where[0] != self.batch.relation:
+                raise UnsupportedRule(f"{check.rule.key}: uniqueness of derived columns")
+        blanks = [self.blank(c, self.locate(c)[1]) for c in columns]
+        keep = {"never": "true",
+                "all_values_are_missing": f"not ({' and '.join(blanks)})",
+                "any_value_is_missing": f"not ({' or '.join(blanks)})"}.get(ignore)
+        if keep is None:
+            raise UnsupportedRule(f"{check.rule.key}: ignore_row_if {ignore!r}")
+        check.relation = self.batch.relation
+        check.windowed = True
+        keys = ", ".join(_quote(c) for c in columns)
+        check.unexpected = (
+            f"(select __idx, count(*) over (partition by {keys}) as copies from "
+            f"{self.batch.relation} where ({keep}) and "
+            f"({self.condition(check.rule, self.batch.relation)}))")
+        return check
+
+
+# --- evaluation ---------------------------------------------------------------------------------
+
+
+def _evaluate(con: Any, checks: list[_Check]) -> None:
+    """Count the unexpected rows of every check and keep the first MAX_REPORT_ROWS of each: one
+    aggregate query per relation (a window query per uniqueness rule)."""
+    by_relation: dict[str, list[_Check]] = {}
+    for check in checks:
+        if check.done is not None or check.error is not None:
+            continue
+        if check.windowed:
+            count, first = con.execute(
+                f"select count(*), min(__idx, {MAX_REPORT_ROWS}) from {check.unexpected} "
+                "where copies > 1").fetchall()[0]
+            check.count, check.offending = count, [{"__idx": i} for i in sorted(first or [])]
+            continue
+        by_relation.setdefault(check.relation, []).append(check)
+    for relation, group in by_relation.items():
+        select = []
+        for check in group:
+            select.append(f"count(*) filter (where {check.unexpected})")
+            if check.payload:
+                fields = ", ".join(f"'{c}': {_quote(c)}" for c in check.payload)
+                select.append(f"min_by({{'__idx': __idx, {fields}}}, __idx, "
+                              f"{MAX_REPORT_ROWS}) filter (where {check.unexpected})")
+            else:
+                select.append(f"min(__idx, {MAX_REPORT_ROWS}) filter (where {check.unexpected})")
+        values = con.execute(f"select {', '.join(select)} from {relation}").fetchall()[0]
+        for i, check in enumerate(group):
+            check.count = int(values[2 * i] or 0)
+            found = values[2 * i + 1] or []
+            check.offending = sorted(
+                (dict(f) if isinstance(f, dict) else {"__idx": f} for f in found),
+                key=lambda f: f["__idx"])
+
+
+def _records(con: Any, batch: _Batch, checks: list[_Check]) -> dict[int, dict[str, Any]]:
+    """The offending rows of a batch (raw or placeholder), only the columns the offenders use."""
+    wanted = sorted({o["__idx"] for c in checks for o in c.offending})
+    if not wanted:
+        return {}
+    columns = set(LINEAGE)
+    for check in checks:
+        if check.offending:
+            columns |= set((check.rule.column or "").split(","))
+    present = sorted(c for c in columns if c in batch.arrow)
+    select = ", ".join(["__idx", *(_quote(c) for c in present)])
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 1000):
+        chunk = ", ".join(str(i) for i in wanted[start:start + 1000])
+        cursor = con.execute(f"select {select} from {batch.relation} where __idx in ({chunk})")
+        names = [d[0] for d in cursor.description]
+        for row in cursor.fetchall():
+            record = dict(zip(names, row, strict=True))
+            out[record.pop("__idx")] = record
+    return out
+
+
+def _result_row(run_id: str, kind: str, check: _Check,
+                records: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """The result row of one rule, as `validate._result_row` writes it from a GX result."""
+    rule = check.rule
+    row: dict[str, Any] = {
+        "run_id": run_id,
+        "source": kind,
+        "expectation": f"{rule.expectation_type}: {rule.description}",
+        "column": rule.column,
+        "severity": rule.severity,
+        "success": True,
+        "unexpected_count": 0,
+        "examples": "",
+        "rule": rule.description,
+        "note": None,
+        "offenders": [],
+    }
+    if check.error is not None:
+        row.update(success=False, note=f"could not evaluate: {check.error}",
+                   examples=check.error)
+        return row
+    if check.done is not None:
+        row.update(check.done)
+        return row
+    row["success"] = check.count == 0
+    if row["success"]:
+        return row
+    row["unexpected_count"] = check.count
+    located = []
+    for found in check.offending[:MAX_REPORT_ROWS]:
+        record = dict(records.get(found["__idx"], {}))
+        record.update({k: v for k, v in found.items() if k != "__idx"})
+        located.append(offender(record, rule.column))
+    row["offenders"] = located
+    row["examples"] = "; ".join(render_offender(o) for o in located[:MAX_EXAMPLES])
+    return row
+
+
+# --- the entry point ----------------------------------------------------------------------------
+
+
+def _transform(con: Any, name: str, materialise: str) -> None:
+    sql = (SQL_DIR / f"raw_{name}.sql").read_text(encoding="utf-8")
+    con.execute(f"create or replace {materialise} chk_{name} as {sql}")
+
+
+def _batch_view(con: Any, batch: _Batch) -> None:
+    """`bat_<kind>`: the raw rows and, after them, the kind's placeholder rows (only the columns
+    the raw file has, as pandas reindexes the placeholders to the batch's columns)."""
+    if batch.path is not None:
+        shared = [c for c in PLACEHOLDER_COLUMNS if c in batch.arrow]
+        # a blank value: NaN in a float column, missing in any other (pandas concatenation)
+        select = ", ".join(["__idx", *(
+            "null as value" if c == "value" and batch.dtypes[c] not in _FLOAT_DTYPES
+            else _quote(c) for c in shared)])
+        con.execute(
+            f"create or replace view {batch.relation} as select * from src_{batch.kind} "
+            f"union all by name select {select} from chk_placeholders "
+            f"where kind = '{batch.kind}'")
+        return
+    select = ", ".join(["__idx", *(_quote(c) for c in PLACEHOLDER_COLUMNS)])
+    con.execute(f"create or replace view {batch.relation} as select {select}, "
+                f"null::timestamptz as ingested_at from chk_placeholders "
+                f"where kind = '{batch.kind}'")
+
+
+def validate_raw_in_duckdb(run: Run | str | Path, run_id: str, parameters: dict[str, Any],
+                           memory_limit: str = MEMORY_LIMIT) -> dict[str, list[dict[str, Any]]]:
+    """The result rows of the raw suites (`rules_for(kind, run id of run.json)`) of every kind
+    with a raw file or coverage placeholders, in SOURCE_KINDS order, evaluated in DuckDB over
+    `<workdir>/raw/*.parquet`. `parameters` are the suites' $PARAMETER values
+    (`suites.suite_parameters`). Raises UnsupportedRule for a rule it cannot evaluate."""
+    import duckdb
+
+    run = Run.of(run)
+    info = run.info_or_none()
+    pinned = info.run_id if info else None
+    files = {kind: run.raw(kind) for kind in SOURCE_KINDS if run.raw(kind).exists()}
+    if not files:
+        return {}
+    temp = run.validation_dir / TEMP_DIR
+    temp.mkdir(parents=True, exist_ok=True)
+    try:
+        with duckdb.connect(config={"memory_limit": memory_limit,
+                                    "temp_directory": str(temp),
+                                    "preserve_insertion_order": False}) as con:
+            return _validate(con, run_id, files, pinned, parameters)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _validate(con: Any, run_id: str, files: dict[str, Path], pinned: str | None,
+              parameters: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    batches = {kind: _Batch(kind, path) for kind, path in files.items()}
+    for batch in batches.values():
+        _describe(con, batch)
+    con.execute("create or replace view obs as "
+                + _obs_sql([b for b in batches.values() if b.usable]))
+    _load_parameters(con, batches, pinned)
+    _register_functions(con)
+    has_flags = _load_flags(con, batches)
+    con.execute("set variable chk_has_flags = ?", [has_flags])
+    for name, materialise in TRANSFORMS:
+        _transform(con, name, materialise)
+    for kind, count in con.execute(
+            "select kind, count(*) from chk_placeholders group by kind").fetchall():
+        batches.setdefault(kind, _Batch(kind, None, arrow={f.name: f.type for f in RAW_SCHEMA},
+                                        dtypes={f.name: _pandas_dtype(f.type, False)
+                                                for f in RAW_SCHEMA}))
+        batches[kind].placeholders = count
+    results: dict[str, list[dict[str, Any]]] = {}
+    for kind in [k for k in SOURCE_KINDS if k in batches]:
+        batch = batches[kind]
+        _batch_view(con, batch)
+        compiler = _Compiler(con, batch, parameters)
+        checks = [compiler.compile(rule) for rule in rules_for(kind, run_id=pinned)]
+        _evaluate(con, checks)
+        records = _records(con, batch, checks)
+        results[kind] = [_result_row(run_id, kind, check, records) for check in checks]
+    return results
