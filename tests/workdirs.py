@@ -45,6 +45,16 @@ def clone_run(source: Path, target: Path, run_id: str, edit_sql: tuple[str, ...]
         Path(f"{results}.new").replace(results)
     if edit_sql:
         with duckdb.connect(str(Run(target).compute_db)) as con:
+            # published models that are views (materialized: view) become tables, so that the
+            # edits can change what this run publishes
+            views = [r[0] for r in con.execute(
+                "select view_name from duckdb_views() where not internal").fetchall()]
+            for view in views:
+                con.execute(f"create table {view}__copy as select * from {view}")
+            for view in reversed(views):  # views may read views
+                con.execute(f"drop view {view}")
+            for view in views:
+                con.execute(f"alter table {view}__copy rename to {view}")
             for statement in edit_sql:
                 con.execute(statement)
     return target

@@ -108,6 +108,20 @@ def validation_sql_min_rows() -> int:
     return value
 
 
+DUCKDB_MEMORY_ENV = "CARBON_DUCKDB_MEMORY_LIMIT"
+DEFAULT_DUCKDB_MEMORY = "2GB"
+
+
+def duckdb_config(temp_directory: Path) -> dict[str, Any]:
+    """The DuckDB configuration of every large-batch connection (compute, assess, validation in
+    DuckDB): a memory limit ($CARBON_DUCKDB_MEMORY_LIMIT, else 2GB; DuckDB spills to
+    `temp_directory` beyond it, so a 50M-row batch runs in bounded memory) and no insertion-order
+    preservation (tables are ordered where they are published, catalog.row_order)."""
+    limit = os.environ.get(DUCKDB_MEMORY_ENV, "").strip() or DEFAULT_DUCKDB_MEMORY
+    return {"memory_limit": limit, "temp_directory": str(temp_directory),
+            "preserve_insertion_order": False}
+
+
 def home(project_root: Path) -> Path:
     """The assessment home of the DAGs and the plugin: `$CARBON_ASSESS_HOME`, else
     `<repo>/var` (never the worker's current directory). Runs, quarantine, exports and the

@@ -151,6 +151,11 @@ class Run:
         return self.validation_dir / "data_docs"
 
     @property
+    def spill_dir(self) -> Path:
+        """Where DuckDB spills what exceeds its memory limit (settings.duckdb_config)."""
+        return self.path / "duckdb_tmp"
+
+    @property
     def compute_db(self) -> Path:
         return self.path / "compute.duckdb"
 

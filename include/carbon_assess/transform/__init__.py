@@ -20,6 +20,7 @@ from carbon_assess import reference
 from carbon_assess.errors import CarbonAssessError
 from carbon_assess.ingest.schema import RAW_SCHEMA
 from carbon_assess.ingest.sheets import SHEETS, sheet_column_types
+from carbon_assess.settings import duckdb_config
 from carbon_assess.transform.models import create_macros, models, run_models, upstream
 from carbon_assess.workdir import Run
 
@@ -177,7 +178,8 @@ def connect(run: Run | str) -> Any:
     parameters set as variables and the macros defined."""
     import duckdb
 
-    con = duckdb.connect(str(Run.of(run).compute_db))
+    run = Run.of(run)
+    con = duckdb.connect(str(run.compute_db), config=duckdb_config(run.spill_dir))
     _set_run_variables(con)
     create_macros(con)
     return con
@@ -194,7 +196,7 @@ def run_transforms(run: Run | str, method: str | None = None,
     method = method or info.method
     electricity_trade = info.electricity_trade if electricity_trade is None else electricity_trade
     run.compute_db.unlink(missing_ok=True)
-    with duckdb.connect(str(run.compute_db)) as con:
+    with duckdb.connect(str(run.compute_db), config=duckdb_config(run.spill_dir)) as con:
         set_run_parameters(con, method, electricity_trade)
         load_sources(con, run)
         counts = run_models(con, compute_models())
@@ -214,7 +216,7 @@ def consumption_status(run: Run) -> tuple[Any, Any]:
     run's raw Parquet before anything is computed for real; the rule lives only in the SQL."""
     import duckdb
 
-    with duckdb.connect() as con:
+    with duckdb.connect(config=duckdb_config(run.spill_dir)) as con:
         set_run_parameters(con, "consumption", False)
         _load_statistics(con, run)
         run_models(con, upstream(["int_energy_activity", "int_emissions"]))

@@ -6,6 +6,8 @@ lists the models or their order by hand; adding `sql/fct_x.sql` adds the table `
 right place. Sources (tables the runner loads before any model) are `ref_<reference table>`,
 `raw_energy`, `raw_economy`, `sheet_<kind>` and `run_parameters` (see `transform.sources`).
 
+A model is a table unless its SQL says `-- materialized: view` (see `Model.materialized`).
+
 Macros shared by several models (one tolerance, one definition of "reaches a target") live in
 `sql/macros/*.sql` and are created on the connection before the models run.
 """
@@ -30,6 +32,9 @@ _STRING = re.compile(r"'(?:[^']|'')*'")
 _WORD = re.compile(r"\b[a-z_][a-z0-9_]*\b")
 
 
+VIEW_MARKER = re.compile(r"^--\s*materialized:\s*view\s*$", re.MULTILINE)
+
+
 @dataclass(frozen=True)
 class Model:
     name: str
@@ -39,6 +44,13 @@ class Model:
     @property
     def sql(self) -> str:
         return self.path.read_text(encoding="utf-8")
+
+    @property
+    def materialized(self) -> str:
+        """`view` when the SQL says `-- materialized: view` (as dbt's config): a projection or
+        filter of one big table (50M activity rows at county scale) that a table would copy
+        whole; `table` otherwise."""
+        return "view" if VIEW_MARKER.search(self.sql) else "table"
 
 
 def referenced_names(sql: str) -> set[str]:
@@ -113,6 +125,7 @@ def run_models(con: Any, names: Iterable[str]) -> dict[str, int]:
     counts = {}
     graph = models()
     for name in in_order(names):
-        con.execute(f"create or replace table {name} as {graph[name].sql}")
+        model = graph[name]
+        con.execute(f"create or replace {model.materialized} {name} as {model.sql}")
         counts[name] = con.execute(f"select count(*) from {name}").fetchall()[0][0]
     return counts

@@ -271,11 +271,16 @@ def _obs_sql(batches: list[_Batch]) -> str:
 
 
 def _table(con: Any, name: str, columns: dict[str, str], rows: list[tuple]) -> None:
+    """A small table `name` (column -> SQL type) holding `rows`."""
+    import pyarrow as pa
+
     ddl = ", ".join(f"{c} {t}" for c, t in columns.items())
     con.execute(f"create or replace table {name} ({ddl})")
     if rows:
-        marks = ", ".join("?" for _ in columns)
-        con.executemany(f"insert into {name} values ({marks})", [list(r) for r in rows])
+        arrow = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+        con.register("chk_rows_arrow", arrow)
+        con.execute(f"insert into {name} select * from chk_rows_arrow")
+        con.unregister("chk_rows_arrow")
 
 
 def _load_parameters(con: Any, batches: dict[str, _Batch], run_id: str | None) -> None:

@@ -1,6 +1,7 @@
 -- Energy activity after the blank-value policy (int_energy_activity) of every unit but the
 -- nation: provinces, prefectures, counties and declared units (province_code: macro
 -- province_code_of; region_code and region_level at the end).
+-- materialized: view
 select
     province_code_of(r.region_level, a.region_code) as province_code,
     a.* exclude (region_code),

@@ -1,5 +1,6 @@
 -- Carbon intensity, declines and schedule per plan (int_intensity) of every unit but the nation
 -- (province_code: macro province_code_of; region_code and region_level at the end).
+-- materialized: view
 select
     i.plan_id,
     province_code_of(r.region_level, i.region_code) as province_code,

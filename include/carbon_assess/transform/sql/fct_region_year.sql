@@ -1,6 +1,7 @@
 -- One row per unit and year, every unit but the nation: provinces, prefectures, counties and
 -- declared units (int_geo_year with the unit's level and parent; provinces alone:
 -- fct_province_year).
+-- materialized: view
 select
     g.region_code,
     r.region_level,

@@ -66,4 +66,3 @@ select
     c.consumption_assumed_zero as assumed_zero
 from counted as c
 join dim_emission_factor as f on f.fuel = c.fuel
-order by c.region_code, c.year, c.fuel, c.method

@@ -55,4 +55,3 @@ select
     source_column,
     source_value
 from neighbours
-order by region_code, year, flow, fuel

@@ -25,7 +25,7 @@ chain as (
         g.base_year,
         g.plan_length,
         count(k.gdp_index_prev_year) as indices_found,
-        product(k.gdp_index_prev_year / 100.0) as index_factor
+        product(k.gdp_index_prev_year / 100.0 order by k.year) as index_factor
     from plan_years as g
     left join int_geo_year as k
         on k.region_code = g.region_code

@@ -45,7 +45,7 @@ with rules as (
     group by plan_id, rules_version
 ),
 measures as (
-    select plan_id, region_code, assessment_year, sum(points) as measures_score
+    select plan_id, region_code, assessment_year, sum(points order by indicator) as measures_score
     from int_measures_score
     group by all
 ),

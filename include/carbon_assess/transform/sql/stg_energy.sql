@@ -1,6 +1,7 @@
 -- Energy consumption and production observations, one row per province, year, flow and fuel.
 -- Rounding noise (0 > x > -negative_noise, 1e-6: transform.NEGATIVE_NOISE; e.g. -1e-12) is set to
 -- 0 here; the validation suite warns about it.
+-- materialized: view
 select
     region_code,
     year,
