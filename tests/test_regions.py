@@ -195,3 +195,66 @@ def test_a_retired_code_is_mapped_and_an_unknown_one_refused(tmp_path: Path,
     assert main(["validate", "--landing", str(landing)]) == 2
     err = capsys.readouterr().err
     assert "unknown region" in err and "999999" in err and "energy.csv" in err
+
+
+LEGACY_KEY = ("release_id", "plan_id", "province_code", "assessment_year")
+
+
+def _make_legacy_history(con) -> None:
+    """Turn carbon_history.fct_target_assessment into what a release before issue 13 left: no
+    region columns, provinces only, keyed on province_code (NOT NULL)."""
+    table = "carbon_history.fct_target_assessment"
+    for statement in (
+        f"delete from {table} where province_code is null",
+        f"create table {table}_old as select * from {table}",
+        f"drop table {table}",
+        f"alter table {table}_old rename to fct_target_assessment",
+        f"alter table {table} drop column region_code",
+        f"alter table {table} drop column region_level",
+        f"alter table {table} add primary key ({', '.join(LEGACY_KEY)})",
+    ):
+        con.execute(statement)
+
+
+def _history_after_upgrade(con) -> tuple:
+    rows = con.execute(
+        "select release_id, region_level, count(*), count(region_code), "
+        "count(*) filter (where region_code = province_code) "
+        "from carbon_history.fct_target_assessment group by 1, 2 order by 1, 2").fetchall()
+    return rows
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgresql"])
+def test_history_of_an_older_release_is_upgraded_to_the_region_key(
+        engine: str, landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        request: pytest.FixtureRequest) -> None:
+    """A warehouse whose history was written before issue 13 (key province_code, NOT NULL) takes
+    a release with counties: the history table gets region_code/region_level (the old rows: their
+    province, level province) and the region key, and the county rows (province_code null) land."""
+    if engine == "duckdb":
+        warehouse = tmp_path / "w.duckdb"
+        url = f"duckdb://{warehouse}"
+        connect = lambda: duckdb.connect(str(warehouse))  # noqa: E731
+    else:
+        import psycopg
+
+        url = request.getfixturevalue("pg_url")
+        connect = lambda: psycopg.connect(url, autocommit=True)  # noqa: E731
+    _publish(landing, url, tmp_path / "home", monkeypatch)
+    with connect() as con:
+        first = con.execute("select distinct release_id from "
+                            "carbon_history.fct_target_assessment").fetchall()
+        _make_legacy_history(con)
+    _publish(landing, url, tmp_path / "home", monkeypatch)
+    with connect() as con:
+        rows = _history_after_upgrade(con)
+    (old_release,), = first
+    old = [r for r in rows if r[0] == old_release]
+    new = [r for r in rows if r[0] != old_release]
+    # the older release: province rows only, every one backfilled with its own province code
+    assert [(level, n == with_code == same) for _, level, n, with_code, same in old] == [
+        ("province", True)]
+    # the new release: provinces, and the prefecture, counties and park with province_code null
+    levels = {level: (n, with_code, same) for _, level, n, with_code, same in new}
+    assert set(levels) == {"province", "prefecture", "county", "park"}
+    assert levels["county"][1] == levels["county"][0] and levels["county"][2] == 0

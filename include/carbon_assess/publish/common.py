@@ -55,6 +55,24 @@ class WarehouseUrl:
     target: str  # file path for duckdb, the libpq URL for postgresql
 
 
+# Columns issue 13 added to tables whose rows, before it, were provinces only: the value those
+# older rows get when a history table gains the column (their province is their unit). Every
+# other added column stays null for older releases.
+HISTORY_BACKFILL = {
+    "region_code": ("province_code", "province_code is not null"),
+    "region_level": ("'province'", "province_code is not null"),
+}
+
+
+def history_backfill(table_sql: str, added: Iterable[str], have: Iterable[str]) -> list[str]:
+    """UPDATE statements filling the columns just `added` to a history table (`table_sql`, quoted)
+    for the rows of older releases, where HISTORY_BACKFILL says how."""
+    columns = set(have)
+    return [f"update {table_sql} set {column} = {value} where {column} is null and {when}"
+            for column in added if column in HISTORY_BACKFILL
+            for value, when in [HISTORY_BACKFILL[column]] if "province_code" in columns]
+
+
 def parse_warehouse_url(url: str) -> WarehouseUrl:
     """`duckdb:///abs/path.duckdb` (as a file URL: the path after `duckdb://` is absolute),
     `duckdb:relative/path.duckdb`, or a PostgreSQL libpq URL."""

@@ -45,6 +45,7 @@ from carbon_assess.publish.common import (
     RELEASE_STATUSES,
     SCHEMA,
     PublishResult,
+    history_backfill,
     release_from_log,
     release_row,
     rollback_record,
@@ -297,12 +298,39 @@ def _ensure_history_table(con: Any, name: str, columns: list[tuple[str, str]]) -
             parts.append(f"primary key ({', '.join(quote_ident(c) for c in doc.primary_key)})")
         con.execute(f"create table {HISTORY_SCHEMA}.{name} (" + ", ".join(parts) + ")")
         return ["release_id", *(c for c, _ in columns)]
+    added = []
     for column, column_type in columns:
         if column not in have:
             con.execute(f"alter table {HISTORY_SCHEMA}.{name} add column {quote_ident(column)} "
                         f"{column_type}")
             have.append(column)
+            added.append(column)
+    for statement in history_backfill(f"{HISTORY_SCHEMA}.{quote_ident(name)}", added, have):
+        con.execute(statement)
+    _rekey_history(con, name, list(doc.primary_key))
     return have
+
+
+def _rekey_history(con: Any, name: str, key: list[str]) -> None:
+    """Give a history table made by an older release the catalog's key when the key changed
+    (issue 13: province_code -> region_code). DuckDB cannot drop a primary key: the table is
+    rebuilt (same columns, same rows, the new key), inside the publish transaction."""
+    found = con.execute(
+        "select constraint_column_names from duckdb_constraints() where schema_name = ? "
+        "and table_name = ? and constraint_type = 'PRIMARY KEY' and database_name = "
+        "current_database()", [HISTORY_SCHEMA, name]).fetchall()
+    old = list(found[0][0]) if found else []
+    if not old or old == key:
+        return
+    table_sql = f"{HISTORY_SCHEMA}.{quote_ident(name)}"
+    columns = _columns(con, _current_catalog(con), HISTORY_SCHEMA, name)
+    parts = [f"{quote_ident(c)} {t}" for c, t in columns]
+    parts.append(f"primary key ({', '.join(quote_ident(c) for c in key)})")
+    con.execute(f"alter table {table_sql} rename to {quote_ident(name + '__rekey')}")
+    con.execute(f"create table {table_sql} ({', '.join(parts)})")
+    con.execute(f"insert into {table_sql} select * from "
+                f"{HISTORY_SCHEMA}.{quote_ident(name + '__rekey')}")
+    con.execute(f"drop table {HISTORY_SCHEMA}.{quote_ident(name + '__rekey')}")
 
 
 def _append_history(con: Any, record: dict[str, Any], layouts: dict[str, list]) -> None:

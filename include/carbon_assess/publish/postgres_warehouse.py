@@ -83,6 +83,7 @@ from carbon_assess.publish.common import (
     RELEASE_STATUSES,
     SCHEMA,
     PublishResult,
+    history_backfill,
     release_from_log,
     release_row,
     rollback_record,
@@ -907,13 +908,39 @@ def _history_table(conn: Any, name: str, columns: list[tuple[str, str]]) -> list
             conn.execute(_sql("create index {} on {} (release_id)",
                               _ident(f"{name}__release_id"), _ident(HISTORY_SCHEMA, name)))
         return names
+    added = []
     for column, duck_type in columns:
         if column not in have:
             conn.execute(_sql("alter table {} add column {} "
                               + pg_type(duck_type, f"{name}.{column}"),
                               _ident(HISTORY_SCHEMA, name), _ident(column)))
             have.append(column)
+            added.append(column)
+    for statement in history_backfill(_ident(HISTORY_SCHEMA, name).as_string(conn), added, have):
+        conn.execute(statement)
+    _rekey_history(conn, name, have)
     return have
+
+
+def _rekey_history(conn: Any, name: str, have: list[str]) -> None:
+    """Give a history table made by an older release the catalog's key when the key changed
+    (issue 13: province_code -> region_code): the old key's columns may be null now."""
+    key = list(history_table(name).primary_key)
+    old = [r[0] for r in conn.execute(
+        "select a.attname from pg_index i join pg_attribute a on a.attrelid = i.indrelid "
+        "and a.attnum = any(i.indkey) where i.indrelid = %s::regclass and i.indisprimary "
+        "order by array_position(i.indkey, a.attnum)",
+        [f"{HISTORY_SCHEMA}.{name}"]).fetchall()]
+    if not old or old == key or not set(key) <= set(have):
+        return
+    conn.execute(_sql("alter table {} drop constraint {}", _ident(HISTORY_SCHEMA, name),
+                      _ident(f"{name}_pkey")))
+    for column in set(old) - set(key):
+        conn.execute(_sql("alter table {} alter column {} drop not null",
+                          _ident(HISTORY_SCHEMA, name), _ident(column)))
+    conn.execute(_sql("alter table {} add constraint {} primary key ({})",
+                      _ident(HISTORY_SCHEMA, name), _ident(f"{name}_pkey"),
+                      _join([_ident(c) for c in key])))
 
 
 def _append_history(conn: Any, staging: str, record: dict[str, Any],
