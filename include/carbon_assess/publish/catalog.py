@@ -55,6 +55,11 @@ class Table:
     description: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...] = ()
+    # False for the fuel-level facts (tens of millions of rows at county scale): the key is the
+    # grain and the row order, unique by construction (the raw suites refuse a duplicate
+    # region-year-variable-fuel), but the embedded DuckDB warehouse does not index it: an ART
+    # index of 100M keys must fit in memory. PostgreSQL keeps it (a B-tree on disk).
+    key_indexed: bool = True
     indexes: tuple[tuple[str, ...], ...] = field(default=())
     sql: str = ""  # views only: a SELECT over `{schema}.<table>`, valid in DuckDB and PostgreSQL
 
@@ -227,6 +232,7 @@ TABLES: tuple[Table, ...] = (
             _LEVEL,
         ),
         primary_key=("region_code", "year", "flow", "fuel"),
+        key_indexed=False,
     ),
     Table(
         "fct_emissions", "fact",
@@ -251,6 +257,7 @@ TABLES: tuple[Table, ...] = (
             _LEVEL,
         ),
         primary_key=("region_code", "year", "fuel", "method"),
+        key_indexed=False,
     ),
     Table(
         "fct_province_year", "fact",
@@ -942,10 +949,14 @@ def documented(name: str) -> Table | None:
 
 
 def row_order(name: str, columns: list[str] | tuple[str, ...]) -> list[str]:
-    """The deterministic row order of a published table: its primary key, then every other
-    column (so that even a table without a key, or with duplicate keys, has one order)."""
+    """The deterministic row order of a published table: its primary key (unique: indexed, or
+    unique by construction), or, for a table without a key, every column. A sort on the key
+    alone matters at county scale: sorting 50M rows on every column (lineage text included) costs
+    several times more for the same order."""
     doc = documented(name)
     key = [c for c in (doc.primary_key if doc else ()) if c in columns]
+    if key and doc and len(key) == len(doc.primary_key):
+        return key
     return key + [c for c in columns if c not in key]
 
 
@@ -1017,6 +1028,7 @@ def _history_table(t: Table) -> Table:
         (RELEASE_ID, *t.columns),
         primary_key=("release_id", *t.primary_key) if t.primary_key else (),
         indexes=() if t.primary_key else (("release_id",),),
+        key_indexed=t.key_indexed,
     )
 
 

@@ -139,7 +139,8 @@ def _columns(con: Any, catalog: str, schema: str, name: str) -> list[tuple[str, 
 def _create_table_sql(schema: str, name: str, columns: list[tuple[str, str]]) -> str:
     parts = [f"{quote_ident(c)} {t}" for c, t in columns]
     names = [c for c, _ in columns]
-    key = list(table(name).primary_key) if name in PUBLISHED_TABLES else []
+    doc = table(name) if name in PUBLISHED_TABLES else None
+    key = list(doc.primary_key) if doc and doc.key_indexed else []
     if key and set(key) <= set(names):
         parts.append(f"primary key ({', '.join(quote_ident(c) for c in key)})")
     return f"create table {schema}.{name} (" + ", ".join(parts) + ")"
@@ -294,7 +295,7 @@ def _ensure_history_table(con: Any, name: str, columns: list[tuple[str, str]]) -
     if not have:
         parts = [f"{quote_ident(c)} {t}" for c, t in [("release_id", "VARCHAR"), *columns]]
         names = {"release_id", *(c for c, _ in columns)}
-        if doc.primary_key and set(doc.primary_key) <= names:
+        if doc.primary_key and doc.key_indexed and set(doc.primary_key) <= names:
             parts.append(f"primary key ({', '.join(quote_ident(c) for c in doc.primary_key)})")
         con.execute(f"create table {HISTORY_SCHEMA}.{name} (" + ", ".join(parts) + ")")
         return ["release_id", *(c for c, _ in columns)]
@@ -307,7 +308,7 @@ def _ensure_history_table(con: Any, name: str, columns: list[tuple[str, str]]) -
             added.append(column)
     for statement in history_backfill(f"{HISTORY_SCHEMA}.{quote_ident(name)}", added, have):
         con.execute(statement)
-    _rekey_history(con, name, list(doc.primary_key))
+    _rekey_history(con, name, list(doc.primary_key) if doc.key_indexed else [])
     return have
 
 
@@ -325,7 +326,8 @@ def _rekey_history(con: Any, name: str, key: list[str]) -> None:
     table_sql = f"{HISTORY_SCHEMA}.{quote_ident(name)}"
     columns = _columns(con, _current_catalog(con), HISTORY_SCHEMA, name)
     parts = [f"{quote_ident(c)} {t}" for c, t in columns]
-    parts.append(f"primary key ({', '.join(quote_ident(c) for c in key)})")
+    if key:
+        parts.append(f"primary key ({', '.join(quote_ident(c) for c in key)})")
     con.execute(f"alter table {table_sql} rename to {quote_ident(name + '__rekey')}")
     con.execute(f"create table {table_sql} ({', '.join(parts)})")
     con.execute(f"insert into {table_sql} select * from "
@@ -352,11 +354,11 @@ def _append_history(con: Any, record: dict[str, Any], layouts: dict[str, list]) 
         present[name] = _ensure_history_table(con, name, layouts[name])
         names = [c for c, _ in layouts[name]]
         select = ", ".join(quote_ident(c) for c in names)
-        order = ", ".join(quote_ident(c) for c in row_order(name, names))
         con.execute(f"delete from {HISTORY_SCHEMA}.{name} where release_id = ?", [release_id])
+        # carbon.<name> was just written in key order, and an insert keeps a scan's order
         con.execute(
             f"insert into {HISTORY_SCHEMA}.{name} (release_id, {select}) "
-            f"select ?, {select} from {SCHEMA}.{name} order by {order}",
+            f"select ?, {select} from {SCHEMA}.{name}",
             [release_id],
         )
     for statement in history_comment_statements(present):
