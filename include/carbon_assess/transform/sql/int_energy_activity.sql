@@ -4,16 +4,29 @@
 --                               → linear interpolation, status 'imputed'
 --   other consumption blanks    → 0, status 'assumed_zero' (fuel never / no longer reported)
 --   coal blank                  → stays null, status 'missing' (the province-year is insufficient)
-with neighbours as (
+with blank_series as (
+    -- the series (unit, flow, fuel) with at least one blank cell: only they need neighbours
+    select distinct region_code, flow, fuel from stg_energy where quantity is null
+),
+neighbours as (
+    -- each blank cell's nearest reported years before and after it in its series, computed on
+    -- the key and the value alone (the lineage columns stay out of the sort)
     select
-        *,
+        region_code,
+        flow,
+        fuel,
+        year,
         last_value(case when quantity is not null then year end ignore nulls) over before_row
             as prev_year,
         last_value(quantity ignore nulls) over before_row as prev_quantity,
         first_value(case when quantity is not null then year end ignore nulls) over after_row
             as next_year,
         first_value(quantity ignore nulls) over after_row as next_quantity
-    from stg_energy
+    from (
+        select region_code, flow, fuel, year, quantity
+        from stg_energy
+        semi join blank_series using (region_code, flow, fuel)
+    )
     window
         before_row as (
             partition by region_code, flow, fuel order by year
@@ -23,6 +36,12 @@ with neighbours as (
             partition by region_code, flow, fuel order by year
             rows between 1 following and unbounded following
         )
+    qualify quantity is null
+),
+cells as (
+    select e.*, n.prev_year, n.prev_quantity, n.next_year, n.next_quantity
+    from stg_energy as e
+    left join neighbours as n using (region_code, flow, fuel, year)
 )
 select
     region_code,
@@ -54,4 +73,4 @@ select
     source_row,
     source_column,
     source_value
-from neighbours
+from cells
