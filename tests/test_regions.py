@@ -137,11 +137,23 @@ def _check(facts: dict) -> None:
 
 
 def test_prefecture_counties_and_park_in_duckdb(landing: Path, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture) -> None:
     warehouse = tmp_path / "w.duckdb"
     _publish(landing, f"duckdb://{warehouse}", tmp_path / "home", monkeypatch)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         _check(_facts(con))
+    # `show --region` prints any unit (by name or code); `show` alone the provinces, as before
+    capsys.readouterr()
+    assert main(["show", "--warehouse", f"duckdb://{warehouse}", "--region", "新余市",
+                 "--plan", "12th", "--year", "2015", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("12th,360500,新余市,2015,")
+    assert ",met," in lines[1]
+    assert main(["show", "--warehouse", f"duckdb://{warehouse}", "--plan", "12th",
+                 "--year", "2015", "--format", "csv"]) == 0
+    codes = [line.split(",")[1] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert len(codes) == 31 and all(code.endswith("0000") for code in codes)
 
 
 def test_prefecture_counties_and_park_in_postgres(landing: Path, tmp_path: Path, pg_url: str,

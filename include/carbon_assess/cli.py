@@ -18,6 +18,7 @@ from typing import Any
 from carbon_assess.demo import write_demo_landing
 from carbon_assess.errors import EXIT_FAILURE, EXIT_OK, CarbonAssessError
 from carbon_assess.ingest.provinces import resolve_province
+from carbon_assess.ingest.regions import resolve_region
 from carbon_assess.pipeline import (
     DEFAULT_METHOD,
     METHODS,
@@ -190,7 +191,8 @@ def _csv_text(columns: list[str], rows: list[tuple]) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    columns, rows = query_assessment(args.warehouse, args.plan, args.province, args.year)
+    columns, rows = query_assessment(args.warehouse, args.plan, args.province, args.year,
+                                     region=args.region)
     if not rows:
         print("no assessment rows match")
         return EXIT_OK
@@ -309,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--warehouse", required=True)
     show.add_argument("--plan", help="e.g. 12th")
     show.add_argument("--province", help="GB/T 2260 code, e.g. 630000")
+    show.add_argument("--region", help="any unit: a prefecture or county code (GB/T 2260, e.g. "
+                      "360500), a unique name, or a declared unit's code")
     show.add_argument("--year", type=int, help="assessment year (default: latest with data)")
     show.add_argument("--all-years", action="store_true", help="every year of the plan")
     show.add_argument("--format", choices=("table", "csv", "json"), default="table",
@@ -353,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "show" and args.province:
         args.province = resolve_province(args.province) or args.province
+    if args.command == "show" and args.region:
+        args.region = resolve_region(args.region) or args.region
     try:
         return args.func(args)
     except CarbonAssessError as exc:

@@ -555,6 +555,17 @@ ASSESSMENT_QUERY = f"""
       and (cast(? as integer) is null or a.assessment_year = ?)
     order by a.plan_id, a.province_code, a.assessment_year
 """
+# Any unit (`show --region`): the same columns, the unit's code and Chinese name (dim_region)
+REGION_ASSESSMENT_QUERY = (
+    ASSESSMENT_QUERY
+    .replace("a.province_code as code,", "a.region_code as code,")
+    .replace("p.name_en as province,", "coalesce(p.name_en, r.name_zh) as province,")
+    .replace(f"join {SCHEMA}.dim_province as p on p.province_code = a.province_code",
+             f"left join {SCHEMA}.dim_province as p on p.province_code = a.province_code\n"
+             f"    join {SCHEMA}.dim_region as r on r.region_code = a.region_code")
+    .replace("or a.province_code = ?)", "or a.region_code = ?)")
+    .replace("order by a.plan_id, a.province_code,", "order by a.plan_id, a.region_code,")
+)
 _ROUNDED = {"decline_pct": 2, "expected_pct": 2, "margin_pp": 2, "margin_co2_mt": 3,
             "margin_gdp_pct": 2}
 
@@ -564,16 +575,20 @@ def query_assessment(
     plan: str | None = None,
     province: str | None = None,
     year: int | None = None,
+    region: str | None = None,
 ) -> tuple[list[str], list[tuple]]:
-    """Column names and rows of the published assessment, filtered. WarehouseError when the
-    warehouse does not exist, cannot be read or has no published assessment."""
+    """Column names and rows of the published assessment, filtered: the provinces, or with
+    `region` that unit (any level). WarehouseError when the warehouse does not exist, cannot be
+    read or has no published assessment."""
     target = parse_warehouse_url(warehouse_url)
-    params = [plan, plan, province, province, year, year]
+    unit = region or province
+    params = [plan, plan, unit, unit, year, year]
     try:
         with _reader(warehouse_url) as reader:
             if "fct_target_assessment" not in reader.tables():
                 raise WarehouseError(f"warehouse {reader.where} has no published assessment")
-            columns, rows = reader.query(ASSESSMENT_QUERY, params)
+            query = REGION_ASSESSMENT_QUERY if region else ASSESSMENT_QUERY
+            columns, rows = reader.query(query, params)
     except _Empty:  # no DuckDB file
         raise WarehouseError(
             f"warehouse {target.target} does not exist; run `carbon-assess run` first"

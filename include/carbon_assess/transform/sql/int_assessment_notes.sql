@@ -58,6 +58,11 @@ select
     case
         when status = 'insufficient data'
             then 'insufficient data: ' || coalesce(data_gaps, 'base or previous year incomplete')
+        when status = 'no target' and region_code in (
+            select region_code from dim_region where region_level not in ('province', 'nation')
+        ) then format(
+            'not assessed: no {} FYP carbon-intensity target for this unit (a targets sheet '
+            'with a region column sets one)', plan_id)
         when status = 'no target' then format(
             'not assessed: the {} FYP set no provincial carbon-intensity target', plan_id)
         when veto then 'veto: ' || concat_ws('; ', annual_miss, cumulative_miss)
