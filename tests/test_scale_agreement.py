@@ -72,3 +72,41 @@ def test_project_equals_floor_and_pandas_on_generated_counties(published) -> Non
         ours = np.array([r[2] for r in in_plan])
         theirs = yardstick.loc[[(r[0], r[1]) for r in in_plan], "intensity"].to_numpy(float)
         np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+
+
+def test_one_bad_value_among_millions_of_rows_is_named_and_nothing_is_published(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """Every unit of GB/T 2260 for 40 years (1.8M raw rows, so validation runs inside DuckDB),
+    one coal cell negative in the middle of the energy file: the run is refused (exit 2), the
+    message names the file, row and column, the run log says rejected at validation, and no
+    table is published."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from workdirs import nothing_published, run_log
+
+    landing = tmp_path / "landing"
+    gen.main([str(landing), "--size", "national", "--format", "parquet"])
+    energy = landing / gen.file_name("energy_consumption", "parquet")
+    table = pq.read_table(energy)
+    coal = "煤炭消费量(万吨)"
+    at = 100_000  # 0-based data row: the file's row 100,002 (row 1 is the header)
+    values = table[coal].to_pylist()
+    assert values[at] is not None and values[at] > 0
+    values[at] = -5.0
+    table = table.set_column(table.schema.get_field_index(coal), coal,
+                             pc.cast(values, table.schema.field(coal).type))
+    pq.write_table(table, energy)
+    assert table.num_rows * (table.num_columns - 3) > 1_000_000  # activity cells
+
+    warehouse = tmp_path / "w.duckdb"
+    monkeypatch.setenv("CARBON_ASSESS_HOME", str(tmp_path / "home"))
+    capsys.readouterr()
+    code = main(["run", "--landing", str(landing), "--warehouse", f"duckdb://{warehouse}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{energy.name} row {at + 2} column '{coal}'" in err
+    assert "must be >= 0" in err
+    assert nothing_published(warehouse)
+    assert [(status, stage) for status, stage, _ in run_log(warehouse)] == [
+        ("rejected", "validate")]
