@@ -110,8 +110,8 @@ def _set_run_variables(con: Any) -> None:
 
 def load_sources(con: Any, run: Run) -> None:
     """Every source the models read: reference tables as `ref_<name>`, the run's raw Parquet as
-    `raw_energy`/`raw_economy`, its assessment sheets as `sheet_<kind>` (empty when absent), the
-    official results, and the shared macros."""
+    views `raw_energy`/`raw_economy` (over the files, by path), its assessment sheets as
+    `sheet_<kind>` (empty when absent), the official results, and the shared macros."""
     _load_statistics(con, run)
     for kind in SHEETS:
         ddl = ", ".join(f"{c} {t}" for c, t in sheet_column_types(kind))
@@ -135,9 +135,11 @@ def _load_statistics(con: Any, run: Run) -> None:
         con.unregister("reference_arrow")
     for view, kinds in RAW_GROUPS.items():
         files = [str(run.raw(kind)) for kind in kinds if run.raw(kind).exists()]
-        if files:  # DuckDB reads the Parquet itself, streaming (never whole in Python)
-            con.execute(f"create or replace table {view} as select * from read_parquet(?)",
-                        [files])
+        if files:
+            # a view: DuckDB reads the run's raw Parquet where the models need it, streaming,
+            # and never copies its 50M rows of lineage into the compute database
+            paths = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            con.execute(f"create or replace view {view} as select * from read_parquet([{paths}])")
             continue
         con.register(f"{view}_arrow", RAW_SCHEMA.empty_table())
         con.execute(f"create or replace table {view} as select * from {view}_arrow")
