@@ -112,7 +112,7 @@ def load_sources(con: Any, run: Run) -> None:
     """Every source the models read: reference tables as `ref_<name>`, the run's raw Parquet as
     views `raw_energy`/`raw_economy` (over the files, by path), its assessment sheets as
     `sheet_<kind>` (empty when absent), the official results, and the shared macros."""
-    _load_statistics(con, run)
+    load_statistics(con, run)
     for kind in SHEETS:
         ddl = ", ".join(f"{c} {t}" for c, t in sheet_column_types(kind))
         con.execute(f"create or replace table sheet_{kind} ({ddl})")
@@ -122,7 +122,7 @@ def load_sources(con: Any, run: Run) -> None:
     load_official_results(con)
 
 
-def _load_statistics(con: Any, run: Run) -> None:
+def load_statistics(con: Any, run: Run) -> None:
     """The reference tables, the run's raw Parquet and the macros: all the staging of the
     statistics needs (see `consumption_status`)."""
     import pyarrow as pa
@@ -220,7 +220,7 @@ def consumption_status(run: Run) -> tuple[Any, Any]:
 
     with duckdb.connect(config=duckdb_config(run.spill_dir)) as con:
         set_run_parameters(con, "consumption", False)
-        _load_statistics(con, run)
+        load_statistics(con, run)
         run_models(con, upstream(["int_energy_activity", "int_emissions"]))
         activity = (con.table("int_energy_activity")
                     .filter("flow = 'consumption'")

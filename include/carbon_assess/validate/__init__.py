@@ -16,6 +16,12 @@ with `report.md` / `report.json`, and `ValidationFailed` is raised with a one-li
 the first offending file/row/column/value and the report. The landing files and the warehouse are
 never touched here.
 
+A large batch (the raw Parquet files together hold at least `settings.validation_sql_min_rows()`
+rows, $CARBON_VALIDATION_SQL_MIN_ROWS, default 1,000,000; 0 = always) runs the raw suites in DuckDB
+instead (`sql_engine.validate_raw_in_duckdb`: the same rules, compiled to SQL over the Parquet,
+the same result rows), without pandas holding the batch; the summary says so, and the Data Docs
+then show only the suites GX ran (assessment sheets).
+
 The output gate (`output_gate.check_outputs`, after the assess stage) runs its suites on the
 computed facts with the same machinery (`_gx_context`, `_run_suite`, `_result_row`, `_conclude`).
 

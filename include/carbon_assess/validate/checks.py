@@ -201,10 +201,11 @@ def add_level_shift(df, kind: str):
     s_med = series.transform("median")
     s_n = series.transform("count")
     s_ratio = (d["value"] / s_med).where((s_med >= floor) & (s_n >= LEVEL_MIN_SERIES))
-    # the usual level of a year: the median of the units of the same level (provinces against
-    # provinces, counties against counties, declared units against declared units)
+    # the usual level of a year: the median of the units of the same GB/T 2260 level
+    # (provinces against provinces, counties against counties); a declared unit (a park, a
+    # zone: their sizes differ by nature) is compared with its own series only
     d["peers"] = d["region_code"].map(peer_levels()).fillna("declared")
-    prov = d["region_code"] != NATIONAL_CODE
+    prov = (d["region_code"] != NATIONAL_CODE) & (d["peers"] != "declared")
     year = d[prov].groupby(["peers", "year", "variable", "fuel"])["value"]
     y_med = year.transform("median").reindex(d.index)
     y_n = year.transform("count").reindex(d.index)

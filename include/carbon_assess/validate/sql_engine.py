@@ -12,7 +12,8 @@ How a batch is built without pandas holding it:
 
 - each raw file is a view over `read_parquet` (row index = the Parquet row number, which is the
   DataFrame index GX reports); `obs` unions the kinds whose columns the derived checks can read
-  (`common.usable`: year an integer column without blanks, value a float column);
+  (`common.usable`: year an integer column without blanks, value a float column; here also the
+  text columns text);
 - the derived check columns of `checks.prepare_batches` are `validate/sql/raw_*.sql`, one
   transformation per file (see each file's header): year-on-year factor, level shift, zeros,
   non-finite values, the blank-value notes of `blanks.energy_notes` (from the statuses and CO2 of
@@ -30,7 +31,8 @@ How a batch is built without pandas holding it:
 - one aggregate query per relation counts the unexpected rows of all its rules and keeps the
   first MAX_REPORT_ROWS row indexes of each (`min(x, n)`); only those rows are fetched.
 
-DuckDB runs with a memory limit and spills to `<workdir>/validation/duckdb_tmp` (removed after).
+DuckDB runs with the memory limit of `settings.duckdb_config` and works in a database file in
+`<workdir>/validation/duckdb_tmp` (spilling there too), removed afterwards.
 """
 
 from __future__ import annotations
@@ -42,11 +44,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from carbon_assess import reference
 from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SCHEMA, SOURCE_KINDS
 from carbon_assess.quarantine import MAX_EXAMPLES, MAX_REPORT_ROWS, render_offender
-from carbon_assess.transform import NEGATIVE_NOISE, RAW_GROUPS, set_run_parameters
-from carbon_assess.transform.models import create_macros, run_models, upstream
+from carbon_assess.settings import duckdb_config
+from carbon_assess.transform import NEGATIVE_NOISE, load_statistics, set_run_parameters
+from carbon_assess.transform.models import run_models, upstream
 from carbon_assess.validate.blanks import CONSEQUENCES, _as_applied, _share
 from carbon_assess.validate.checks import (
     COLUMN_MIN_PROVINCES,
@@ -82,18 +84,17 @@ from carbon_assess.validate.offenders import offender
 from carbon_assess.validate.suites import Rule, rules_for
 from carbon_assess.workdir import Run
 
-__all__ = ["MEMORY_LIMIT", "UnsupportedRule", "raw_row_count", "validate_raw_in_duckdb"]
+__all__ = ["UnsupportedRule", "raw_row_count", "validate_raw_in_duckdb"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-MEMORY_LIMIT = "2GB"
 TEMP_DIR = "duckdb_tmp"  # below <workdir>/validation/
 # the derived transformations, in order: validate/sql/raw_<name>.sql -> view or table chk_<name>
 TRANSFORMS = (
     ("yoy", "view"),
-    ("level_shift", "view"),
+    ("level_shift", "table"),
     ("level_flagged", "table"),
     ("not_positive", "table"),
     ("not_finite", "table"),
@@ -230,6 +231,8 @@ class _Batch:
 
 
 def _describe(con: Any, batch: _Batch) -> None:
+    """The view `src_<kind>` over the raw file, its row count and columns (Parquet metadata), the
+    pandas dtype of each column, and whether the derived checks can read it."""
     import pyarrow.parquet as pq
     import pyarrow.types as t
 
@@ -357,13 +360,12 @@ def _register_functions(con: Any) -> None:
     con.execute((SQL_DIR / "raw_macros.sql").read_text(encoding="utf-8"))
 
 
-def _load_flags(con: Any, batches: dict[str, _Batch]) -> bool:
+def _load_flags(con: Any, run: Run, batches: dict[str, _Batch]) -> bool:
     """`chk_status` (value_status other than 'reported' of each consumption cell) and `chk_co2`
     (CO2 per province, year and fuel, consumption method) from the SQL models, staged over the
-    raw Parquet as `transform.consumption_status` stages them for the pandas checks (the same
-    sources `raw_energy` / `raw_economy`, read the same way, but as views). False (tables empty)
+    raw Parquet as `transform.consumption_status` stages them for the pandas checks
+    (`transform.load_statistics`, the same sources read the same way). False (tables empty)
     when the batch cannot be staged: then, as there, no blank-value notes."""
-    import pyarrow as pa
 
     _table(con, "chk_status", {"region_code": "varchar", "year": "bigint", "fuel": "varchar",
                                "value_status": "varchar"}, [])
@@ -373,26 +375,7 @@ def _load_flags(con: Any, batches: dict[str, _Batch]) -> bool:
         return False
     try:
         set_run_parameters(con, "consumption", False)
-        for name in reference.names():
-            rows = reference.load(name)
-            table = pa.table({column: [row[column] for row in rows] for column in rows[0]})
-            con.register("chk_reference_arrow", table)
-            con.execute(f"create or replace table ref_{name} as select * from chk_reference_arrow")
-            con.unregister("chk_reference_arrow")
-        for view, kinds in RAW_GROUPS.items():
-            group = [batches[k] for k in kinds if k in batches and batches[k].path is not None]
-            if not group:
-                con.register(f"{view}_arrow", RAW_SCHEMA.empty_table())
-                con.execute(f"create or replace table {view} as select * from {view}_arrow")
-                con.unregister(f"{view}_arrow")
-                continue
-            files = ", ".join(_literal(str(b.path)) for b in group)
-            con.execute(f"create or replace view {view} as select * from read_parquet([{files}])")
-            if any(b.arrow != group[0].arrow for b in group):
-                # files of different schemas: the staging reads every column of every file
-                # (and fails where a file lacks one or a value does not cast); do the same
-                con.execute(f"select count(columns(*)) from {view}").fetchall()
-        create_macros(con)
+        load_statistics(con, run)
         run_models(con, upstream(["int_energy_activity", "int_emissions"]))
     except Exception as exc:  # noqa: BLE001 - as validate._blank_flags: the expectations report it
         log.warning("blank-value flags unavailable (%s): %s", type(exc).__name__, exc)
@@ -759,11 +742,14 @@ def _batch_view(con: Any, batch: _Batch) -> None:
 
 
 def validate_raw_in_duckdb(run: Run | str | Path, run_id: str, parameters: dict[str, Any],
-                           memory_limit: str = MEMORY_LIMIT) -> dict[str, list[dict[str, Any]]]:
+                           memory_limit: str | None = None) -> dict[str, list[dict[str, Any]]]:
     """The result rows of the raw suites (`rules_for(kind, run id of run.json)`) of every kind
     with a raw file or coverage placeholders, in SOURCE_KINDS order, evaluated in DuckDB over
     `<workdir>/raw/*.parquet`. `parameters` are the suites' $PARAMETER values
-    (`suites.suite_parameters`). Raises UnsupportedRule for a rule it cannot evaluate."""
+    (`suites.suite_parameters`). DuckDB runs with `settings.duckdb_config` (memory limit
+    $CARBON_DUCKDB_MEMORY_LIMIT unless `memory_limit` is given) and spills to
+    `<workdir>/validation/duckdb_tmp`, removed afterwards. Raises UnsupportedRule for a rule it
+    cannot evaluate."""
     import duckdb
 
     run = Run.of(run)
@@ -775,15 +761,16 @@ def validate_raw_in_duckdb(run: Run | str | Path, run_id: str, parameters: dict[
     temp = run.validation_dir / TEMP_DIR
     temp.mkdir(parents=True, exist_ok=True)
     try:
-        with duckdb.connect(config={"memory_limit": memory_limit,
-                                    "temp_directory": str(temp),
-                                    "preserve_insertion_order": False}) as con:
-            return _validate(con, run_id, files, pinned, parameters)
+        config = duckdb_config(temp)
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        with duckdb.connect(str(temp / "validation.duckdb"), config=config) as con:
+            return _validate(con, run, run_id, files, pinned, parameters)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def _validate(con: Any, run_id: str, files: dict[str, Path], pinned: str | None,
+def _validate(con: Any, run: Run, run_id: str, files: dict[str, Path], pinned: str | None,
               parameters: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     batches = {kind: _Batch(kind, path) for kind, path in files.items()}
     for batch in batches.values():
@@ -792,7 +779,7 @@ def _validate(con: Any, run_id: str, files: dict[str, Path], pinned: str | None,
                 + _obs_sql([b for b in batches.values() if b.usable]))
     _load_parameters(con, batches, pinned)
     _register_functions(con)
-    has_flags = _load_flags(con, batches)
+    has_flags = _load_flags(con, run, batches)
     con.execute("set variable chk_has_flags = ?", [has_flags])
     for name, materialise in TRANSFORMS:
         _transform(con, name, materialise)

@@ -1,12 +1,13 @@
 -- Raw validation in DuckDB (validate/sql_engine.py): the level shift of checks.add_level_shift.
 -- For each positive finite value of a kind with a level rule (chk_level_rules): how many times it
 -- is off the median of its series (region, variable, fuel; >= level_min_series values) or of its
--- year (the non-national units of the same level, chk_peers = common.peer_levels, 'declared' for a
--- code not in reference/regions.csv, said as chk_peers_declared; year, variable, fuel; >= level_min_provinces values), counted
--- only from a usual level >= the kind's floor. Upward value / level; for the series of
--- chk_level_both (checks.LEVEL_BOTH_WAYS) also downward, level / value. The note (what the usual
--- level is) where the shift exceeds level_shift_max. pandas groups drop rows whose region or
--- variable is blank, hence the case expressions around the window medians.
+-- year (year, variable, fuel over the non-national units of the same GB/T 2260 level: chk_peers
+-- = common.peer_levels; a declared unit, not in reference/regions.csv, has no peers, as a park
+-- is not a typical park; >= level_min_provinces values), counted only from a usual level >= the
+-- kind's floor. Upward value / level; for the series of chk_level_both (checks.LEVEL_BOTH_WAYS)
+-- also downward, level / value. The note (what the usual level is) where the shift exceeds
+-- level_shift_max. pandas groups leave out rows whose region or variable is blank: so do the
+-- joins to the medians.
 with positive as (
     select
         obs.kind,
@@ -30,24 +31,34 @@ with positive as (
         and both_ways.fuel = coalesce(obs.fuel, '')
     where obs.value > 0 and isfinite(obs.value)
 ),
-levels as (
-    select
-        *,
-        case when region_code is not null and variable is not null
-            then median(value) over series end as s_med,
-        case when region_code is not null and variable is not null
-            then count(value) over series end as s_n,
-        case when region_code is distinct from getvariable('chk_national') and variable is not null
-            then median(value) over year_group end as y_med,
-        case when region_code is distinct from getvariable('chk_national') and variable is not null
-            then count(value) over year_group end as y_n
+series_levels as (
+    select kind, region_code, variable, fuel, median(value) as s_med, count(value) as s_n
     from positive
-    window
-        series as (partition by kind, region_code, variable, fuel),
-        year_group as (
-            partition by kind, peers, year, variable, fuel,
-                region_code is distinct from getvariable('chk_national')
-        )
+    where region_code is not null and variable is not null
+    group by kind, region_code, variable, fuel
+),
+year_levels as (
+    select kind, peers, year, variable, fuel, median(value) as y_med, count(value) as y_n
+    from positive
+    where region_code is distinct from getvariable('chk_national') and variable is not null
+        and peers <> 'declared'  -- declared units (parks, zones) differ by nature: series only
+    group by kind, peers, year, variable, fuel
+),
+levels as (
+    select positive.*, series.s_med, series.s_n, years.y_med, years.y_n
+    from positive
+    left join series_levels as series
+        on series.kind = positive.kind
+        and series.region_code = positive.region_code
+        and series.variable = positive.variable
+        and series.fuel = positive.fuel
+    left join year_levels as years
+        on years.kind = positive.kind
+        and years.peers = positive.peers
+        and years.year = positive.year
+        and years.variable = positive.variable
+        and years.fuel = positive.fuel
+        and positive.region_code is distinct from getvariable('chk_national')
 ),
 ratios as (
     select
