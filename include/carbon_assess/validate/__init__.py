@@ -59,8 +59,10 @@ from carbon_assess.validate.sql_engine import raw_row_count, validate_raw_in_duc
 from carbon_assess.validate.suites import (
     ERROR,
     SHEET_KINDS,
+    batch_codes,
     build_suite,
     declared_units,
+    for_batch,
     rules_for,
     suite_name,
     suite_parameters,
@@ -324,10 +326,11 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
         context, source = _gx_context(docs_dir)
         gx_run = RunIdentifier(run_name=run_id, run_time=started)
         parameters = suite_parameters(started.year, declared_units(run))
+        gx_parameters = for_batch(parameters, batch_codes(run, raw=not in_duckdb))
         if in_duckdb:  # large batch: the same rules in SQL, no pandas, no GX (sql_engine)
             raw_results = validate_raw_in_duckdb(run, run_id, parameters)
         else:
-            raw_results = _gx_raw_rows(run, context, source, parameters, gx_run)
+            raw_results = _gx_raw_rows(run, context, source, gx_parameters, gx_run)
         for kind, suite_rows in raw_results.items():
             if not in_duckdb:  # the suites Data Docs show
                 outcome[suite_name(kind)] = _outcome(suite_rows)
@@ -337,7 +340,7 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
             rules = rules_for(kind)
             name = suite_name(kind)
             by_key = _run_suite(context, source, name, build_suite(kind, rules=rules), df,
-                                parameters, gx_run)
+                                gx_parameters, gx_run)
             suite_rows = [_result_row(run_id, name, rule, by_key.get(rule.key), df,
                                       _sheet_offender) for rule in rules]
             outcome[name] = _outcome(suite_rows)

@@ -165,6 +165,35 @@ def declared_units(run: Any) -> tuple[str, ...]:
     return tuple(str(c) for c in pq.read_table(path, columns=["code"])["code"].to_pylist() if c)
 
 
+def batch_codes(run: Any, raw: bool = True) -> set[str]:
+    """Every unit code the batch names: the raw files' region_code (when `raw`) and the sheets'
+    region, code and parent columns."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    columns = {run.sheet(kind): [c for c in ("region", "code", "parent")
+                                 if c in SHEETS[kind]["required"]] for kind in SHEETS}
+    if raw:
+        columns.update({run.raw(kind): ["region_code"] for kind in SOURCE_KINDS})
+    codes: set[str] = set()
+    for path, names in columns.items():
+        if names and path.exists():
+            table = pq.read_table(path, columns=names)
+            for name in names:
+                codes.update(str(c) for c in pc.unique(table[name]).to_pylist() if c is not None)
+    return codes
+
+
+def for_batch(parameters: dict[str, Any], codes: set[str]) -> dict[str, Any]:
+    """`parameters` with the code sets cut down to the codes the batch names: the same verdict
+    for every row (a row's code is in the cut set exactly when it is in the whole set), and
+    Great Expectations copies each expectation's arguments thousands of times per run, so a
+    3,207-code set would cost seconds on a provincial batch."""
+    return {name: sorted(set(value) & codes)
+            if name in (KNOWN_REGIONS_PARAMETER, GB_REGIONS_PARAMETER) else value
+            for name, value in parameters.items()}
+
+
 def declarable_levels() -> tuple[str, ...]:
     """Levels a units sheet may give a declared unit (reference/region_levels.csv)."""
     return tuple(r["level"] for r in reference.load("region_levels") if r["declarable"] == "true")
