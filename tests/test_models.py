@@ -52,6 +52,23 @@ def test_reaches_has_one_tolerance_of_1e_9_percentage_points() -> None:
     assert row[6:] == (None, 0.0, 1.0)
 
 
+def test_exact_sum_gives_the_same_bits_in_any_order() -> None:
+    """1e16 + 1 - 1e16: a double sum gives 0 or 1 by the order of its terms (1e16 + 1 is 1e16 in
+    doubles); exact_sum gives 1 in every order. Non-finite terms come out as sum() gives them."""
+    with duckdb.connect() as con:
+        create_macros(con)
+        orders = [[1e16, 1.0, -1e16], [1e16, -1e16, 1.0], [1.0, 1e16, -1e16]]
+        plain = {con.execute("select sum(x) from (select unnest(?) as x)", [o]).fetchone()[0]
+                 for o in orders}
+        exact = {con.execute("select exact_sum(x) from (select unnest(?) as x)",
+                             [o]).fetchone()[0] for o in orders}
+        special = con.execute("select exact_sum(x) from (select unnest(?) as x)",
+                              [[1.0, float("inf")]]).fetchone()[0]
+    assert plain == {0.0, 1.0}
+    assert exact == {1.0}
+    assert special == float("inf")
+
+
 def test_implausible_finite_and_positive_guard_against_zero_and_non_finite() -> None:
     nan, inf = float("nan"), float("inf")
     with duckdb.connect() as con:

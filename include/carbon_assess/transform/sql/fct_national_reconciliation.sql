@@ -5,9 +5,9 @@ with provinces as (
     select
         year,
         count(co2_mt) as provinces_in_sum,
-        sum(co2_mt order by region_code) as province_sum_co2_mt,
-        sum(energy_10k_tce order by region_code) as province_sum_energy_10k_tce,
-        sum(gdp_current_100m_yuan order by region_code) filter (where co2_mt is not null) as province_sum_gdp_100m_yuan
+        exact_sum(co2_mt) as province_sum_co2_mt,
+        exact_sum(energy_10k_tce) as province_sum_energy_10k_tce,
+        exact_sum(case when co2_mt is not null then gdp_current_100m_yuan end) as province_sum_gdp_100m_yuan
     from int_geo_year
     join dim_region using (region_code)
     where region_level = 'province'  -- prefectures and counties are inside their provinces

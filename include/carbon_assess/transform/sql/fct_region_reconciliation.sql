@@ -26,10 +26,10 @@ children as (
         r.parent_code,
         g.year,
         count(g.co2_mt) as children_in_sum,
-        sum(g.co2_mt order by g.region_code) as co2_mt,
-        sum(g.energy_10k_tce order by g.region_code) filter (where g.co2_mt is not null) as energy_10k_tce,
-        sum(g.gdp_current_100m_yuan order by g.region_code) filter (where g.co2_mt is not null) as gdp_100m_yuan,
-        sum(g.population_10k order by g.region_code) filter (where g.co2_mt is not null) as population_10k
+        exact_sum(g.co2_mt) as co2_mt,
+        exact_sum(case when g.co2_mt is not null then g.energy_10k_tce end) as energy_10k_tce,
+        exact_sum(case when g.co2_mt is not null then g.gdp_current_100m_yuan end) as gdp_100m_yuan,
+        exact_sum(case when g.co2_mt is not null then g.population_10k end) as population_10k
     from int_geo_year as g
     join dim_region as r using (region_code)
     where r.gb_2260 and r.parent_code is not null

@@ -8,9 +8,8 @@
 -- consumption, GDP, GDP index or population is 0, negative or not finite, or whose CO2 is not
 -- finite (macro implausible; DESIGN.md §3 "Levels and zeros": validation refuses such inputs,
 -- this keeps them from ever reaching a comparison). The reasons are listed in data_gaps.
--- Sums of doubles take their terms in a fixed order (`sum(x order by fuel)`, here and in every
--- model): tables are built in parallel without a row order, and a sum in another order can
--- differ in the last bit, while the same inputs must publish the same rows (idempotence).
+-- Sums of doubles are exact_sum (macro): the same bits whatever order DuckDB's parallel
+-- aggregation takes the terms in, so the same inputs publish the same rows.
 with years as (
     select unnest(range(min(year), max(year) + 1)) as year
     from (select year from stg_energy union all select year from stg_economy)
@@ -35,10 +34,10 @@ co2 as (
         count(*) as fuel_rows,
         bool_or(fuel = 'coal' and co2_mt is null) as coal_blank,
         bool_or(fuel = 'coal') as has_coal,
-        sum(co2_mt order by fuel) as co2_mt,
-        sum(energy_10k_tce order by fuel) as energy_10k_tce,
-        sum(case when imputed then abs(co2_mt) else 0 end order by fuel)
-            / nullif(sum(abs(co2_mt) order by fuel), 0)
+        exact_sum(co2_mt) as co2_mt,
+        exact_sum(energy_10k_tce) as energy_10k_tce,
+        exact_sum(case when imputed then abs(co2_mt) else 0 end)
+            / nullif(exact_sum(abs(co2_mt)), 0)
             as imputed_share
     from int_emissions
     where method = getvariable('method')
