@@ -8,17 +8,23 @@
 --   consumption: every fuel's consumption × factor (overcounts; for comparison).
 -- Electricity has no combustion factor here (electricity trade is a separate, optional term).
 with activity as (
+    -- consumption beside production of the same unit, year and fuel (one row each at most: the
+    -- raw suites refuse a duplicate key); a join, not a group by over every activity row
     select
-        region_code,
-        year,
-        fuel,
-        max(case when flow = 'consumption' then quantity end) as consumption,
-        coalesce(max(case when flow = 'production' then quantity end), 0.0) as production,
-        bool_or(flow = 'consumption' and imputed) as consumption_imputed,
-        bool_or(flow = 'consumption' and value_status = 'assumed_zero') as consumption_assumed_zero,
-        bool_or(flow = 'consumption') as has_consumption_row
-    from int_energy_activity
-    group by region_code, year, fuel
+        c.region_code,
+        c.year,
+        c.fuel,
+        c.quantity as consumption,
+        coalesce(p.quantity, 0.0) as production,
+        c.imputed as consumption_imputed,
+        c.value_status = 'assumed_zero' as consumption_assumed_zero
+    from int_energy_activity as c
+    left join int_energy_activity as p
+        on p.flow = 'production'
+        and p.region_code = c.region_code
+        and p.year = c.year
+        and p.fuel = c.fuel
+    where c.flow = 'consumption'
 ),
 basis as (
     -- how each method counts each fuel: the reference method by the fuel's reference_basis,
@@ -48,7 +54,7 @@ counted as (
         a.consumption_assumed_zero
     from activity as a
     join basis as b on b.fuel = a.fuel
-    where a.has_consumption_row and b.basis <> 'excluded'
+    where b.basis <> 'excluded'
 )
 select
     c.region_code,
