@@ -44,33 +44,22 @@ co2 as (
     group by region_code, year
 ),
 reported as (
+    -- one pass over the activity rows per unit-year: fuels reported, coal, net imported
+    -- electricity (consumption − generation; × the regional grid's average factor below:
+    -- 亿kWh × 1e8 kWh × kgCO2/kWh / 1e9 = Mt) and the fuels taken as 0
     select
         region_code,
         year,
         count(*) filter (
             where flow = 'consumption' and fuel <> 'electricity' and value_status = 'reported'
         ) as reported_fuels,
-        max(quantity) filter (where flow = 'consumption' and fuel = 'coal') as coal_quantity
+        max(quantity) filter (where flow = 'consumption' and fuel = 'coal') as coal_quantity,
+        max(quantity) filter (where flow = 'consumption' and fuel = 'electricity')
+            - coalesce(max(quantity) filter (where flow = 'production' and fuel = 'electricity'),
+                       0) as net_electricity_import_100m_kwh,
+        string_agg(fuel, ', ' order by fuel) filter (where value_status = 'assumed_zero')
+            as assumed_zero_fuels
     from int_energy_activity
-    group by region_code, year
-),
-electricity as (
-    -- net imported electricity (consumption − generation) × the regional grid's average factor;
-    -- 亿kWh × 1e8 kWh × kgCO2/kWh / 1e9 = Mt
-    select
-        a.region_code,
-        a.year,
-        max(case when a.flow = 'consumption' then a.quantity end)
-            - coalesce(max(case when a.flow = 'production' then a.quantity end), 0)
-            as net_electricity_import_100m_kwh
-    from int_energy_activity as a
-    where a.fuel = 'electricity'
-    group by a.region_code, a.year
-),
-assumed as (
-    select region_code, year, string_agg(fuel, ', ' order by fuel) as assumed_zero_fuels
-    from int_energy_activity
-    where value_status = 'assumed_zero'
     group by region_code, year
 ),
 flagged as (
@@ -79,13 +68,13 @@ flagged as (
         g.year,
         c.co2_mt,
         c.energy_10k_tce,
-        el.net_electricity_import_100m_kwh,
-        el.net_electricity_import_100m_kwh * gf.kgco2_per_kwh * 0.1 as co2_electricity_trade_mt,
+        r.net_electricity_import_100m_kwh,
+        r.net_electricity_import_100m_kwh * gf.kgco2_per_kwh * 0.1 as co2_electricity_trade_mt,
         e.gdp_current_100m_yuan,
         e.gdp_index_prev_year,
         e.population_10k,
         c.imputed_share,
-        a.assumed_zero_fuels,
+        r.assumed_zero_fuels,
         list_filter(
             [
                 case when coalesce(r.reported_fuels, 0) = 0 then 'no fuel data' end,
@@ -111,9 +100,7 @@ flagged as (
     from grid as g
     left join co2 as c using (region_code, year)
     left join stg_economy as e using (region_code, year)
-    left join assumed as a using (region_code, year)
     left join reported as r using (region_code, year)
-    left join electricity as el using (region_code, year)
     left join dim_region as dr using (region_code)  -- a unit's grid is its province's
     left join dim_province as dp on dp.province_code = dr.province_code
     left join stg_grid_emission_factors as gf on gf.grid_region = dp.grid_region
