@@ -7,6 +7,9 @@
 --                inside crude and not counted again.
 --   consumption: every fuel's consumption × factor (overcounts; for comparison).
 -- Electricity has no combustion factor here (electricity trade is a separate, optional term).
+-- A view: int_geo_year reads the run's method only, and the other method is computed where it
+-- is published (fct_emissions), never stored twice at county scale.
+-- materialized: view
 with activity as (
     -- consumption beside production of the same unit, year and fuel (one row each at most: the
     -- raw suites refuse a duplicate key); a join, not a group by over every activity row

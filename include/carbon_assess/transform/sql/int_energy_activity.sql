@@ -4,6 +4,9 @@
 --                               → linear interpolation, status 'imputed'
 --   other consumption blanks    → 0, status 'assumed_zero' (fuel never / no longer reported)
 --   coal blank                  → stays null, status 'missing' (the province-year is insufficient)
+-- Without the lineage columns: at county scale this table has 50M rows, and the lineage (file,
+-- sha256, row, column, cell text) is read back from stg_energy only where it is published
+-- (fct_energy_activity).
 with blank_series as (
     -- the series (unit, flow, fuel) with at least one blank cell: only they need neighbours
     select distinct region_code, flow, fuel from stg_energy where quantity is null
@@ -67,10 +70,5 @@ select
     end as value_status,
     quantity is null and flow = 'consumption' and fuel <> 'coal'
         and prev_year is not null and next_year is not null as imputed,
-    noise_zeroed,
-    source_file,
-    source_sha256,
-    source_row,
-    source_column,
-    source_value
+    noise_zeroed
 from cells
