@@ -112,14 +112,15 @@ DUCKDB_MEMORY_ENV = "CARBON_DUCKDB_MEMORY_LIMIT"
 DEFAULT_DUCKDB_MEMORY = "2GB"
 
 
-def duckdb_config(temp_directory: Path) -> dict[str, Any]:
+def duckdb_config(temp_directory: Path, keep_order: bool = False) -> dict[str, Any]:
     """The DuckDB configuration of every large-batch connection (compute, assess, validation in
-    DuckDB): a memory limit ($CARBON_DUCKDB_MEMORY_LIMIT, else 2GB; DuckDB spills to
-    `temp_directory` beyond it, so a 50M-row batch runs in bounded memory) and no insertion-order
-    preservation (tables are ordered where they are published, catalog.row_order)."""
+    DuckDB, the warehouse): a memory limit ($CARBON_DUCKDB_MEMORY_LIMIT, else 2GB; DuckDB spills
+    to `temp_directory` beyond it, so a 50M-row batch runs in bounded memory) and, unless
+    `keep_order` (the warehouse: tables stored in key order, catalog.row_order), no
+    insertion-order preservation."""
     limit = os.environ.get(DUCKDB_MEMORY_ENV, "").strip() or DEFAULT_DUCKDB_MEMORY
     return {"memory_limit": limit, "temp_directory": str(temp_directory),
-            "preserve_insertion_order": False}
+            "preserve_insertion_order": keep_order}
 
 
 def home(project_root: Path) -> Path:
