@@ -341,7 +341,10 @@ def _leaf(rng: np.random.Generator, province: str, gdp05: float, pop05: float, *
 
     growth = (prof.pop_growth + rng.normal(0.0, 0.3) + rng.normal(0.0, 0.2, n)) / 100
     pop = np.cumprod(1 + growth)
-    population = np.round(pop / pop[I2005] * pop05, POP_DECIMALS)
+    # at least the smallest written amount (0.01 万人): a zero population is an input error
+    # (DESIGN.md §3), and a small park would otherwise round to it
+    population = np.maximum(np.round(pop / pop[I2005] * pop05, POP_DECIMALS),
+                            10.0 ** -POP_DECIMALS)
     return Series(gdp, index, gdp_const, population, energy)
 
 
@@ -429,6 +432,8 @@ def _written(unit: Unit, s: Series) -> dict[str, np.ndarray]:
     """The unit's cells as written: rounded, blanks as NaN, latest year first."""
     rng = _rng(3, unit.code)
     energy = np.round(s.energy, ENERGY_DECIMALS)
+    coal = [i for i, c in enumerate(ENERGY_COLUMNS) if c.fuel == "coal"]
+    energy[coal] = np.maximum(energy[coal], 10.0 ** -ENERGY_DECIMALS)  # zero coal: an error
     energy[rng.random(energy.shape) < BLANK_RATE] = np.nan
     pop = s.population.astype(float).copy()
     pop[rng.random(N_YEARS) < BLANK_RATE] = np.nan

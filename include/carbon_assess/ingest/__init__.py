@@ -12,7 +12,9 @@ row); the ingest report says each input's `format`. Memory stays bounded whateve
 folder holds: each file is streamed (readers.py states the limits: size, cells and unpacked
 bytes per file, rows per run), observations go to
 Parquet a record batch at a time, staged inside the work directory and moved to `raw/` only
-when every file passed.
+when every file passed. Large long-layout CSV and Parquet files (bulk.py: from
+CARBON_ASSESS_BULK_MIN_ROWS data rows, default 100,000) are read by DuckDB instead of cell by
+cell, with the same raw rows, report and errors.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import closing, suppress
+from contextlib import AbstractContextManager, closing, contextmanager, suppress
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 from typing import Any, BinaryIO, TypedDict
 
 from carbon_assess.errors import InputError
+from carbon_assess.ingest import bulk
 from carbon_assess.ingest.layouts import Observation, ParsedTable, parse_table
 from carbon_assess.ingest.readers import (
     MAX_BYTES_ENV,
@@ -134,11 +137,13 @@ def _tables(path: Path, data: bytes | BinaryIO, name: str) -> Iterator[Table]:
 class _RawWriter:
     """Observations → `raw/<kind>.parquet`, a record batch at a time.
 
-    Batches go to Parquet files staged in a hidden folder of the work directory; `commit` moves
-    them into `raw/` (replacing a previous ingest's files), `discard` deletes them. Once
-    discarded (a file was rejected, so nothing will be written), observations are dropped.
-    More than `max_rows()` rows in all (observations, and the assessment-sheet rows `count`ed
-    here too) is an `InputError` on the file that crosses it.
+    Batches go to Parquet files staged in a hidden folder of the work directory (one file per
+    source kind, whichever reader the rows come from: observations one by one with `add`, or
+    column-wise with `add_columns` from the bulk reader); `commit` moves them into `raw/`
+    (replacing a previous ingest's files), `discard` deletes them. Once discarded (a file was
+    rejected, so nothing will be written), observations are dropped. More than `max_rows()`
+    rows in all (observations, and the assessment-sheet rows `count`ed here too) is an
+    `InputError` on the file that crosses it (the bulk reader checks before it adds).
     """
 
     BATCH_ROWS = 50_000
@@ -156,6 +161,7 @@ class _RawWriter:
         self.total = 0
         self.limit = max_rows()
         self.writers: dict[str, Any] = {}
+        self.fixed: tuple[Any, dict[str, Any]] = (None, {})  # add_columns' constant columns
         self.stage: Path | None = None
         self.created_workdir = False
         self.discarded = False
@@ -184,9 +190,49 @@ class _RawWriter:
             raise rows_exceeded(name, self.limit, rows[self.limit - self.total])
         self.total += len(rows)
 
+    def add_columns(self, kind: str, columns: dict[str, Any], rows: int) -> None:
+        """`rows` observations of one kind as Arrow arrays (the bulk reader's): every column
+        of `COLUMNS` but the source's file, sha256 and sheet, which `source` gives."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self.discarded:
+            return
+        self._flush(kind)  # the rows of earlier files first: raw rows stay in landing order
+        if self.fixed[0] != (rows, self.source):  # batches mostly have the same length
+            zeros = pa.nulls(rows, pa.int8()).fill_null(0)
+            fixed = {**dict(zip(("source_file", "source_sha256", "source_sheet"), self.source,
+                                strict=True)), **self.constants}
+            self.fixed = ((rows, self.source), {
+                column: pa.nulls(rows, RAW_SCHEMA.field(column).type) if value is None
+                else pc.take(pa.array([value], RAW_SCHEMA.field(column).type), zeros)
+                for column, value in fixed.items()})
+        data = {**columns, **self.fixed[1]}
+        batch = pa.RecordBatch.from_arrays([data[f.name] for f in RAW_SCHEMA], schema=RAW_SCHEMA)
+        self._write(kind, batch)
+        self.total += rows
+
+    def scratch(self) -> AbstractContextManager[Path]:
+        """A scratch folder inside the work directory (the bulk reader's DuckDB spills and
+        staged CSV rows), deleted on leaving."""
+        return self._scratch()
+
+    @contextmanager
+    def _scratch(self) -> Iterator[Path]:
+        self._workdir()
+        folder = Path(tempfile.mkdtemp(prefix=".bulk-", suffix=".partial", dir=self.run.path))
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _workdir(self) -> None:
+        if not self.run.path.exists():
+            self.created_workdir = True
+            self.run.path.mkdir(parents=True, exist_ok=True)
+
     def _flush(self, kind: str) -> None:
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         rows = self.buffers.pop(kind, None)
         if not rows:
@@ -194,16 +240,19 @@ class _RawWriter:
         data: dict[str, Any] = dict(zip(self.COLUMNS, map(list, zip(*rows, strict=True)),
                                         strict=True))
         data.update({c: [v] * len(rows) for c, v in self.constants.items()})
-        batch = pa.RecordBatch.from_pydict(data, schema=RAW_SCHEMA)
+        self._write(kind, pa.RecordBatch.from_pydict(data, schema=RAW_SCHEMA))
+
+    def _write(self, kind: str, batch: Any) -> None:
+        import pyarrow.parquet as pq
+
         if kind not in self.writers:
             if self.stage is None:
-                self.created_workdir = not self.run.path.exists()
-                self.run.path.mkdir(parents=True, exist_ok=True)
+                self._workdir()
                 self.stage = Path(tempfile.mkdtemp(prefix=".raw-", suffix=".partial",
                                                    dir=self.run.path))
             self.writers[kind] = pq.ParquetWriter(self.stage / f"{kind}.parquet", RAW_SCHEMA)
         self.writers[kind].write_batch(batch)
-        self.counts[kind] += len(rows)
+        self.counts[kind] += batch.num_rows
 
     def commit(self) -> dict[str, int]:
         """Move the staged files into `raw/`; the observation count of each kind written."""
@@ -279,6 +328,10 @@ class _Batch:
         """Read one landing file; True when a table of it was used."""
         if path.suffix.lower() == ".parquet":
             return self._read_parquet(path, name, limit)
+        if path.suffix.lower() == ".csv":
+            recognised = self._read_csv_bulk(path, name, limit)
+            if recognised is not None:
+                return recognised
         data = _read_bytes(path, name, limit)
         sha256 = hashlib.sha256(data).hexdigest()
         if not data or data.isspace():
@@ -295,13 +348,39 @@ class _Batch:
             sha256, size = _sha256(handle, name, limit)
             if not size:
                 raise InputError(name, "file is empty")
-            handle.seek(0)
-            recognised = self._read_tables(path, handle,
-                                           {"file": name, "sha256": sha256, "bytes": size})
+            source = {"file": name, "sha256": sha256, "bytes": size}
+            self.writer.source = (name, sha256, None)
+            table = bulk.ingest_parquet(handle, name, sha256, size, self.writer,
+                                        self.writer.scratch)
+            if table is not None:
+                recognised = self._record(table.parsed, source, None, table.format,
+                                          table.encoding)
+            else:
+                handle.seek(0)
+                recognised = self._read_tables(path, handle, source)
             if _stamp(handle) != stamp or size != stamp[0]:
-                raise InputError(name, "file changed while it was read (copy files into the "
-                                 "landing folder whole, then run again)")
+                raise _changed(name)
         return recognised
+
+    def _read_csv_bulk(self, path: Path, name: str, limit: int) -> bool | None:
+        """A large long-layout CSV read by DuckDB (bulk.py); None when it is not one (a file of
+        fewer bytes than the bulk reader's minimum rows is not even opened twice)."""
+        threshold = bulk.min_rows()
+        with suppress(OSError):
+            if os.stat(path, follow_symlinks=False).st_size <= threshold:
+                return None
+        handle, size = _open(path, name, limit)
+        with handle:
+            if size <= threshold or not size:
+                return None
+            stamp = _stamp(handle)
+            table = bulk.ingest_csv(handle, name, self.writer, self.writer.scratch)
+            if table is None:
+                return None
+            if _stamp(handle) != stamp or table.size != stamp[0]:
+                raise _changed(name)
+        source = {"file": name, "sha256": table.sha256, "bytes": table.size}
+        return self._record(table.parsed, source, None, table.format, table.encoding)
 
     def _read_tables(self, path: Path, data: bytes | BinaryIO, source: dict[str, Any]) -> bool:
         recognised = False
@@ -338,6 +417,12 @@ class _Batch:
         if parsed is None:  # (an all-blank table raised "file is empty")
             self._note(name, sheet, "skipped, header is not an NBS layout")
             return False
+        return self._record(parsed, source, sheet, table.format, table.encoding)
+
+    def _record(self, parsed: ParsedTable, source: dict[str, Any], sheet: str | None,
+                fmt: str, encoding: str | None) -> bool:
+        """Note what a parsed table held; True when it had observations."""
+        name = source["file"]
         if parsed.columns_skipped:
             self._note(name, sheet, f"{len(parsed.columns_skipped)} column(s) not used by the "
                        f"pipeline, skipped: {', '.join(parsed.columns_skipped)}")
@@ -345,8 +430,8 @@ class _Batch:
             self._note(name, sheet, note)
         if not parsed.observation_count:
             return False
-        self.inputs.append({**self._input(source, sheet), "format": table.format,
-                            "encoding": table.encoding, "layout": parsed.layout,
+        self.inputs.append({**self._input(source, sheet), "format": fmt,
+                            "encoding": encoding, "layout": parsed.layout,
                             "source_kinds": sorted(parsed.counts),
                             "observations": parsed.observation_count,
                             "columns_used": parsed.columns_used})
@@ -359,6 +444,11 @@ class _Batch:
 
     def _note(self, name: str, sheet: str | None, message: str) -> None:
         self.details.append({"file": name, "sheet": sheet, "message": message})
+
+
+def _changed(name: str) -> InputError:
+    return InputError(name, "file changed while it was read (copy files into the landing "
+                      "folder whole, then run again)")
 
 
 def _ingest(landing: Path, run: Run, run_id: str, vintage: str) -> IngestReport:

@@ -202,6 +202,17 @@ def _non_empty(rows: Rows) -> Iterator[tuple[int, list[str]]]:
     return ((n, cells) for n, cells in rows if any(c for c in cells))
 
 
+def detect_layout(cells: list[str]) -> str | None:
+    """`wide` (portal export), `long` or None (not an NBS layout), from a table's first
+    non-empty row as read (cells not yet normalised)."""
+    first = [normalise(c.lstrip("\ufeff")) for c in cells]
+    if first[0].startswith(("数据库", "指标：", "指标:")) or first[0] in ("地区", "指标"):
+        return "wide"
+    if any(c in YEAR_COLUMNS for c in first):
+        return "long"
+    return None
+
+
 def parse_table(rows: Rows, file: str, emit: Emit) -> ParsedTable | None:
     """Parse a table, handing each observation to `emit`; None when its header is not an NBS
     layout (nothing is emitted then)."""
@@ -209,22 +220,89 @@ def parse_table(rows: Rows, file: str, emit: Emit) -> ParsedTable | None:
     head = next(content, None)
     if head is None:
         raise InputError(file, "file is empty")
-    first = [normalise(c.lstrip("\ufeff")) for c in head[1]]
+    layout = detect_layout(head[1])
     content = chain([head], content)
-    if first[0].startswith(("数据库", "指标：", "指标:")) or first[0] in ("地区", "指标"):
+    if layout == "wide":
         return _parse_wide(content, file, emit)
-    if any(c in YEAR_COLUMNS for c in first):
+    if layout == "long":
         return _parse_long(content, file, emit)
     return None
 
 
-def _parse_long(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
-                ) -> ParsedTable:
-    header_row, header = next(content)
-    header = [normalise(c.lstrip("\ufeff")) for c in header]
-    first_data = next(content, None)
-    if first_data is None:
-        raise InputError(file, "header only, no data rows", row=header_row)
+@dataclass
+class LongHeader:
+    """The header of a long-layout table, analysed: which columns hold the year, the unit
+    (code and/or name) and each used indicator, and what the run report says about the others.
+
+    Both the row-by-row parser (`_parse_long`) and the bulk reader (ingest.bulk, DuckDB) start
+    from `long_header`, so they recognise a header, refuse a duplicate column or an unknown unit
+    and word their notes the same way; `year` and `region` parse the key cells of one row.
+    """
+
+    row: int  # the header's row number
+    cells: list[str]  # normalised header texts
+    year_col: int
+    code_col: int | None
+    name_col: int | None
+    value_cols: list[tuple[int, Indicator]]  # (column, indicator) of every used column
+    unnamed: list[int]  # columns without a header text
+    parsed: ParsedTable  # layout, columns used / skipped and the header's notes
+
+    @property
+    def province_col(self) -> int | None:
+        """The column naming a row's unit (the code, else the name); None: a national file."""
+        return self.code_col if self.code_col is not None else self.name_col
+
+    def year(self, cells: list[str], file: str, row: int) -> int:
+        return parse_year(cells[self.year_col], file, row, self.cells[self.year_col])
+
+    def region(self, cells: list[str], file: str, row: int) -> tuple[str, str | None]:
+        """The row's unit code, and the retired GB/T 2260 code it was written as (or None)."""
+        header, code_col, name_col, province_col = (self.cells, self.code_col, self.name_col,
+                                                    self.province_col)
+        if province_col is None:
+            return NATIONAL_CODE, None
+        written = cells[province_col].strip()
+        code = _region(written, file, row, header[province_col],
+                       code_column=province_col == code_col
+                       and not header[province_col].startswith("省份"))
+        recoded = written[:6] if written[:6] != code and written[:6].isdigit() else None
+        if code_col is not None and name_col is not None and cells[name_col].strip():
+            named = resolve_region(cells[name_col], code_column=False)
+            if named != code and not _names_unit(cells[name_col], code):
+                what = "province" if header[name_col].startswith(("省份", "province")) \
+                    else "region"
+                rule = (
+                    f"unknown {what}" if named is None
+                    else f"{what} name does not match the code {cells[code_col]!r}"
+                )
+                raise InputError(
+                    file, rule, row=row, column=header[name_col], value=cells[name_col]
+                )
+        return code, recoded
+
+    def finish(self, unnamed_with_values: set[int], recoded: dict[str, str]) -> ParsedTable:
+        """The parsed table once every row is read: notes on unnamed columns that hold values
+        and on retired codes (`recoded`: old -> current) join the header's notes."""
+        parsed = self.parsed
+        parsed.notes[:0] = [
+            f"column {i + 1} has values but no header (merged header cell?): skipped"
+            for i in self.unnamed if i in unnamed_with_values
+        ]
+        if recoded:
+            pairs = ", ".join(f"{old}→{new}" for old, new in sorted(recoded.items())[:5])
+            parsed.notes.append(
+                f"{len(recoded)} retired GB/T 2260 code(s) mapped to the current code "
+                f"(reference/region_code_changes.csv): {pairs}"
+                f"{' ...' if len(recoded) > 5 else ''}"
+            )
+        return parsed
+
+
+def long_header(header_row: int, raw: list[str], file: str) -> LongHeader:
+    """Analyse a long-layout header row (`raw`: the cells as read): errors for an unknown unit
+    or two columns holding the same indicator, notes for unit-less and duplicated headers."""
+    header = [normalise(c.lstrip("\ufeff")) for c in raw]
     year_col = next(i for i, c in enumerate(header) if c in YEAR_COLUMNS)
     code_col = next((i for i, c in enumerate(header) if c in CODE_COLUMNS), None)
     name_col = next((i for i, c in enumerate(header) if c in PROVINCE_COLUMNS), None)
@@ -268,7 +346,19 @@ def _parse_long(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
         parsed.notes.append(
             f"duplicated column header(s) not used: {', '.join(sorted(duplicates))}"
         )
-    emit = parsed.emitter(emit)
+    return LongHeader(row=header_row, cells=header, year_col=year_col, code_col=code_col,
+                      name_col=name_col, value_cols=value_cols, unnamed=unnamed, parsed=parsed)
+
+
+def _parse_long(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
+                ) -> ParsedTable:
+    header_row, raw_header = next(content)
+    first_data = next(content, None)
+    if first_data is None:
+        raise InputError(file, "header only, no data rows", row=header_row)
+    head = long_header(header_row, raw_header, file)
+    header, value_cols, unnamed = head.cells, head.value_cols, head.unnamed
+    emit = head.parsed.emitter(emit)
     unnamed_with_values: set[int] = set()
     recoded: dict[str, str] = {}  # retired GB/T 2260 code -> current (region_code_changes.csv)
     for row_number, cells in chain([first_data], content):
@@ -280,28 +370,10 @@ def _parse_long(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
                 f"row has {len(cells)} fields but the header has {len(header)} (truncated file?)",
                 row=row_number,
             )
-        year = parse_year(cells[year_col], file, row_number, header[year_col])
-        if province_col is None:
-            code = NATIONAL_CODE
-        else:
-            written = cells[province_col].strip()
-            code = _region(written, file, row_number, header[province_col],
-                           code_column=province_col == code_col
-                           and not header[province_col].startswith("省份"))
-            if written[:6] != code and written[:6].isdigit():
-                recoded[written[:6]] = code
-            if code_col is not None and name_col is not None and cells[name_col].strip():
-                named = resolve_region(cells[name_col], code_column=False)
-                if named != code and not _names_unit(cells[name_col], code):
-                    what = "province" if header[name_col].startswith(("省份", "province")) \
-                        else "region"
-                    rule = (
-                        f"unknown {what}" if named is None
-                        else f"{what} name does not match the code {cells[code_col]!r}"
-                    )
-                    raise InputError(
-                        file, rule, row=row_number, column=header[name_col], value=cells[name_col]
-                    )
+        year = head.year(cells, file, row_number)
+        code, old = head.region(cells, file, row_number)
+        if old is not None:
+            recoded[old] = code
         for i, indicator in value_cols:
             value = parse_number(cells[i], file, row_number, header[i])
             emit(
@@ -315,17 +387,7 @@ def _parse_long(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
                     source_column=header[i],
                 )
             )
-    parsed.notes[:0] = [
-        f"column {i + 1} has values but no header (merged header cell?): skipped"
-        for i in unnamed if i in unnamed_with_values
-    ]
-    if recoded:
-        pairs = ", ".join(f"{old}→{new}" for old, new in sorted(recoded.items())[:5])
-        parsed.notes.append(
-            f"{len(recoded)} retired GB/T 2260 code(s) mapped to the current code "
-            f"(reference/region_code_changes.csv): {pairs}{' ...' if len(recoded) > 5 else ''}"
-        )
-    return parsed
+    return head.finish(unnamed_with_values, recoded)
 
 
 def _parse_wide(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
