@@ -64,6 +64,7 @@ from generate_landing import (  # noqa: E402
     parse_rows,
     plan,
 )
+from proc_status import rss_mib  # noqa: E402
 
 IMPLS = ("duckdb", "pandas")
 IMPL_TITLES = {"duckdb": "DuckDB floor (one SQL query)", "pandas": "pandas (melt/merge/groupby)"}
@@ -116,7 +117,7 @@ def run_monitored(cmd: list[str], env: dict[str, str] | None = None,
                 if timeout and time.perf_counter() - start > timeout:
                     killed = f"killed after {timeout:.0f} s (--stage-timeout)"
                 else:
-                    rss = _proc_rss_mib(proc.pid)
+                    rss = rss_mib("VmRSS", proc.pid)
                     if max_rss_mib and rss and rss > max_rss_mib:
                         killed = (f"killed at {rss:,.0f} MiB RSS (--max-rss-gib "
                                   f"{max_rss_mib / GIB:g})")
@@ -129,16 +130,6 @@ def run_monitored(cmd: list[str], env: dict[str, str] | None = None,
         err.seek(0)
         return {"returncode": proc.returncode, "stdout": out.read(), "stderr": err.read(),
                 "wall": wall, "peak_rss_mib": usage.ru_maxrss / 1024, "killed": killed}
-
-
-def _proc_rss_mib(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError):
-        pass
-    return None
 
 
 def run_child(cmd: list[str]) -> tuple[str, float, float]:

@@ -59,6 +59,7 @@ from generate_landing import (  # noqa: E402
     YEAR,
     file_name,
 )
+from proc_status import rss_mib  # noqa: E402
 
 REFERENCE = REPO / "include" / "carbon_assess" / "reference"
 BASE_YEAR = 2010
@@ -198,17 +199,6 @@ def pandas_version(data_dir: Path) -> pd.DataFrame:
 IMPLEMENTATIONS = {"duckdb": duckdb_floor, "pandas": pandas_version}
 
 
-def _rss_mib(field: str) -> float | None:
-    """VmRSS / VmHWM of this process from /proc (Linux), MiB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("impl", choices=sorted(IMPLEMENTATIONS))
@@ -216,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
     parser.add_argument("--json", action="store_true", help="print one JSON line (bench_scale)")
     args = parser.parse_args(argv)
-    baseline = _rss_mib("VmRSS")  # after the imports, before any data is read
+    baseline = rss_mib("VmRSS")  # after the imports, before any data is read
     kwargs = {"threads": args.threads} if args.impl == "duckdb" else {}
     start = time.perf_counter()
     frame = IMPLEMENTATIONS[args.impl](args.data, **kwargs)
@@ -226,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": seconds,
         "rows_out": len(frame),
         "rss_baseline_mib": baseline,
-        "rss_peak_mib_self": _rss_mib("VmHWM"),
+        "rss_peak_mib_self": rss_mib("VmHWM"),
         "co2_t_sum": float(frame["co2_t"].sum()),
         "intensity_sum": float(frame["intensity"].sum()),
         "intensity_null": int(frame["intensity"].isna().sum()),

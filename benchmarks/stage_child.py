@@ -42,6 +42,8 @@ LIBRARY_ENV = "CARBON_BENCH_LIBRARY"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, os.environ.get(LIBRARY_ENV) or str(REPO / "include"))
 
+from proc_status import rss_mib  # noqa: E402
+
 STAGES = ("ingest", "validate", "compute", "assess", "check_outputs", "publish")
 # What each stage imports on its own, imported before the clock starts (see the docstring).
 PREIMPORTS = {  # (DuckDB imports pandas when the library registers Arrow tables)
@@ -56,17 +58,6 @@ REL_TOL = 1e-9
 # Heavy modules: any the stage still imports while the clock runs is named in the JSON.
 HEAVY = ("pandas", "numpy", "duckdb", "pyarrow", "great_expectations", "openpyxl", "sqlalchemy",
          "psycopg", "psycopg2", "scipy")
-
-
-def rss_mib(field: str) -> float | None:
-    """VmRSS / VmHWM of this process from /proc (Linux), MiB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def _compact(value: Any, depth: int = 0) -> Any:

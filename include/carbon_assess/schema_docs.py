@@ -33,7 +33,10 @@ def _cell(text: str) -> str:
 def _table_markdown(t: Table) -> list[str]:
     lines = [f"### `{t.name}`", "", t.description, ""]
     if t.primary_key:
-        lines.append(f"Primary key: {', '.join(f'`{c}`' for c in t.primary_key)}.")
+        lines.append(f"Primary key: {', '.join(f'`{c}`' for c in t.primary_key)}."
+                     + ("" if t.key_indexed else " Unique by construction, not indexed in the "
+                        "embedded DuckDB warehouse (tens of millions of rows at county scale); "
+                        "PostgreSQL indexes it."))
     if t.indexes:
         lines.append(
             "Indexes (PostgreSQL): "

@@ -112,15 +112,29 @@ DUCKDB_MEMORY_ENV = "CARBON_DUCKDB_MEMORY_LIMIT"
 DEFAULT_DUCKDB_MEMORY = "2GB"
 
 
-def duckdb_config(temp_directory: Path, keep_order: bool = False) -> dict[str, Any]:
-    """The DuckDB configuration of every large-batch connection (compute, assess, validation in
-    DuckDB, the warehouse): a memory limit ($CARBON_DUCKDB_MEMORY_LIMIT, else 2GB; DuckDB spills
-    to `temp_directory` beyond it, so a 50M-row batch runs in bounded memory) and, unless
-    `keep_order` (the warehouse: tables stored in key order, catalog.row_order), no
-    insertion-order preservation."""
-    limit = os.environ.get(DUCKDB_MEMORY_ENV, "").strip() or DEFAULT_DUCKDB_MEMORY
-    return {"memory_limit": limit, "temp_directory": str(temp_directory),
-            "preserve_insertion_order": keep_order}
+def duckdb_connect(database: Path | str | None, temp_directory: Path, *,
+                   keep_order: bool = False, read_only: bool = False,
+                   memory_limit: str | None = None) -> Any:
+    """A DuckDB connection for large batches (ingest, validation, compute, assess, the
+    warehouse): a memory limit (`memory_limit`, else $CARBON_DUCKDB_MEMORY_LIMIT, else 2GB;
+    DuckDB spills to `temp_directory` beyond it, so a 50M-row batch runs in bounded memory), no
+    progress bar and, unless `keep_order` (the warehouse stores tables in key order,
+    catalog.row_order; bulk ingest keeps file order), no insertion-order preservation. Set
+    with SET after connecting, not as connect-time config: DuckDB refuses a second connection
+    to a file that another connection of the process opened with other config."""
+    import duckdb
+
+    limit = memory_limit or os.environ.get(DUCKDB_MEMORY_ENV, "").strip() or DEFAULT_DUCKDB_MEMORY
+    con = duckdb.connect(":memory:" if database is None else str(database), read_only=read_only)
+    try:
+        con.execute("set memory_limit = ?", [limit])
+        con.execute("set temp_directory = ?", [str(temp_directory)])
+        con.execute(f"set preserve_insertion_order = {'true' if keep_order else 'false'}")
+        con.execute("set enable_progress_bar = false")
+    except Exception:
+        con.close()
+        raise
+    return con
 
 
 def home(project_root: Path) -> Path:

@@ -152,7 +152,7 @@ class Run:
 
     @property
     def spill_dir(self) -> Path:
-        """Where DuckDB spills what exceeds its memory limit (settings.duckdb_config)."""
+        """Where DuckDB spills what exceeds its memory limit (settings.duckdb_connect)."""
         return self.path / "duckdb_tmp"
 
     @property

@@ -32,7 +32,7 @@ module cannot read exactly as the row-by-row reader does, is left to it (`None` 
   encoding overlaps DuckDB), which stages them with the other files' rows (one file per kind,
   in landing order) and commits or discards them all together.
 
-DuckDB runs with a memory limit (CARBON_DUCKDB_MEMORY_LIMIT, else 1GB) and spills to a
+DuckDB runs with a memory limit (CARBON_DUCKDB_MEMORY_LIMIT, else 2GB) and spills to a
 temporary folder inside the run's work directory; Python holds a few record batches at a time
 and the distinct keys (years, units, unusual number texts) of one file.
 """
@@ -73,7 +73,7 @@ from carbon_assess.ingest.readers import (
 )
 from carbon_assess.ingest.schema import NATIONAL_CODE
 from carbon_assess.ingest.sheets import sheet_kind
-from carbon_assess.settings import DUCKDB_MEMORY_ENV
+from carbon_assess.settings import duckdb_connect
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -82,7 +82,6 @@ MIN_ROWS_ENV = "CARBON_ASSESS_BULK_MIN_ROWS"
 # data rows; smaller files are read row by row (layouts.py). The real NBS provincial batch has
 # 12,780 rows in all; a county-level national file (benchmarks/generate_landing.py) 128,240
 DEFAULT_MIN_ROWS = 100_000
-MEMORY_LIMIT = "1GB"  # DuckDB's, unless CARBON_DUCKDB_MEMORY_LIMIT says otherwise
 BATCH_ROWS = 131_072  # raw rows a record batch (and a row group of raw/<kind>.parquet)
 # what str.strip() removes: every character c with c.isspace() (tests check the list)
 WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
@@ -353,15 +352,10 @@ class _connect:
         self.scratch = scratch
 
     def __enter__(self) -> Any:
-        import duckdb
 
         temp = self.scratch / "duckdb"
         temp.mkdir(parents=True, exist_ok=True)
-        limit = os.environ.get(DUCKDB_MEMORY_ENV, "").strip() or MEMORY_LIMIT
-        self.con = duckdb.connect(config={"memory_limit": limit,
-                                          "temp_directory": str(temp),
-                                          "preserve_insertion_order": True})
-        self.con.execute("SET enable_progress_bar = false")
+        self.con = duckdb_connect(None, temp, keep_order=True)
         return self.con
 
     def __exit__(self, *exc: object) -> None:

@@ -52,7 +52,7 @@ from carbon_assess.publish.common import (
     rows_digest,
     run_record,
 )
-from carbon_assess.settings import duckdb_config
+from carbon_assess.settings import duckdb_connect
 from carbon_assess.workdir import Run
 
 
@@ -87,10 +87,9 @@ def connect_warehouse(path: Path, read_only: bool = False, wait: float = 0.0,
     while True:
         try:
             # bounded memory (a 50M-row release is sorted and copied; DuckDB spills beside
-            # the warehouse file beyond the limit), the same config for every connection
-            return duckdb.connect(str(path), read_only=read_only,
-                                  config=duckdb_config(path.parent / f"{path.name}.tmp",
-                                                       keep_order=True))
+            # the warehouse file beyond the limit)
+            return duckdb_connect(path, path.parent / f"{path.name}.tmp", keep_order=True,
+                                  read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise WarehouseError(f"cannot open warehouse {path}: {exc}") from None

@@ -20,7 +20,7 @@ from carbon_assess import reference
 from carbon_assess.errors import CarbonAssessError
 from carbon_assess.ingest.schema import RAW_SCHEMA
 from carbon_assess.ingest.sheets import SHEETS, sheet_column_types
-from carbon_assess.settings import duckdb_config
+from carbon_assess.settings import duckdb_connect
 from carbon_assess.transform.models import create_macros, models, run_models, upstream
 from carbon_assess.workdir import Run
 
@@ -178,10 +178,8 @@ def load_official_results(con: Any) -> None:
 def connect(run: Run | str) -> Any:
     """A connection to the run's compute database (built by `run_transforms`), with the run
     parameters set as variables and the macros defined."""
-    import duckdb
-
     run = Run.of(run)
-    con = duckdb.connect(str(run.compute_db), config=duckdb_config(run.spill_dir))
+    con = duckdb_connect(run.compute_db, run.spill_dir)
     _set_run_variables(con)
     create_macros(con)
     return con
@@ -191,14 +189,12 @@ def run_transforms(run: Run | str, method: str | None = None,
                    electricity_trade: bool | None = None) -> ComputeResult:
     """Build the compute models from the run's raw Parquet (a fresh database each time).
     Method and electricity trade default to those recorded in run.json."""
-    import duckdb
-
     run = Run.of(run)
     info = run.info
     method = method or info.method
     electricity_trade = info.electricity_trade if electricity_trade is None else electricity_trade
     run.compute_db.unlink(missing_ok=True)
-    with duckdb.connect(str(run.compute_db), config=duckdb_config(run.spill_dir)) as con:
+    with duckdb_connect(run.compute_db, run.spill_dir) as con:
         set_run_parameters(con, method, electricity_trade)
         load_sources(con, run)
         counts = run_models(con, compute_models())
@@ -216,9 +212,7 @@ def consumption_status(run: Run) -> tuple[Any, Any]:
     `int_energy_activity` consumption rows (province, year, fuel, value_status) and their CO2 by
     fuel, consumption method (`int_emissions`), as pandas DataFrames. Built in memory from the
     run's raw Parquet before anything is computed for real; the rule lives only in the SQL."""
-    import duckdb
-
-    with duckdb.connect(config=duckdb_config(run.spill_dir)) as con:
+    with duckdb_connect(None, run.spill_dir) as con:
         set_run_parameters(con, "consumption", False)
         load_statistics(con, run)
         run_models(con, upstream(["int_energy_activity", "int_emissions"]))

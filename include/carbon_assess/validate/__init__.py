@@ -53,6 +53,7 @@ from carbon_assess.settings import SQL_VALIDATION_ENV, validation_sql_min_rows
 from carbon_assess.transform import consumption_status
 from carbon_assess.validate.blanks import BlankFlags
 from carbon_assess.validate.checks import prepare_batches
+from carbon_assess.validate.common import passing_row
 from carbon_assess.validate.offenders import offender, sheet_offender
 from carbon_assess.validate.sheet_checks import prepare_sheet_batch
 from carbon_assess.validate.sql_engine import raw_row_count, validate_raw_in_duckdb
@@ -189,19 +190,7 @@ def _result_row(run_id: str, kind: str, rule, res, df,
                 ) -> dict[str, Any]:
     """One result row (see `quarantine`) from the GX result of `rule` on `df`; `locate` gives
     the file/row/column/value of an offending record (raw, sheet or output-table rows)."""
-    row: dict[str, Any] = {
-        "run_id": run_id,
-        "source": kind,
-        "expectation": f"{rule.expectation_type}: {rule.description}",
-        "column": rule.column,
-        "severity": rule.severity,
-        "success": True,
-        "unexpected_count": 0,
-        "examples": "",
-        "rule": rule.description,
-        "note": None,
-        "offenders": [],
-    }
+    row = passing_row(run_id, kind, rule)
     if res is None:  # should not happen: GX returns one result per expectation
         row.update(success=False, note="no result returned by Great Expectations")
         row["examples"] = row["note"]

@@ -1,11 +1,13 @@
-"""Shared by the derived checks: reference lookups, whether a batch can be checked at all, and
-how a finding names a province, a span of years and a number."""
+"""Shared by the derived checks and the engines: reference lookups, whether a batch can be
+checked at all, how a finding names a province, a span of years and a number, and the shape of a
+result row."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from carbon_assess import reference
 from carbon_assess.transform import current_factor_version
@@ -113,3 +115,21 @@ def percent(share: float) -> str:
     if percent == 0:
         return "0 %"
     return f"{percent:.1f} %" if percent >= 10 else f"{percent:.2g} %"
+
+
+def passing_row(run_id: str, source: str, rule: Any) -> dict[str, Any]:
+    """The result row of `rule` (a suites.Rule) as it reads when the rule holds; each engine
+    (GX on pandas, DuckDB SQL, the output gate) fills in what it found."""
+    return {
+        "run_id": run_id,
+        "source": source,
+        "expectation": f"{rule.expectation_type}: {rule.description}",
+        "column": rule.column,
+        "severity": rule.severity,
+        "success": True,
+        "unexpected_count": 0,
+        "examples": "",
+        "rule": rule.description,
+        "note": None,
+        "offenders": [],
+    }

@@ -31,7 +31,7 @@ How a batch is built without pandas holding it:
 - one aggregate query per relation counts the unexpected rows of all its rules and keeps the
   first MAX_REPORT_ROWS row indexes of each (`min(x, n)`); only those rows are fetched.
 
-DuckDB runs with the memory limit of `settings.duckdb_config` and works in a database file in
+DuckDB runs with the memory limit of `settings.duckdb_connect` and works in a database file in
 `<workdir>/validation/duckdb_tmp` (spilling there too), removed afterwards.
 """
 
@@ -46,7 +46,7 @@ from typing import Any
 
 from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SCHEMA, SOURCE_KINDS
 from carbon_assess.quarantine import MAX_EXAMPLES, MAX_REPORT_ROWS, render_offender
-from carbon_assess.settings import duckdb_config
+from carbon_assess.settings import duckdb_connect
 from carbon_assess.transform import NEGATIVE_NOISE, load_statistics, set_run_parameters
 from carbon_assess.transform.models import run_models, upstream
 from carbon_assess.validate.blanks import CONSEQUENCES, _as_applied, _share
@@ -73,6 +73,7 @@ from carbon_assess.validate.checks import (
 from carbon_assess.validate.common import (
     fmt,
     fossil_fuels,
+    passing_row,
     peer_levels,
     plan_years,
     plausibility_bounds,
@@ -679,19 +680,7 @@ def _result_row(run_id: str, kind: str, check: _Check,
                 records: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """The result row of one rule, as `validate._result_row` writes it from a GX result."""
     rule = check.rule
-    row: dict[str, Any] = {
-        "run_id": run_id,
-        "source": kind,
-        "expectation": f"{rule.expectation_type}: {rule.description}",
-        "column": rule.column,
-        "severity": rule.severity,
-        "success": True,
-        "unexpected_count": 0,
-        "examples": "",
-        "rule": rule.description,
-        "note": None,
-        "offenders": [],
-    }
+    row = passing_row(run_id, kind, rule)
     if check.error is not None:
         row.update(success=False, note=f"could not evaluate: {check.error}",
                    examples=check.error)
@@ -746,11 +735,10 @@ def validate_raw_in_duckdb(run: Run | str | Path, run_id: str, parameters: dict[
     """The result rows of the raw suites (`rules_for(kind, run id of run.json)`) of every kind
     with a raw file or coverage placeholders, in SOURCE_KINDS order, evaluated in DuckDB over
     `<workdir>/raw/*.parquet`. `parameters` are the suites' $PARAMETER values
-    (`suites.suite_parameters`). DuckDB runs with `settings.duckdb_config` (memory limit
+    (`suites.suite_parameters`). DuckDB runs with `settings.duckdb_connect` (memory limit
     $CARBON_DUCKDB_MEMORY_LIMIT unless `memory_limit` is given) and spills to
     `<workdir>/validation/duckdb_tmp`, removed afterwards. Raises UnsupportedRule for a rule it
     cannot evaluate."""
-    import duckdb
 
     run = Run.of(run)
     info = run.info_or_none()
@@ -761,10 +749,8 @@ def validate_raw_in_duckdb(run: Run | str | Path, run_id: str, parameters: dict[
     temp = run.validation_dir / TEMP_DIR
     temp.mkdir(parents=True, exist_ok=True)
     try:
-        config = duckdb_config(temp)
-        if memory_limit:
-            config["memory_limit"] = memory_limit
-        with duckdb.connect(str(temp / "validation.duckdb"), config=config) as con:
+        with duckdb_connect(temp / "validation.duckdb", temp,
+                            memory_limit=memory_limit) as con:
             return _validate(con, run, run_id, files, pinned, parameters)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
