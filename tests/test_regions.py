@@ -27,6 +27,7 @@ every ratio of CO2 is a ratio of coal. GDP at 2010 prices in 2015 = GDP_2010 × 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -270,3 +271,27 @@ def test_history_of_an_older_release_is_upgraded_to_the_region_key(
     levels = {level: (n, with_code, same) for _, level, n, with_code, same in new}
     assert set(levels) == {"province", "prefecture", "county", "park"}
     assert levels["county"][1] == levels["county"][0] and levels["county"][2] == 0
+
+
+def test_a_units_sheet_that_redeclares_a_gb_unit_or_names_no_parent_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """units.csv row 3 declares 110101 (东城区, in GB/T 2260 already), row 4 gives a parent no
+    one declares: validation refuses both, naming the file, row and column."""
+    landing = tmp_path / "landing"
+    write_landing(landing)
+    (landing / "units.csv").write_text(
+        "code,name,level,parent\nZ3605020001,渝水区工业园区,park,360502\n"
+        "110101,东城区,park,110000\nZ9,某开发区,development_zone,Zmissing\n", encoding="utf-8")
+    monkeypatch.setenv("CARBON_ASSESS_HOME", str(tmp_path / "home"))
+    assert main(["validate", "--landing", str(landing)]) == 2
+    report = next((tmp_path / "home" / "quarantine").glob("*/report.json"))
+    failed = {r["rule"]: r for r in json.loads(report.read_text(encoding="utf-8"))["results"]
+              if not r["success"]}
+    gb = failed["a declared unit's code must not be a GB/T 2260 code (those units are known "
+                "already: reference/regions.csv)"]
+    assert [(o["file"], o["row"], o["value"]) for o in gb["offenders"]] == [
+        ("units.csv", 3, "110101")]
+    parent = failed["parent must be a GB/T 2260 unit or another declared unit"]
+    assert [(o["file"], o["row"], o["value"]) for o in parent["offenders"]] == [
+        ("units.csv", 4, "Zmissing")]
+    capsys.readouterr()

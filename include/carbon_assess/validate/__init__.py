@@ -59,6 +59,7 @@ from carbon_assess.validate.sheet_checks import prepare_sheet_batch
 from carbon_assess.validate.sql_engine import raw_row_count, validate_raw_in_duckdb
 from carbon_assess.validate.suites import (
     ERROR,
+    KNOWN_REGIONS_PARAMETER,
     SHEET_KINDS,
     batch_codes,
     build_suite,
@@ -315,21 +316,23 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
         context, source = _gx_context(docs_dir)
         gx_run = RunIdentifier(run_name=run_id, run_time=started)
         parameters = suite_parameters(started.year, declared_units(run))
-        gx_parameters = for_batch(parameters, batch_codes(run, raw=not in_duckdb))
         if in_duckdb:  # large batch: the same rules in SQL, no pandas, no GX (sql_engine)
             raw_results = validate_raw_in_duckdb(run, run_id, parameters)
         else:
-            raw_results = _gx_raw_rows(run, context, source, gx_parameters, gx_run)
+            raw_results = _gx_raw_rows(run, context, source,
+                                       for_batch(parameters, batch_codes(run)), gx_run)
         for kind, suite_rows in raw_results.items():
             if not in_duckdb:  # the suites Data Docs show
                 outcome[suite_name(kind)] = _outcome(suite_rows)
             rows += suite_rows
         for kind, path in sheet_files.items():
-            df = prepare_sheet_batch(kind, pq.read_table(path))
+            df = prepare_sheet_batch(kind, pq.read_table(path),
+                                     frozenset(parameters[KNOWN_REGIONS_PARAMETER]))
             rules = rules_for(kind)
             name = suite_name(kind)
+            # the sheet rules read the unit codes from derived columns: no code set for GX
             by_key = _run_suite(context, source, name, build_suite(kind, rules=rules), df,
-                                gx_parameters, gx_run)
+                                for_batch(parameters, set()), gx_run)
             suite_rows = [_result_row(run_id, name, rule, by_key.get(rule.key), df,
                                       _sheet_offender) for rule in rules]
             outcome[name] = _outcome(suite_rows)

@@ -22,6 +22,10 @@ TARGET_DIFFERENCE_NOTE = "target_difference_note"
 TARGET_DIFFERENCE_MAX = 5.0  # a user target more than 5 points off the reference is a warning
 KEY_NOTE = "key_note"  # the other rows with the same key
 HEADER_PREFIX = "header_"  # header_<column>: the column's header text in the row's file
+REGION_UNKNOWN = "region_unknown"  # the unit a row names is not known
+PARENT_UNKNOWN = "parent_unknown"  # units sheet: the parent is not known
+CODE_IN_GB = "code_in_gb"  # units sheet: a declared code GB/T 2260 already has
+UNIT_NOTES = (REGION_UNKNOWN, PARENT_UNKNOWN, CODE_IN_GB)
 
 @cache
 def _measures_maxima() -> dict[tuple[str, str], float]:
@@ -47,9 +51,32 @@ def _where(file: Any, row: Any) -> str:
     return f"{file} row {int(row)}" if row == row and row is not None else str(file)
 
 
-def prepare_sheet_batch(kind: str, table: Any):
+def _unit_notes(df: Any, known: frozenset[str]) -> dict[str, list[str | None]]:
+    """Which unit codes a sheet names that are not known: a region or a parent that is neither a
+    GB/T 2260 unit nor declared, a declared code that GB/T 2260 already has. Set lookups here,
+    not value sets in the expectations: Great Expectations copies an expectation's arguments
+    thousands of times, and a national units sheet declares 100,000 parks."""
+    gb = _gb_codes()
+    unknown = "{} is neither a GB/T 2260 unit nor declared in a units sheet"
+    notes: dict[str, list[str | None]] = {}
+    if "region" in df.columns:
+        notes[REGION_UNKNOWN] = [None if c in known else unknown.format(c) for c in df["region"]]
+    if "parent" in df.columns:
+        notes[PARENT_UNKNOWN] = [None if c in known else unknown.format(c) for c in df["parent"]]
+    if "code" in df.columns:
+        notes[CODE_IN_GB] = [f"{c} is a GB/T 2260 code" if c in gb else None for c in df["code"]]
+    return notes
+
+
+@cache
+def _gb_codes() -> frozenset[str]:
+    return frozenset(r["code"] for r in reference.load("regions"))
+
+
+def prepare_sheet_batch(kind: str, table: Any, known: frozenset[str] = frozenset()):
     """The DataFrame GX validates for one assessment sheet kind (a pyarrow Table read from
-    `<workdir>/sheets/<kind>.parquet`): the sheet rows + derived check columns + headers."""
+    `<workdir>/sheets/<kind>.parquet`): the sheet rows + derived check columns + headers.
+    `known`: every unit code a row may name (suites.region_codes with the declared units)."""
     import pandas as pd
 
     spec = SHEETS[kind]
@@ -69,6 +96,11 @@ def prepare_sheet_batch(kind: str, table: Any):
     def note_column() -> Any:
         return pd.Series([None] * len(df), index=df.index, dtype=object)
 
+    for column, values in _unit_notes(df, known).items():
+        df[column] = pd.Series(values, index=df.index, dtype=object)
+    for column in UNIT_NOTES:
+        if column not in df.columns:
+            df[column] = note_column()
     if not set(spec["required"]) <= set(df.columns):  # the `columns` expectation fails
         for column in (KEY_NOTE, MAX_POINTS_NOTE, MISSING_INDICATORS, TARGET_DIFFERENCE_NOTE):
             df[column] = note_column()

@@ -68,10 +68,13 @@ from carbon_assess.validate.checks import (
     add_yoy_factor,
 )
 from carbon_assess.validate.sheet_checks import (
+    CODE_IN_GB,
     KEY_NOTE,
     MAX_POINTS,
     MAX_POINTS_NOTE,
     MISSING_INDICATORS,
+    PARENT_UNKNOWN,
+    REGION_UNKNOWN,
     TARGET_DIFFERENCE,
     TARGET_DIFFERENCE_MAX,
     TARGET_DIFFERENCE_NOTE,
@@ -87,7 +90,6 @@ CURRENT_YEAR_PARAMETER = "current_year"  # $PARAMETER: the year of the validatio
 # $PARAMETER: every unit code a row may name: GB/T 2260 units of reference/regions.csv, the
 # nation (000000) and the units the batch's units sheet declares (`known_region_codes`)
 KNOWN_REGIONS_PARAMETER = "known_region_codes"
-GB_REGIONS_PARAMETER = "gb_region_codes"  # $PARAMETER: reference/regions.csv codes only
 _NOISE = f"{NEGATIVE_NOISE:.0e}".replace("e-0", "e-")  # 1e-6, as the descriptions say it
 GDP_INDEX_MIN, GDP_INDEX_MAX = 80, 130  # previous year = 100; catches 1.07 written for 107
 
@@ -165,22 +167,16 @@ def declared_units(run: Any) -> tuple[str, ...]:
     return tuple(str(c) for c in pq.read_table(path, columns=["code"])["code"].to_pylist() if c)
 
 
-def batch_codes(run: Any, raw: bool = True) -> set[str]:
-    """Every unit code the batch names: the raw files' region_code (when `raw`) and the sheets'
-    region, code and parent columns."""
+def batch_codes(run: Any) -> set[str]:
+    """Every unit code the batch's raw files name (region_code)."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    columns = {run.sheet(kind): [c for c in ("region", "code", "parent")
-                                 if c in SHEETS[kind]["required"]] for kind in SHEETS}
-    if raw:
-        columns.update({run.raw(kind): ["region_code"] for kind in SOURCE_KINDS})
     codes: set[str] = set()
-    for path, names in columns.items():
-        if names and path.exists():
-            table = pq.read_table(path, columns=names)
-            for name in names:
-                codes.update(str(c) for c in pc.unique(table[name]).to_pylist() if c is not None)
+    for kind in SOURCE_KINDS:
+        if run.raw(kind).exists():
+            column = pq.read_table(run.raw(kind), columns=["region_code"])["region_code"]
+            codes.update(str(c) for c in pc.unique(column).to_pylist() if c is not None)
     return codes
 
 
@@ -190,7 +186,7 @@ def for_batch(parameters: dict[str, Any], codes: set[str]) -> dict[str, Any]:
     Great Expectations copies each expectation's arguments thousands of times per run, so a
     3,207-code set would cost seconds on a provincial batch."""
     return {name: sorted(set(value) & codes)
-            if name in (KNOWN_REGIONS_PARAMETER, GB_REGIONS_PARAMETER) else value
+            if name == KNOWN_REGIONS_PARAMETER else value
             for name, value in parameters.items()}
 
 
@@ -205,7 +201,6 @@ def suite_parameters(year: int, declared: tuple[str, ...] = ()) -> dict[str, Any
     return {
         CURRENT_YEAR_PARAMETER: year,
         KNOWN_REGIONS_PARAMETER: list(region_codes(declared)),
-        GB_REGIONS_PARAMETER: sorted(r["code"] for r in reference.load("regions")),
     }
 
 
@@ -276,23 +271,25 @@ def sheet_rules_for(kind: str) -> list[Rule]:
     if "region" in spec["required"]:
         rules.append(Rule(
             "region_known",
-            "ExpectColumnValuesToBeInSet",
-            {"column": "region", "value_set": {"$PARAMETER": KNOWN_REGIONS_PARAMETER}},
+            "ExpectColumnValuesToBeNull",
+            {"column": REGION_UNKNOWN},
             ERROR,
             "region must be a GB/T 2260 unit (reference/regions.csv) or a unit declared in a "
             "units sheet",
             cell="region",
+            note=REGION_UNKNOWN,
         ))
     if kind == "units":
         rules += [
             Rule(
                 "code_not_gb",
-                "ExpectColumnValuesToNotBeInSet",
-                {"column": "code", "value_set": {"$PARAMETER": GB_REGIONS_PARAMETER}},
+                "ExpectColumnValuesToBeNull",
+                {"column": CODE_IN_GB},
                 ERROR,
                 "a declared unit's code must not be a GB/T 2260 code (those units are known "
                 "already: reference/regions.csv)",
                 cell="code",
+                note=CODE_IN_GB,
             ),
             Rule(
                 "level_known",
@@ -305,11 +302,12 @@ def sheet_rules_for(kind: str) -> list[Rule]:
             ),
             Rule(
                 "parent_known",
-                "ExpectColumnValuesToBeInSet",
-                {"column": "parent", "value_set": {"$PARAMETER": KNOWN_REGIONS_PARAMETER}},
+                "ExpectColumnValuesToBeNull",
+                {"column": PARENT_UNKNOWN},
                 ERROR,
                 "parent must be a GB/T 2260 unit or another declared unit",
                 cell="parent",
+                note=PARENT_UNKNOWN,
             ),
         ]
     if "year" in spec["required"]:
