@@ -15,11 +15,21 @@ located by table and key (`fct_target_assessment[plan_id=12th, region_code=63000
 assessment_year=2015]`) instead of file and row, and `ValidationFailed` (exit code 2) is raised
 with a one-line message naming table, key, column, value and rule. Nothing is published then:
 the pipeline stops before publish, and the warehouse stays exactly as it was.
+
+Large facts (the gate relations together hold at least `settings.validation_sql_min_rows()`
+rows, $CARBON_VALIDATION_SQL_MIN_ROWS, as for input validation) are checked in DuckDB instead:
+the same rules compiled by `sql_engine` over `gate_<table>` (the gate relation materialised in a
+scratch database `<workdir>/validation/duckdb_tmp/gate.duckdb`, removed afterwards, with
+`__idx` its row number), giving the same result rows without pandas holding the facts. Both
+paths number the rows alike: by the table's key, then every other column, so that the row order
+(and so which offenders are reported first) is the same whichever path runs.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +37,7 @@ from typing import Any
 
 from carbon_assess.errors import CarbonAssessError
 from carbon_assess.quarantine import text, write_results
+from carbon_assess.settings import SQL_VALIDATION_ENV, validation_sql_min_rows
 from carbon_assess.transform import ASSESSMENT_MODEL, connect
 from carbon_assess.validate import (
     ValidationSummary,
@@ -43,12 +54,25 @@ from carbon_assess.validate.output_suites import (
     output_rules,
     output_suite_name,
 )
+from carbon_assess.validate.sql_engine import (
+    TEMP_DIR,
+    _Batch,
+    _Compiler,
+    _evaluate,
+    _quote,
+    _records,
+)
+from carbon_assess.validate.sql_engine import _result_row as _sql_result_row
 from carbon_assess.validate.suites import Rule
 from carbon_assess.workdir import Run
 
 __all__ = ["OutputGateSummary", "check_outputs"]
 
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
 STAGE = "output gate"
+SCRATCH = "gate_scratch"  # the scratch database of the DuckDB path, attached under this name
 
 
 class OutputGateSummary(ValidationSummary):
@@ -91,18 +115,91 @@ def _locate(table: str) -> Callable[[dict[str, Any], Rule], dict[str, Any]]:
     return locate
 
 
-def _batches(run: Run) -> dict[str, Any]:
-    """The gate's DataFrames, one per checked table, read from the run's compute database."""
-    if not run.compute_db.exists():
+def _numbered_sql(con: Any, table: str) -> str:
+    """The gate relation of `table` with `__idx`: its 0-based row number in a deterministic
+    order (the key, as the gate SQL's ORDER BY, then a hash of the whole row for rows sharing
+    a key: only identical rows remain interchangeable)."""
+    sql = gate_sql(table).strip().rstrip(";")
+    key = OUTPUT_TABLES[table]
+    rest = ", ".join(_quote(c) for c in con.sql(sql).columns if c not in key)
+    order = ", ".join([*(_quote(c) for c in key), f"hash({rest})"])
+    return (f"select *, (row_number() over (order by {order}) - 1)::bigint as __idx "
+            f"from ({sql}) as gate")
+
+
+def _dtypes(con: Any, relation: str, columns: list[str]) -> dict[str, str]:
+    """The dtype names GX reports for the columns of `relation` as `.df()` gives them, from
+    one row per column: a non-blank one (DuckDB's pandas conversion keeps the dtype's name
+    when there are blanks: Int64, boolean, str), else a blank one (an all-blank column)."""
+    dtypes = {}
+    for column in columns:
+        c = _quote(column)
+        sample = con.sql(f"select {c} from {relation} where {c} is not null limit 1").df()
+        if sample.empty:
+            sample = con.sql(f"select {c} from {relation} limit 1").df()
+        dtypes[column] = sample.dtypes.iloc[0].type.__name__
+    return dtypes
+
+
+def _check_computed(run: Run, con: Any) -> None:
+    present = {name for (name,) in con.execute("select table_name from duckdb_tables()")
+               .fetchall()}
+    if ASSESSMENT_MODEL not in present:
         raise CarbonAssessError(
-            f"{run.compute_db} not found: run the compute and assess stages first")
-    with connect(run) as con:
-        present = {name for (name,) in con.execute("select table_name from duckdb_tables()")
-                   .fetchall()}
-        if ASSESSMENT_MODEL not in present:
-            raise CarbonAssessError(
-                f"{run.compute_db} has no {ASSESSMENT_MODEL}: run the assess stage first")
-        return {table: con.sql(gate_sql(table)).df() for table in OUTPUT_TABLES}
+            f"{run.compute_db} has no {ASSESSMENT_MODEL}: run the assess stage first")
+
+
+def _gx_rows(run: Run, run_id: str, con: Any, started: datetime) -> list[dict[str, Any]]:
+    """The result rows of the gate suites run with Great Expectations on pandas DataFrames."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    batches = {table: con.sql(f"select * exclude (__idx) from ({_numbered_sql(con, table)}) "
+                              "order by __idx").df() for table in OUTPUT_TABLES}
+    context, source = _gx_context(run.data_docs_dir)
+    gx_run = RunIdentifier(run_name=run_id, run_time=started)
+    rows: list[dict[str, Any]] = []
+    for table, df in batches.items():
+        rules = output_rules(table)
+        by_key = _run_suite(context, source, output_suite_name(table),
+                            build_output_suite(table, rules), df, {}, gx_run)
+        locate = _locate(table)
+        rows += [_result_row(run_id, table, rule, by_key.get(rule.key), df, locate)
+                 for rule in rules]
+    return rows
+
+
+def _sql_rows(run: Run, run_id: str, con: Any) -> list[dict[str, Any]]:
+    """The same result rows from the rules compiled to SQL (`sql_engine`) over `gate_<table>`,
+    materialised in a scratch database under `<workdir>/validation/duckdb_tmp` (removed
+    afterwards). Raises UnsupportedRule for a rule the engine cannot evaluate."""
+    temp = run.validation_dir / TEMP_DIR
+    temp.mkdir(parents=True, exist_ok=True)
+    scratch = temp / "gate.duckdb"
+    scratch.unlink(missing_ok=True)
+    con.execute(f"attach '{str(scratch).replace(chr(39), chr(39) * 2)}' as {SCRATCH}")
+    try:
+        rows: list[dict[str, Any]] = []
+        for table in OUTPUT_TABLES:
+            relation = f"{SCRATCH}.gate_{table}"
+            con.execute(f"create table {relation} as {_numbered_sql(con, table)}")
+            empty = con.sql(f"select * exclude (__idx) from {relation} limit 0")
+            batch = _Batch(
+                table, None,
+                rows=con.execute(f"select count(*) from {relation}").fetchall()[0][0],
+                arrow=dict(zip(empty.columns, empty.types, strict=True)),
+                dtypes=_dtypes(con, relation, empty.columns),
+                name=relation, derived=(), scratch=f"{SCRATCH}.", lineage=None,
+                locate=_locate(table))
+            compiler = _Compiler(con, batch, {})
+            checks = [compiler.compile(rule) for rule in output_rules(table)]
+            _evaluate(con, checks)
+            records = _records(con, batch, checks)
+            rows += [_sql_result_row(run_id, table, check, records, batch.locate)
+                     for check in checks]
+        return rows
+    finally:
+        con.execute(f"detach {SCRATCH}")
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def _earlier_results(run: Run) -> list[dict[str, Any]]:
@@ -123,26 +220,27 @@ def check_outputs(workdir: Run | str | Path, quarantine_root: Path | None = None
     ValidationFailed (batch quarantined, `.report_path` = its report.md) when an expectation
     fails, CarbonAssessError when the facts have not been computed.
     """
-    from great_expectations.core.run_identifier import RunIdentifier
-
     started = datetime.now(UTC)
     run = Run.of(workdir)
     run_id = run.run_id
-    batches = _batches(run)
+    if not run.compute_db.exists():
+        raise CarbonAssessError(
+            f"{run.compute_db} not found: run the compute and assess stages first")
     run.validation_dir.mkdir(parents=True, exist_ok=True)
-    context, source = _gx_context(run.data_docs_dir)
-    gx_run = RunIdentifier(run_name=run_id, run_time=started)
-    rows: list[dict[str, Any]] = []
-    for table, df in batches.items():
-        rules = output_rules(table)
-        by_key = _run_suite(context, source, output_suite_name(table),
-                            build_output_suite(table, rules), df, {}, gx_run)
-        locate = _locate(table)
-        rows += [_result_row(run_id, table, rule, by_key.get(rule.key), df, locate)
-                 for rule in rules]
+    with connect(run) as con:
+        _check_computed(run, con)
+        gate_rows = sum(con.execute(f"select count(*) from ({gate_sql(table)})").fetchall()[0][0]
+                        for table in OUTPUT_TABLES)
+        threshold = validation_sql_min_rows()
+        if gate_rows >= threshold:  # large facts: the same rules in SQL, no pandas, no GX
+            log.info("output gate in DuckDB: %s rows >= %s=%s", gate_rows, SQL_VALIDATION_ENV,
+                     threshold)
+            rows = _sql_rows(run, run_id, con)
+        else:
+            rows = _gx_rows(run, run_id, con, started)
     # No Data Docs of its own: rebuilding the run's site from this context would drop the input
     # suites' pages (GX cleans pages it has no result for). The input site stays as it is.
     results_path = write_results(_earlier_results(run) + rows, run.validation_dir)
     summary = _conclude(run, rows, rows, started, results_path, None, quarantine_root,
                         stage=STAGE, report_dir=None)
-    return {**summary, "tables": list(batches), "expectations": len(rows)}
+    return {**summary, "tables": list(OUTPUT_TABLES), "expectations": len(rows)}

@@ -40,6 +40,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,24 +212,34 @@ def _literal(value: Any) -> str:
 @dataclass
 class _Batch:
     """One kind's batch: its raw file (if any), what pandas would make of its columns, and the
-    placeholder rows coverage appends."""
+    placeholder rows coverage appends.
+
+    Other batches (the output gate's tables) set `name` (their relation, with a row index
+    `__idx`), `derived=()` (no raw check tables), `scratch` (the schema prefix of the helper
+    tables the compiler creates), `lineage=None` (fetch every column of an offending row) and
+    `locate` (record, rule -> offender, in place of `offenders.offender`)."""
 
     kind: str
     path: Path | None
     rows: int = 0
-    arrow: dict[str, Any] = field(default_factory=dict)  # column -> arrow type
+    arrow: dict[str, Any] = field(default_factory=dict)  # column -> arrow (or SQL) type
     dtypes: dict[str, str] = field(default_factory=dict)  # column -> pandas dtype name
     usable: bool = False
     placeholders: int = 0
+    name: str | None = None  # the relation, if not bat_<kind>
+    derived: tuple[str, ...] = DERIVED_COLUMNS  # derived check columns in the chk_* tables
+    scratch: str = ""  # prefix of the helper tables (value sets)
+    lineage: tuple[str, ...] | None = LINEAGE  # columns fetched for offenders (None: all)
+    locate: Callable[[dict[str, Any], Rule], dict[str, Any]] | None = None
 
     @property
     def relation(self) -> str:
-        return f"bat_{self.kind}"
+        return self.name or f"bat_{self.kind}"
 
     @property
     def columns(self) -> set[str]:
         """The batch's columns as GX sees them: the raw ones and the derived check columns."""
-        return set(self.arrow) | set(DERIVED_COLUMNS)
+        return set(self.arrow) | set(self.derived)
 
 
 def _describe(con: Any, batch: _Batch) -> None:
@@ -449,13 +460,13 @@ class _Compiler:
     # where a column lives: relation, SQL type family, payload columns
     def locate(self, column: str) -> tuple[str, str, tuple[str, ...]] | None:
         kind = self.batch.kind
-        if column in NOTE_COLUMNS:
+        if column in NOTE_COLUMNS and column in self.batch.derived:
             return (f"(select __idx, note as {_quote(column)} from chk_notes "
                     f"where kind = '{kind}' and col = '{column}')", "str", (column,))
-        if column == YOY_COLUMN:
+        if column == YOY_COLUMN and column in self.batch.derived:
             return (f"(select __idx, yoy_factor from chk_yoy where kind = '{kind}')", "float",
                     (YOY_COLUMN,))
-        if column in (LEVEL_COLUMN, f"{LEVEL_COLUMN}_note"):
+        if column in (LEVEL_COLUMN, f"{LEVEL_COLUMN}_note") and column in self.batch.derived:
             return (f"(select __idx, level_shift, level_shift_note from chk_level_shift "
                     f"where kind = '{kind}')", "float" if column == LEVEL_COLUMN else "str",
                     (LEVEL_COLUMN, f"{LEVEL_COLUMN}_note"))
@@ -478,10 +489,13 @@ class _Compiler:
         elif family in ("int", "float"):
             keep = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
             sql_type = "double"
+        elif family == "bool" and all(isinstance(v, bool) for v in values):
+            # pandas `isin` would match True with 1 and False with 0: only booleans here
+            keep, sql_type = list(values), "boolean"
         else:
             raise UnsupportedRule(f"value sets on a {family} column")
         self.sets += 1
-        name = f"chk_set_{self.batch.kind}_{self.sets}"
+        name = f"{self.batch.scratch}chk_set_{self.batch.kind}_{self.sets}"
         _table(self.con, name, {"v": sql_type}, [(v,) for v in dict.fromkeys(keep)])
         return f"(select v from {name})"
 
@@ -659,7 +673,7 @@ def _records(con: Any, batch: _Batch, checks: list[_Check]) -> dict[int, dict[st
     wanted = sorted({o["__idx"] for c in checks for o in c.offending})
     if not wanted:
         return {}
-    columns = set(LINEAGE)
+    columns = set(batch.arrow if batch.lineage is None else batch.lineage)
     for check in checks:
         if check.offending:
             columns |= set((check.rule.column or "").split(","))
@@ -676,9 +690,11 @@ def _records(con: Any, batch: _Batch, checks: list[_Check]) -> dict[int, dict[st
     return out
 
 
-def _result_row(run_id: str, kind: str, check: _Check,
-                records: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """The result row of one rule, as `validate._result_row` writes it from a GX result."""
+def _result_row(run_id: str, kind: str, check: _Check, records: dict[int, dict[str, Any]],
+                locate: Callable[[dict[str, Any], Rule], dict[str, Any]] | None = None,
+                ) -> dict[str, Any]:
+    """The result row of one rule, as `validate._result_row` writes it from a GX result;
+    `locate` (record, rule) gives an offender (default: the raw row's lineage)."""
     rule = check.rule
     row = passing_row(run_id, kind, rule)
     if check.error is not None:
@@ -696,7 +712,7 @@ def _result_row(run_id: str, kind: str, check: _Check,
     for found in check.offending[:MAX_REPORT_ROWS]:
         record = dict(records.get(found["__idx"], {}))
         record.update({k: v for k, v in found.items() if k != "__idx"})
-        located.append(offender(record, rule.column))
+        located.append(locate(record, rule) if locate else offender(record, rule.column))
     row["offenders"] = located
     row["examples"] = "; ".join(render_offender(o) for o in located[:MAX_EXAMPLES])
     return row
