@@ -162,8 +162,9 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "dim_target", "dimension",
-        "Provincial carbon-intensity reduction targets per plan: the State Council annexes "
-        "(reference/targets.csv), overridden or completed by a user-supplied targets sheet.",
+        "Carbon-intensity reduction targets per plan and unit: the State Council annexes for the "
+        "provinces (reference/targets.csv), overridden or completed by a user-supplied targets "
+        "sheet (any unit).",
         (
             _PLAN,
             _UNIT_PROVINCE,
@@ -205,7 +206,7 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "fct_energy_activity", "fact",
-        "Energy consumption and production per province, year, flow and fuel after the "
+        "Energy consumption and production per unit, year, flow and fuel after the "
         "blank-value policy (DESIGN.md §3), with the lineage of every value back to its landing "
         "file, row and column.",
         (
@@ -236,7 +237,7 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "fct_emissions", "fact",
-        "CO2 from fossil-fuel combustion per province, year and fuel, for both accounting "
+        "CO2 from fossil-fuel combustion per unit, year and fuel, for both accounting "
         "methods (DESIGN.md §5).",
         (
             _UNIT_PROVINCE,
@@ -291,7 +292,7 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "fct_intensity", "fact",
-        "Carbon intensity per plan, province and year from the plan's base year to its end year "
+        "Carbon intensity per plan, unit and year from the plan's base year to its end year "
         "(GDP at constant base-year prices), with annual and cumulative decline against the "
         "target.",
         (
@@ -406,8 +407,9 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "fct_target_assessment", "fact",
-        "Each province against its plan target for every year of the plan: status, scores, "
-        "grade and veto (DESIGN.md §7).",
+        "Each unit (province, prefecture, county, declared unit) against its plan target for "
+        "every year of the plan: status, scores, grade and veto (DESIGN.md §7); a unit without "
+        "a target has its declines and status no target.",
         (
             _PLAN,
             _UNIT_PROVINCE,
