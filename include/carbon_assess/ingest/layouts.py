@@ -24,7 +24,7 @@ from itertools import chain
 from carbon_assess import reference
 from carbon_assess.errors import InputError
 from carbon_assess.ingest.regions import names_unit as _names_unit
-from carbon_assess.ingest.regions import resolve_region
+from carbon_assess.ingest.regions import province_header, resolve_region
 from carbon_assess.ingest.schema import NATIONAL_CODE
 
 HEADER_RE = re.compile(r"^(?P<name>.+?)\s*[（(](?P<unit>[^()（）]+)[)）]\s*$")
@@ -193,7 +193,7 @@ def _region(text: str, file: str, row: int, column: str, code_column: bool) -> s
     """The unit a row is about (any level; see ingest.regions)."""
     code = resolve_region(text, code_column)
     if code is None:
-        what = "province" if column.startswith(("省份", "province")) else "region"
+        what = "province" if province_header(column) else "region"
         raise InputError(file, f"unknown {what}", row=row, column=column, value=text)
     return code
 
@@ -265,13 +265,12 @@ class LongHeader:
         written = cells[province_col].strip()
         code = _region(written, file, row, header[province_col],
                        code_column=province_col == code_col
-                       and not header[province_col].startswith("省份"))
+                       and not province_header(header[province_col]))
         recoded = written[:6] if written[:6] != code and written[:6].isdigit() else None
         if code_col is not None and name_col is not None and cells[name_col].strip():
             named = resolve_region(cells[name_col], code_column=False)
             if named != code and not _names_unit(cells[name_col], code):
-                what = "province" if header[name_col].startswith(("省份", "province")) \
-                    else "region"
+                what = "province" if province_header(header[name_col]) else "region"
                 rule = (
                     f"unknown {what}" if named is None
                     else f"{what} name does not match the code {cells[code_col]!r}"

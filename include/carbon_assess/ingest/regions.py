@@ -67,11 +67,17 @@ def _names() -> set[tuple[str, str]]:
             | {(c["new_code"], c["old_name"]) for c in reference.load("region_code_changes")})
 
 
+def province_header(header: str) -> bool:
+    """Whether a column header says province (省份..., province...): its unit must be known as
+    written (no declared unit's code) and an unknown one is an "unknown province", as before
+    units below the provinces existed; any other header (地区..., region, code) says region."""
+    return header.strip().casefold().startswith(("省份", "province"))
+
+
 def names_unit(name: str, code: str) -> bool:
     """Whether `name` may stand beside `code` in a row: the unit's own name in regions.csv (for
     names several units share, e.g. 朝阳区) or an old name of it (region_code_changes.csv), or
-    any name of a declared unit (a units sheet
-    names it; ingest has not read it yet)."""
+    any name of a declared unit (a units sheet names it; ingest has not read it yet)."""
     cleaned = unicodedata.normalize("NFKC", name).strip()
     if code not in _codes():
         return DECLARED_CODE.fullmatch(code) is not None

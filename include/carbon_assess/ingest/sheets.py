@@ -32,7 +32,7 @@ from typing import Any
 
 from carbon_assess.errors import InputError
 from carbon_assess.ingest.layouts import parse_number, parse_year
-from carbon_assess.ingest.regions import resolve_region
+from carbon_assess.ingest.regions import province_header, resolve_region
 from carbon_assess.workdir import Run
 
 ALIASES = {
@@ -148,11 +148,10 @@ def read_sheet(rows: list[tuple[int, list[str]]], file: str, sheet: str | None
             if column in record:
                 written = header_of[column]
                 # a declared unit's code only where the header says region (地区, region)
-                code = resolve_region(record[column], code_column=not written.casefold()
-                                      .startswith(("省份", "province")))
+                code = resolve_region(record[column], code_column=not province_header(written))
                 if code is None:
-                    what = "province" if written.casefold().startswith(("省份", "province")) \
-                        else "region" if column == "region" else "parent unit"
+                    what = ("province" if province_header(written)
+                            else "region" if column == "region" else "parent unit")
                     raise InputError(file, f"unknown {what}", row=row_number, column=written,
                                      value=record[column])
                 record[column] = code
