@@ -61,7 +61,6 @@ from carbon_assess.validate.suites import (
     ERROR,
     KNOWN_REGIONS_PARAMETER,
     SHEET_KINDS,
-    batch_codes,
     build_suite,
     declared_units,
     for_batch,
@@ -319,8 +318,7 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
         if in_duckdb:  # large batch: the same rules in SQL, no pandas, no GX (sql_engine)
             raw_results = validate_raw_in_duckdb(run, run_id, parameters)
         else:
-            raw_results = _gx_raw_rows(run, context, source,
-                                       for_batch(parameters, batch_codes(run)), gx_run)
+            raw_results = _gx_raw_rows(run, context, source, parameters, gx_run)
         for kind, suite_rows in raw_results.items():
             if not in_duckdb:  # the suites Data Docs show
                 outcome[suite_name(kind)] = _outcome(suite_rows)
@@ -357,7 +355,8 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
 def _gx_raw_rows(run: Run, context, source, parameters: dict[str, Any], gx_run
                  ) -> dict[str, list[dict[str, Any]]]:
     """The raw suites with GX on pandas (batches below the DuckDB threshold): result rows per
-    source kind, in SOURCE_KINDS order, from the batches `prepare_batches` builds."""
+    source kind, in SOURCE_KINDS order, from the batches `prepare_batches` builds; the code
+    sets of `parameters` cut to the codes the batch names (suites.for_batch)."""
     import pandas as pd
 
     info = run.info_or_none()
@@ -365,6 +364,9 @@ def _gx_raw_rows(run: Run, context, source, parameters: dict[str, Any], gx_run
     frames = {kind: pd.read_parquet(path) for kind, path in raw_files.items()}
     flags = _blank_flags(run) if "energy_consumption" in frames else None
     batches = prepare_batches(frames, info.run_id if info else None, flags) if frames else {}
+    named = {str(code) for df in frames.values() if "region_code" in df.columns
+             for code in df["region_code"].dropna().unique()}
+    parameters = for_batch(parameters, named)
     out: dict[str, list[dict[str, Any]]] = {}
     for kind in [k for k in SOURCE_KINDS if k in batches]:
         df = batches[kind]

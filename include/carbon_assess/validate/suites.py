@@ -167,19 +167,6 @@ def declared_units(run: Any) -> tuple[str, ...]:
     return tuple(str(c) for c in pq.read_table(path, columns=["code"])["code"].to_pylist() if c)
 
 
-def batch_codes(run: Any) -> set[str]:
-    """Every unit code the batch's raw files name (region_code)."""
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    codes: set[str] = set()
-    for kind in SOURCE_KINDS:
-        if run.raw(kind).exists():
-            column = pq.read_table(run.raw(kind), columns=["region_code"])["region_code"]
-            codes.update(str(c) for c in pc.unique(column).to_pylist() if c is not None)
-    return codes
-
-
 def for_batch(parameters: dict[str, Any], codes: set[str]) -> dict[str, Any]:
     """`parameters` with the code sets cut down to the codes the batch names: the same verdict
     for every row (a row's code is in the cut set exactly when it is in the whole set), and
