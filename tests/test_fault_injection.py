@@ -2,9 +2,11 @@
 or exactly as the publish would have left it, on DuckDB and on PostgreSQL.
 
 Each trial starts a child process that publishes the other of two releases (A: the demo run, B:
-a thinned-out clone with other row counts) and kills it with SIGKILL after a random delay drawn
-from [0, 1.3 × the time a publish takes], so that kills land before the lock, during the load,
-during the swap and after the commit. Afterwards:
+a thinned-out clone with other row counts) and kills it with SIGKILL after a random delay in
+[0, 1.3 × the time a publish takes], so that kills land before the lock, during the load, during
+the swap and after the commit. The delays are stratified: trial i of n draws from the i-th n-th
+of that window, so the trials cover it from start to end whatever the seed, and with n >= 2 the
+first kill falls in the first 65 % of a publish, before its commit. Afterwards:
 
 - schema `carbon` has, table by table, the checksums of the old release or of the new one (never
   a mix, never an empty or partial table);
@@ -13,9 +15,13 @@ during the swap and after the commit. Afterwards:
 - the lock is free again (PostgreSQL: the lock row can be taken at once; DuckDB: the file opens
   for writing) and a later publish goes through (the next trial).
 
+With two trials or more, at least one kill must land before the commit (outcome `old`): a test
+whose kills all came after the publish had finished would prove nothing about atomicity.
+
 `CARBON_FAULT_TRIALS` trials per backend (default 3, for CI; RELIABILITY.md has the figures of
 `CARBON_FAULT_TRIALS=100`); `CARBON_FAULT_SEED` makes a run repeatable (the seed is in every
-failure message); `CARBON_FAULT_REPORT=path` appends the outcome counts as JSON lines.
+failure message). Without it the seed is fixed under CI (`CI` set: `CI_SEED`) and drawn from the
+clock elsewhere. `CARBON_FAULT_REPORT=path` appends the outcome counts as JSON lines.
 """
 
 from __future__ import annotations
@@ -37,7 +43,18 @@ from carbon_assess.publish import publish, table_checksums
 from workdirs import clone_run, compute_demo_run, thin_out
 
 TRIALS = int(os.environ.get("CARBON_FAULT_TRIALS", "3"))
-SEED = int(os.environ.get("CARBON_FAULT_SEED", str(time.time_ns() % 1_000_000)))
+CI_SEED = 20260101
+
+
+def _seed() -> int:
+    if os.environ.get("CARBON_FAULT_SEED"):
+        return int(os.environ["CARBON_FAULT_SEED"])
+    if os.environ.get("CI"):
+        return CI_SEED  # the same kills on every CI run: a failure there can be replayed
+    return time.time_ns() % 1_000_000
+
+
+SEED = _seed()
 RUN_A, RUN_B = "20260101T000000Z-faulta", "20260101T000100Z-faultb"
 
 CHILD = """
@@ -119,7 +136,7 @@ def _trials(url: str, releases: dict[str, Path], state, label: str) -> Counter:
         new = RUN_B if current == RUN_A else RUN_A
         previous_before = table_checksums(url, schema="carbon_previous")
         child = _child(releases[new], url)
-        delay = rng.uniform(0, window)
+        delay = rng.uniform(trial, trial + 1) * window / TRIALS  # stratified, see above
         time.sleep(delay)
         child.send_signal(signal.SIGKILL)
         child.wait()
@@ -149,14 +166,22 @@ def _report(label: str, outcomes: Counter) -> None:
             out.write(json.dumps(line) + "\n")
 
 
+def _assert_a_kill_landed_before_the_commit(label: str, outcomes: Counter) -> None:
+    assert sum(outcomes.values()) == TRIALS
+    if TRIALS >= 2:  # the first kill is in the first 65 % of the publish (stratified delays)
+        assert outcomes["old"] >= 1, (
+            f"{label}: no kill landed before the commit in {TRIALS} trials (seed {SEED}, "
+            f"outcomes {dict(outcomes)}): nothing was killed mid-publish")
+
+
 def test_killed_duckdb_publish_leaves_the_old_or_the_new_release(releases, tmp_path) -> None:
     outcomes = _trials(f"duckdb://{tmp_path / 'w.duckdb'}", releases, _duckdb_state, "duckdb")
     _report("duckdb", outcomes)
-    assert sum(outcomes.values()) == TRIALS
+    _assert_a_kill_landed_before_the_commit("duckdb", outcomes)
 
 
 @pytest.mark.postgres
 def test_killed_postgres_publish_leaves_the_old_or_the_new_release(releases, pg_url) -> None:
     outcomes = _trials(pg_url, releases, _postgres_state, "postgresql")
     _report("postgresql", outcomes)
-    assert sum(outcomes.values()) == TRIALS
+    _assert_a_kill_landed_before_the_commit("postgresql", outcomes)
