@@ -1,6 +1,6 @@
-"""The official comparison (issue 12, item 3): fct_official_comparison puts the computed verdicts
-beside the published ones (../shared/data/official/assessment_results.csv, named by
-$CARBON_OFFICIAL_RESULTS) with agreement flags and
+"""The official comparison (issue 12, item 3; issue 18, step 6): fct_official_comparison puts the
+computed verdicts beside the published ones (shipped as reference/official_assessment_results.csv
+and used by default; $CARBON_OFFICIAL_RESULTS names a replacement) with agreement flags and
 the margin, and every run prints the agreement.
 
 Agreement logic (tiny tables): pass = excellent/good/pass, fail = fail; a provisional computed
@@ -19,8 +19,13 @@ import duckdb
 import pytest
 
 from carbon_assess.cli import main
-from carbon_assess.errors import CarbonAssessError
-from carbon_assess.transform import OFFICIAL_RESULTS_ENV, load_official_results
+from carbon_assess.errors import CarbonAssessError, InputError
+from carbon_assess.transform import (
+    OFFICIAL_RESULTS_ENV,
+    load_official_results,
+    run_assessment,
+    run_transforms,
+)
 
 from model_harness import run_model
 
@@ -104,18 +109,18 @@ def test_agreement_flags_on_tiny_tables() -> None:
 
 @pytest.fixture(scope="module")
 def real_run(shared_nbs: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Provincial and national files (the landing folder is scanned recursively)."""
+    """Provincial and national files (the landing folder is scanned recursively), a default run:
+    no $CARBON_OFFICIAL_RESULTS, so the shipped official results are compared."""
     root = tmp_path_factory.mktemp("official")
     db = root / "w.duckdb"
     out = io.StringIO()
-    official = shared_nbs.parent / "official" / "assessment_results.csv"
     with contextlib.redirect_stdout(out), pytest.MonkeyPatch.context() as patch:
-        patch.setenv(OFFICIAL_RESULTS_ENV, str(official))
+        patch.delenv(OFFICIAL_RESULTS_ENV, raising=False)
         code = main(["run", "--landing", str(shared_nbs), "--warehouse", f"duckdb://{db}",
                      "--vintage", "nbs-portal-2021", "--workdir", str(root / "work")])
     assert code == 0
     con = duckdb.connect(str(db), read_only=True)
-    yield con, out.getvalue()
+    yield con, out.getvalue(), root / "work"
     con.close()
 
 
@@ -126,17 +131,21 @@ def _rows(con, sql: str) -> list[dict]:
 
 
 def test_2016_has_the_31_official_grades(real_run) -> None:
-    con, _ = real_run
+    con, *_ = real_run
     rows = _rows(con, "select * from carbon.fct_official_comparison "
                       "where plan_id = '13th' and assessment_year = 2016")
     assert len(rows) == 31
     assert all(r["official_grade"] for r in rows)
     grades = [r["official_grade"] for r in rows]
     assert (grades.count("excellent"), grades.count("good"), grades.count("fail")) == (14, 13, 4)
+    # the four the NDRC announcement names as failing, each fact with its publication
+    failing = {r["province_code"] for r in rows if r["official_grade"] == "fail"}
+    assert failing == {"210000", "450000", "540000", "630000"}  # Liaoning Guangxi Tibet Qinghai
+    assert all(r["official_source"].startswith(SOURCE) for r in rows)
 
 
 def test_flags_equal_a_hand_comparison_for_named_provinces(real_run) -> None:
-    con, _ = real_run
+    con, *_ = real_run
     rows = {r["province_code"]: r for r in _rows(con, """
         select c.*, a.grade as assessed_grade, a.margin_pp as assessed_margin
         from carbon.fct_official_comparison as c
@@ -160,7 +169,7 @@ def test_flags_equal_a_hand_comparison_for_named_provinces(real_run) -> None:
 
 
 def test_national_declines_beside_the_official_ones(real_run) -> None:
-    con, _ = real_run
+    con, *_ = real_run
     twelfth = _rows(con, "select c.*, n.cumulative_decline_pct as national "
                          "from carbon.fct_official_comparison as c "
                          "join carbon.fct_national_intensity as n "
@@ -174,7 +183,7 @@ def test_national_declines_beside_the_official_ones(real_run) -> None:
 
 
 def test_the_run_prints_the_agreement(real_run) -> None:
-    con, printed = real_run
+    con, printed, _ = real_run
     agree, total = con.execute(
         "select count_if(pass_fail_agrees), count(*) from carbon.fct_official_comparison "
         "where plan_id = '13th' and assessment_year = 2016").fetchone()
@@ -188,13 +197,80 @@ def test_the_run_prints_the_agreement(real_run) -> None:
         assert re.search(rf"{name} \((pass|fail) vs (pass|fail), margin [+-]\d+\.\d\d pp", line)
 
 
-def test_official_results_are_read_from_the_named_file_only(tmp_path, monkeypatch) -> None:
-    """Not shipped in the package: unset, the source is empty; a file without the documented
-    columns is refused naming them."""
+HEADER = "plan,assessment_year,province_code,province,official_grade,official_decline_pct,source\n"
+
+
+def test_the_variable_replaces_the_shipped_results(real_run, tmp_path, monkeypatch) -> None:
+    """A user's file replaces the shipped table whole: the run's comparison holds its two rows
+    (a 2017 grade the package does not ship, Qinghai's 2016 grade changed to good) and none of
+    the shipped ones; `none` leaves the comparison empty."""
+    _, _, workdir = real_run
+    mine = tmp_path / "mine.csv"
+    mine.write_text(HEADER + '13th,2017,630000,青海,good,,"my source A"\n'
+                             '13th,2016,630000,青海省,good,,"my source B"\n', encoding="utf-8")
+    monkeypatch.setenv(OFFICIAL_RESULTS_ENV, str(mine))
+    run_transforms(workdir)
+    run_assessment(workdir)
+    con = duckdb.connect(str(Path(workdir) / "compute.duckdb"), read_only=True)
+    try:
+        rows = _rows(con, "select assessment_year, province_code, official_grade, "
+                          "official_source from fct_official_comparison order by 1")
+    finally:
+        con.close()
+    assert rows == [
+        {"assessment_year": 2016, "province_code": "630000", "official_grade": "good",
+         "official_source": "my source B"},
+        {"assessment_year": 2017, "province_code": "630000", "official_grade": "good",
+         "official_source": "my source A"},
+    ]
+    monkeypatch.setenv(OFFICIAL_RESULTS_ENV, "none")
+    memory = duckdb.connect()
+    load_official_results(memory)
+    assert memory.execute("select count(*) from official_results").fetchone() == (0,)
+
+
+def test_the_shipped_results_are_the_default(monkeypatch) -> None:
+    """Unset, the source holds the shipped table: 31 grades of 2016 and two national declines."""
     con = duckdb.connect()
     monkeypatch.delenv(OFFICIAL_RESULTS_ENV, raising=False)
     load_official_results(con)
+    assert con.execute(
+        "select count(*) filter (where assessment_year = '2016' and official_grade <> ''), "
+        "count(*) filter (where province_code = '000000') from official_results"
+    ).fetchone() == (31, 2)
+    assert con.execute("select official_decline_pct from official_results "
+                       "where plan = '13th' and province_code = '000000'").fetchone() == ("18.8",)
+
+
+@pytest.mark.parametrize(("line", "column", "rule"), [
+    ('13th,2016,630000,青海,gut,,"s"', "official_grade", "not a grade"),
+    ('13th,2012,630000,青海,fail,,"s"', "assessment_year", "not a year of the 13th FYP"),
+    ('15th,2026,630000,青海,fail,,"s"', "plan", "unknown plan"),
+    ('13th,2016,630001,青海,fail,,"s"', "province_code", "not a GB/T 2260 province code"),
+    ('13th,2016,630000,甘肃,fail,,"s"', "province", "does not name the province of code"),
+    ('13th,2016,630000,青海,,,"s"', "official_grade", "neither a grade nor a decline"),
+    ('13th,2020,000000,全国,,18.8%,"s"', "official_decline_pct", "not a percentage"),
+    ("13th,2016,630000,青海,fail,,", "source", "no source"),
+    ('13th,2016,110000,北京,excellent,,"s"', "province_code", "given in row 2 too"),
+])
+def test_a_bad_row_of_the_named_file_is_refused_naming_it(tmp_path, monkeypatch, line, column,
+                                                         rule) -> None:
+    """Row 3 (the header is row 1) is the bad one: the error names the file, that row, the
+    column and the rule, and nothing is loaded."""
+    path = tmp_path / "official.csv"
+    path.write_text(HEADER + '13th,2016,110000,北京,excellent,,"s"\n' + line + "\n",
+                    encoding="utf-8")
+    monkeypatch.setenv(OFFICIAL_RESULTS_ENV, str(path))
+    con = duckdb.connect()
+    with pytest.raises(InputError) as info:
+        load_official_results(con)
+    assert (info.value.row, info.value.column) == (3, column)
+    assert f"official.csv, row 3, column '{column}': {rule}" in str(info.value)
     assert con.execute("select count(*) from official_results").fetchone() == (0,)
+
+
+def test_a_file_without_the_documented_columns_is_refused(tmp_path, monkeypatch) -> None:
+    con = duckdb.connect()
     bad = tmp_path / "official.csv"
     bad.write_text("plan,province_code,official_grade\n13th,630000,fail\n", encoding="utf-8")
     monkeypatch.setenv(OFFICIAL_RESULTS_ENV, str(bad))

@@ -474,10 +474,11 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "fct_official_comparison", "fact",
-        "The computed verdicts beside the results the authorities published (the file "
-        "named by $CARBON_OFFICIAL_RESULTS, e.g. ../shared/data/official/assessment_results.csv: "
-        "the 2016 grades of all 31 provinces, the "
-        "national declines of the 12th and 13th FYP), one row per official result. The official "
+        "The computed verdicts beside the results the authorities published (by default the "
+        "shipped reference table reference/official_assessment_results.csv: the NDRC 2016 "
+        "grades of all 31 provinces, the national declines of the 12th and 13th FYP, each with "
+        "its source; $CARBON_OFFICIAL_RESULTS names another file of the same columns, or none), "
+        "one row per official result. The official "
         "verdicts used the statistics as first published; a disagreement is information (see "
         "margin_pp and within_margin), never a reason to tune the methods.",
         (

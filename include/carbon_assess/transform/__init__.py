@@ -12,13 +12,16 @@ parameters reach SQL through DuckDB variables (`getvariable('method')`, ...).
 
 from __future__ import annotations
 
+import csv
+import math
 import os
 from pathlib import Path
 from typing import Any, TypedDict
 
 from carbon_assess import reference
-from carbon_assess.errors import CarbonAssessError
-from carbon_assess.ingest.schema import RAW_SCHEMA
+from carbon_assess.errors import CarbonAssessError, InputError
+from carbon_assess.ingest.provinces import resolve_province
+from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SCHEMA
 from carbon_assess.ingest.sheets import SHEETS, sheet_column_types
 from carbon_assess.settings import duckdb_connect
 from carbon_assess.transform.models import create_macros, models, run_models, upstream
@@ -29,10 +32,13 @@ OFFICIAL_COMPARISON_MODEL = "fct_official_comparison"  # reads the assessment
 # A negative quantity above -1e-6 is rounding noise (Qinghai kerosene 2006 = -1e-12): staged as 0
 # (stg_energy, via the variable `negative_noise`) and a validation warning (validate.suites).
 NEGATIVE_NOISE = 1e-6
-# Results the authorities published (e.g. ../shared/data/official/assessment_results.csv): an
-# external source like the landing files, never shipped in the package. Without it the official
-# comparison is empty.
+# Results the authorities published: by default the shipped reference table
+# (reference/official_assessment_results.csv: the NDRC 2016 grades, the national declines, each
+# with its source); $CARBON_OFFICIAL_RESULTS names a file of the same columns to use instead, or
+# `none` for no comparison (e.g. synthetic data).
 OFFICIAL_RESULTS_ENV = "CARBON_OFFICIAL_RESULTS"
+OFFICIAL_RESULTS_REFERENCE = "official_assessment_results"
+OFFICIAL_RESULTS_NONE = "none"
 OFFICIAL_RESULTS_COLUMNS = ("plan", "assessment_year", "province_code", "province",
                             "official_grade", "official_decline_pct", "source")
 
@@ -148,31 +154,107 @@ def load_statistics(con: Any, run: Run) -> None:
 
 
 def official_results_path() -> Path | None:
-    """The official results file named by $CARBON_OFFICIAL_RESULTS, if any."""
-    value = os.environ.get(OFFICIAL_RESULTS_ENV)
-    return Path(value) if value else None
+    """The official results a run compares with: the file named by $CARBON_OFFICIAL_RESULTS,
+    else the shipped reference table; None when the variable says `none`."""
+    value = os.environ.get(OFFICIAL_RESULTS_ENV, "").strip()
+    if value.casefold() == OFFICIAL_RESULTS_NONE:
+        return None
+    return Path(value) if value else reference.path(OFFICIAL_RESULTS_REFERENCE)
+
+
+def _official_label(path: Path) -> str:
+    """How a message names the file: the reference table by its place in the package, a user's
+    file as the variable gives it."""
+    if path == reference.path(OFFICIAL_RESULTS_REFERENCE):
+        return f"reference/{path.name}"
+    return f"{OFFICIAL_RESULTS_ENV}={path}"
+
+
+def read_official_results(path: Path) -> list[dict[str, str]]:
+    """The rows of an official results file (UTF-8 CSV, columns OFFICIAL_RESULTS_COLUMNS, others
+    ignored), each checked; InputError naming the file, row (the header is row 1), column and
+    value of the first bad one:
+
+    - `plan` a plan of plans.csv, `assessment_year` a year of that plan (start to end year);
+    - `province_code` a province of provinces.csv or 000000 (the nation), `province` blank or a
+      name of that province;
+    - `official_grade` blank or a grade of grade_thresholds.csv, `official_decline_pct` blank or
+      a number between -100 and 100, at least one of the two given;
+    - `source` given (every fact names its publication);
+    - one row per plan, assessment year and province."""
+    label = _official_label(path)
+    if not path.is_file():
+        raise CarbonAssessError(f"{label}: no such file")
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = [h.strip() for h in reader.fieldnames or []]
+            reader.fieldnames = header
+            rows = list(reader)
+    except UnicodeDecodeError as exc:
+        raise InputError(label, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    missing = [c for c in OFFICIAL_RESULTS_COLUMNS if c not in header]
+    if missing:
+        raise CarbonAssessError(
+            f"{label}: official results need the columns {', '.join(OFFICIAL_RESULTS_COLUMNS)}; "
+            f"missing {', '.join(missing)}")
+    plans = {r["plan_id"]: (int(r["start_year"]), int(r["end_year"]))
+             for r in reference.load("plans")}
+    grades = [r["grade"] for r in reference.load("grade_thresholds")]
+    provinces = {r["code"] for r in reference.load("provinces")}
+    seen: dict[tuple[str, str, str], int] = {}
+    out = []
+    for number, raw in enumerate(rows, start=2):
+        row = {c: (raw.get(c) or "").strip() for c in OFFICIAL_RESULTS_COLUMNS}
+
+        def bad(column: str, rule: str, number: int = number, row: dict = row) -> InputError:
+            return InputError(label, rule, row=number, column=column, value=row[column])
+
+        plan, year, code = row["plan"], row["assessment_year"], row["province_code"]
+        if plan not in plans:
+            raise bad("plan", f"unknown plan (plans.csv has {', '.join(plans)})")
+        start, end = plans[plan]
+        if not year.isdigit() or not start <= int(year) <= end:
+            raise bad("assessment_year", f"not a year of the {plan} FYP ({start}-{end})")
+        if code != NATIONAL_CODE and code not in provinces:
+            raise bad("province_code", "not a GB/T 2260 province code nor 000000 (the nation)")
+        if code != NATIONAL_CODE and row["province"] and resolve_province(row["province"]) != code:
+            raise bad("province", f"does not name the province of code {code}")
+        if row["official_grade"] and row["official_grade"] not in grades:
+            raise bad("official_grade", f"not a grade ({', '.join(grades)})")
+        if row["official_decline_pct"]:
+            try:
+                decline = float(row["official_decline_pct"])
+            except ValueError:
+                decline = math.nan
+            if not -100 < decline < 100:
+                raise bad("official_decline_pct", "not a percentage between -100 and 100")
+        if not row["official_grade"] and not row["official_decline_pct"]:
+            raise bad("official_grade", "neither a grade nor a decline given")
+        if not row["source"]:
+            raise bad("source", "no source: name the publication of this result")
+        key = (plan, year, code)
+        if key in seen:
+            raise bad("province_code", f"given in row {seen[key]} too ({plan} {year} {code})")
+        seen[key] = number
+        out.append(row)
+    return out
 
 
 def load_official_results(con: Any) -> None:
-    """Table `official_results` (all VARCHAR, as a reference CSV): the file of
-    $CARBON_OFFICIAL_RESULTS, or empty when the variable is unset."""
+    """Table `official_results` (all VARCHAR, as a reference CSV): the checked rows of
+    `official_results_path()` (the shipped reference table unless $CARBON_OFFICIAL_RESULTS
+    names another file; empty for `none`)."""
     ddl = ", ".join(f"{c} varchar" for c in OFFICIAL_RESULTS_COLUMNS)
     con.execute(f"create or replace table official_results ({ddl})")
     path = official_results_path()
     if path is None:
         return
-    if not path.is_file():
-        raise CarbonAssessError(f"{OFFICIAL_RESULTS_ENV}={path}: no such file")
-    header = con.execute("select * from read_csv(?, all_varchar = true, header = true) limit 0",
-                         [str(path)]).description
-    missing = [c for c in OFFICIAL_RESULTS_COLUMNS if c not in {d[0] for d in header}]
-    if missing:
-        raise CarbonAssessError(
-            f"{path}: official results need the columns {', '.join(OFFICIAL_RESULTS_COLUMNS)}; "
-            f"missing {', '.join(missing)}")
-    columns = ", ".join(OFFICIAL_RESULTS_COLUMNS)
-    con.execute(f"insert into official_results select {columns} "
-                "from read_csv(?, all_varchar = true, header = true)", [str(path)])
+    rows = read_official_results(path)
+    if rows:
+        marks = ", ".join("?" for _ in OFFICIAL_RESULTS_COLUMNS)
+        con.executemany(f"insert into official_results values ({marks})",
+                        [[r[c] for c in OFFICIAL_RESULTS_COLUMNS] for r in rows])
 
 
 def connect(run: Run | str) -> Any:
