@@ -1,10 +1,11 @@
-"""The yearly assessment DAG: parses cleanly and cheaply, wires the stages, runs end to end."""
+"""The yearly assessment DAG: parses cleanly, imports nothing heavy at top level (the structural
+check that keeps it cheap to parse; its parse time is measured by
+benchmarks/bench_parse_validate.py, not asserted here), wires the stages, runs end to end."""
 
 from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -56,15 +57,10 @@ def _states(dag_run) -> dict[str, str]:
 
 
 def test_dagbag_imports_the_dag_without_errors():
-    started = time.perf_counter()
     bag = _dagbag()
-    elapsed = time.perf_counter() - started
-    parse_seconds = sum(stat.duration.total_seconds() for stat in bag.dagbag_stats)
-    print(f"DagBag filled in {elapsed:.3f}s; DAG file parsed in {parse_seconds:.3f}s")
 
     assert bag.import_errors == {}
     assert bag.dag_ids == [DAG_ID]
-    assert parse_seconds < 5, "the DAG file must stay cheap to parse"
 
     dag = bag.dags[DAG_ID]
     assert sorted(dag.task_ids) == sorted(TASK_ORDER)
