@@ -36,61 +36,82 @@ def test_the_digest_follows_names_and_contents_not_timestamps(tmp_path) -> None:
     assert landing_digest(landing).digest not in (first.digest, renamed.digest)
 
 
-def _next_event(trigger: LandingChangeTrigger, timeout: float) -> dict | None:
-    async def first():
-        async for event in trigger.run():
-            return event.payload
-        return None
+class _Polled(LandingChangeTrigger):
+    """The watcher, polling without pause (poll_seconds=0) for at most `polls` polls: the tests
+    count polls, never seconds. `before_poll(n)` runs before poll n (1, 2, ...) hashes the
+    folder, so a test can change the folder between two polls."""
 
-    async def bounded():
+    def __init__(self, landing: Path, state: Path, polls: int, before_poll=None) -> None:
+        super().__init__(str(landing), str(state), poll_seconds=0)
+        self.budget, self.polls, self.before_poll = polls, 0, before_poll
+
+    def _digest(self) -> tuple[str | None, int]:
+        if self.polls == self.budget:
+            raise _PollsSpent
+        self.polls += 1
+        if self.before_poll is not None:
+            self.before_poll(self.polls)
+        return super()._digest()
+
+
+class _PollsSpent(Exception):
+    pass
+
+
+def _next_event(trigger: _Polled) -> dict | None:
+    """The payload of the watcher's first event, or None when its polls ran out without one."""
+    async def first() -> dict | None:
         try:
-            return await asyncio.wait_for(first(), timeout)
-        except TimeoutError:
+            async for event in trigger.run():
+                return event.payload
+        except _PollsSpent:
             return None
+        raise AssertionError("the watcher's run() ended without an event")
 
-    return asyncio.run(bounded())
+    # a safety net only (a hang fails the test); no assertion depends on the clock
+    return asyncio.run(asyncio.wait_for(first(), 60))
 
 
 def test_the_watcher_announces_each_settled_release_once(tmp_path) -> None:
     landing, state = tmp_path / "landing", tmp_path / "watch"
 
-    def trigger() -> LandingChangeTrigger:  # a new instance, as after a triggerer restart
-        return LandingChangeTrigger(str(landing), str(state), poll_seconds=0.05)
+    def trigger(polls: int) -> _Polled:  # a new instance, as after a triggerer restart
+        return _Polled(landing, state, polls)
 
-    assert _next_event(trigger(), 0.5) is None  # no folder yet
+    assert _next_event(trigger(10)) is None  # no folder yet
     landing.mkdir()
-    assert _next_event(trigger(), 0.5) is None  # an empty folder is never announced
+    assert _next_event(trigger(10)) is None  # an empty folder is never announced
     _write(landing / "gdp.csv", "a,b\n1,2\n")
-    event = _next_event(trigger(), 5)
+    watcher = trigger(10)
+    event = _next_event(watcher)
     assert event == {"landing": str(landing), "landing_digest": landing_digest(landing).digest,
                      "files": 1}
-    assert _next_event(trigger(), 0.5) is None  # remembered: not announced again
+    assert watcher.polls == 2  # the same content on two polls in a row: settled
+    assert _next_event(trigger(10)) is None  # remembered: not announced again
     _write(landing / "energy.csv", "c\n3\n")
-    second = _next_event(trigger(), 5)
+    second = _next_event(trigger(10))
     assert second is not None and second["files"] == 2
-    classpath, kwargs = trigger().serialize()
+    assert second["landing_digest"] == landing_digest(landing).digest != event["landing_digest"]
+    classpath, kwargs = LandingChangeTrigger(str(landing), str(state)).serialize()
     assert classpath == "carbon_assess.orchestration.triggers.LandingChangeTrigger"
-    assert LandingChangeTrigger(**kwargs).state_file == trigger().state_file
+    assert LandingChangeTrigger(**kwargs).state_file == trigger(1).state_file
 
 
 def test_a_release_still_being_copied_is_not_announced_half_way(tmp_path) -> None:
+    """A file lands between every two polls (polls 1-5); the watcher announces only when two
+    polls in a row see the same content (polls 5 and 6), with all five files."""
     landing = tmp_path / "landing"
     landing.mkdir()
-    trigger = LandingChangeTrigger(str(landing), str(tmp_path / "watch"), poll_seconds=0.2)
 
-    async def copy_slowly_then_watch():
-        async def copy():
-            for year in range(5):
-                _write(landing / f"part{year}.csv", f"{year}\n")
-                await asyncio.sleep(0.1)  # faster than two polls: never settled meanwhile
+    def copy_one_more(poll: int) -> None:
+        if poll <= 5:
+            _write(landing / f"part{poll}.csv", f"{poll}\n")
 
-        copying = asyncio.create_task(copy())
-        async for event in trigger.run():
-            await copying
-            return event.payload
-
-    event = asyncio.run(asyncio.wait_for(copy_slowly_then_watch(), 10))
-    assert event["files"] == 5
+    watcher = _Polled(landing, tmp_path / "watch", polls=20, before_poll=copy_one_more)
+    event = _next_event(watcher)
+    assert event is not None and event["files"] == 5, event
+    assert event["landing_digest"] == landing_digest(landing).digest
+    assert watcher.polls == 6
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "soon"])
