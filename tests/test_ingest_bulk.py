@@ -84,8 +84,11 @@ def _outcome(landing: Path, work: Path, min_rows: int, monkeypatch: pytest.Monke
     return report, tables
 
 
-def _assert_same(landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def _assert_same(landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                 spy: list[str] | None = None) -> Any:
     slow = _outcome(landing, tmp_path / "row-by-row", ROW_BY_ROW, monkeypatch)
+    if spy is not None:
+        assert spy == [], "the row-by-row pass read a file in bulk"
     fast = _outcome(landing, tmp_path / "bulk", 0, monkeypatch)
     assert fast[0] == slow[0]
     assert sorted(fast[1]) == sorted(slow[1])
@@ -291,12 +294,41 @@ def test_large_file_keeps_row_numbers_and_order(fmt: str, tmp_path: Path, spy: l
 
 # --- same errors ------------------------------------------------------------------------------
 
-def test_bad_input_corpus_gives_the_same_outcome(tmp_path: Path,
+CORPUS_CASES = sorted(spec["case"] for spec in json.loads(
+    (CORPUS / "cases.json").read_text(encoding="utf-8")) if spec["setup"] is None)
+# Files of the corpus that the bulk reader leaves to the row-by-row reader (it returns None),
+# and why; every other .csv and .parquet file of a case must be read in bulk.
+NOT_IN_BULK = {
+    "encoding_utf16": {"energy.csv": "UTF-16: neither UTF-8 nor GB18030"},
+    "encoding_bom_but_gbk": {"energy.csv": "a UTF-8 BOM over GB18030 bytes"},
+    "encoding_latin1": {"notes_latin1.csv": "Latin-1: neither UTF-8 nor GB18030"},
+    "empty_file": {"energy_2012.csv": "empty: not even opened twice"},
+    "header_only": {"energy_2012.csv": "a header and no data row"},
+    "truncated_in_quotes": {"energy.csv": "a quote character"},
+    "number_formats": {"energy.csv": "a quote character (a quoted thousands separator)"},
+    "portal_wide_gb18030": {"portal_gas.csv": "the portal's wide layout, not a long one"},
+}
+
+
+@pytest.mark.parametrize("case", CORPUS_CASES)
+def test_bad_input_corpus_gives_the_same_outcome(case: str, tmp_path: Path, spy: list[str],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    cases = json.loads((CORPUS / "cases.json").read_text(encoding="utf-8"))
-    for spec in cases:
-        if spec["setup"] is None:
-            _assert_same(CORPUS / spec["case"], tmp_path / spec["case"], monkeypatch)
+    """Same outcome from both readers, and the bulk reader really read the case's long-layout
+    CSV and Parquet files (all but those NOT_IN_BULK names): the row-by-row pass reads none in
+    bulk, the bulk pass all of them, even where another file of the case is refused."""
+    landing = CORPUS / case
+    _assert_same(landing, tmp_path, monkeypatch, spy)
+    left_to_row_by_row = NOT_IN_BULK.get(case, {})
+    expected = sorted(p.name for p in landing.iterdir()
+                      if p.suffix in (".csv", ".parquet") and p.name not in left_to_row_by_row)
+    assert expected, case
+    assert sorted(spy) == expected
+
+
+def test_the_corpus_exceptions_name_real_files() -> None:
+    for case, files in NOT_IN_BULK.items():
+        assert case in CORPUS_CASES, case
+        assert all((CORPUS / case / name).is_file() for name in files), case
 
 
 ROWS = 3_000
