@@ -88,26 +88,6 @@ def landing_poll_seconds() -> float:
     return value
 
 
-SQL_VALIDATION_ENV = "CARBON_VALIDATION_SQL_MIN_ROWS"
-DEFAULT_SQL_VALIDATION_MIN_ROWS = 1_000_000
-
-
-def validation_sql_min_rows() -> int:
-    """From how many raw rows (all raw Parquet files of a run together, counted from their
-    metadata) input validation runs the raw suites in DuckDB instead of Great Expectations on
-    pandas: $CARBON_VALIDATION_SQL_MIN_ROWS, else 1,000,000; 0 runs them in DuckDB always."""
-    raw = os.environ.get(SQL_VALIDATION_ENV, "").strip()
-    try:
-        value = int(raw.replace("_", "").replace(",", "")) if raw else (
-            DEFAULT_SQL_VALIDATION_MIN_ROWS)
-    except ValueError:
-        raise CarbonAssessError(f"{SQL_VALIDATION_ENV}={raw!r} is not a number of rows") from None
-    if value < 0:
-        raise CarbonAssessError(f"{SQL_VALIDATION_ENV}={raw!r} must be 0 or a positive number of "
-                                "rows")
-    return value
-
-
 DUCKDB_MEMORY_ENV = "CARBON_DUCKDB_MEMORY_LIMIT"
 DEFAULT_DUCKDB_MEMORY = "2GB"
 
@@ -264,8 +244,8 @@ def warehouse_url_from_airflow_connection(conn_id: str) -> str:
 
 
 __all__ = ["DAG_ID", "DEFAULT_METHOD", "EXPORT_DAG_ID", "HOME_ENV", "METHODS", "POLL_ENV",
-           "RUN_PARAMS", "SETTINGS", "SQL_VALIDATION_ENV", "Setting", "airflow_variable",
+           "RUN_PARAMS", "SETTINGS", "Setting", "airflow_variable",
            "display_url",
            "exports_dir", "home", "landing_poll_seconds", "quarantine_dir", "resolve",
-           "runs_dir", "validation_sql_min_rows", "warehouse_url",
+           "runs_dir", "warehouse_url",
            "warehouse_url_from_airflow_connection", "watch_dir"]

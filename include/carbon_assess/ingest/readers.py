@@ -58,9 +58,7 @@ DEFAULT_MAX_CELLS = 20_000_000
 MAX_UNPACKED_ENV = "CARBON_ASSESS_MAX_UNPACKED_BYTES"
 DEFAULT_MAX_UNPACKED = 256 * 1024 * 1024  # ~3x the XML of a workbook at the cell limit
 MAX_ROWS_ENV = "CARBON_ASSESS_MAX_ROWS"
-# ~7x every county of China for 40 years (~2.8M raw rows). Batches of more than
-# CARBON_VALIDATION_SQL_MIN_ROWS are validated inside DuckDB (bounded memory), smaller ones by GX
-# on pandas (~2 KiB a row, so at most ~2 GiB)
+# ~7x every county of China for 40 years (~2.8M raw rows); validated inside DuckDB (bounded memory)
 DEFAULT_MAX_ROWS = 20_000_000
 MAX_WHOLE_PART = 16 * 1024 * 1024  # an XLSX part openpyxl parses whole (styles, workbook...)
 CHUNK = 1024 * 1024  # bytes decoded at a time when checking a CSV's encoding
@@ -207,13 +205,27 @@ def encoding_of(data: bytes, name: str) -> str:
     first_bad = _first_bad(data, "utf-8")
     if first_bad is None:
         return "utf-8"
-    if _first_bad(data, "gb18030") is None:
+    gb_bad = _first_bad(data, "gb18030")
+    if gb_bad is None:
         return "gb18030"
+    # the row to fix is where the encoding that decodes further stops: a GB18030 export with
+    # one row pasted from a UTF-8 file fails UTF-8 at row 1 and GB18030 only at that row
+    line, gb_line = _line_of(data, first_bad), _line_of(data, gb_bad)
+    if gb_line != line:
+        encoding, other, offset = (("GB18030", "UTF-8", gb_bad) if gb_line > line
+                                   else ("UTF-8", "GB18030", first_bad))
+        raise InputError(
+            name,
+            f"file is neither UTF-8 nor GB18030 text: its rows before this one are {encoding}, "
+            f"this row is not (byte 0x{data[offset]:02x}; pasted from a {other} file?); save "
+            "the whole file in one encoding, as UTF-8 CSV",
+            row=max(line, gb_line),
+        )
     raise InputError(
         name,
         "file is neither UTF-8 nor GB18030 text "
         f"(byte 0x{data[first_bad]:02x}; Latin-1/Windows-1252?); save it as UTF-8 CSV",
-        row=_line_of(data, first_bad),
+        row=line,
     )
 
 

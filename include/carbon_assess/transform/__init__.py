@@ -289,24 +289,6 @@ def run_transforms(run: Run | str, method: str | None = None,
     }
 
 
-def consumption_status(run: Run) -> tuple[Any, Any]:
-    """The blank-value policy as the models apply it, for validation to explain (DESIGN §3):
-    `int_energy_activity` consumption rows (province, year, fuel, value_status) and their CO2 by
-    fuel, consumption method (`int_emissions`), as pandas DataFrames. Built in memory from the
-    run's raw Parquet before anything is computed for real; the rule lives only in the SQL."""
-    with duckdb_connect(None, run.spill_dir) as con:
-        set_run_parameters(con, "consumption", False)
-        load_statistics(con, run)
-        run_models(con, upstream(["int_energy_activity", "int_emissions"]))
-        activity = (con.table("int_energy_activity")
-                    .filter("flow = 'consumption'")
-                    .select("region_code, year, fuel, value_status").df())
-        emissions = (con.table("int_emissions")
-                     .filter("method = 'consumption'")
-                     .select("region_code, year, fuel, co2_mt").df())
-    return activity, emissions
-
-
 def official_agreement(con: Any) -> list[OfficialAgreement]:
     """Agreement of the computed verdicts with the official grades, per plan and year that has
     official grades (from fct_official_comparison, whose flags define it); the disagreeing

@@ -16,14 +16,13 @@ with `report.md` / `report.json`, and `ValidationFailed` is raised with a one-li
 the first offending file/row/column/value and the report. The landing files and the warehouse are
 never touched here.
 
-A large batch (the raw Parquet files together hold at least `settings.validation_sql_min_rows()`
-rows, $CARBON_VALIDATION_SQL_MIN_ROWS, default 1,000,000; 0 = always) runs the raw suites in DuckDB
-instead (`sql_engine.validate_raw_in_duckdb`: the same rules, compiled to SQL over the Parquet,
-the same result rows), without pandas holding the batch; the summary says so, and the Data Docs
-then show only the suites GX ran (assessment sheets).
+The raw suites run in DuckDB at every size (`sql_engine.validate_raw_in_duckdb`: their rules
+compiled to SQL over the raw Parquet; no pandas holds the batch); their results are recorded as GX
+validation results, so the Data Docs show them beside the sheet suites, which GX runs on pandas
+(a few hundred rows at most).
 
 The output gate (`output_gate.check_outputs`, after the assess stage) runs its suites on the
-computed facts with the same machinery (`_gx_context`, `_run_suite`, `_result_row`, `_conclude`).
+computed facts with the same engine and the same conclusion (`_conclude`).
 
 GX and pandas are imported inside the function so that importing this package stays cheap.
 """
@@ -49,14 +48,10 @@ from carbon_assess.quarantine import (
     write_report,
     write_results,
 )
-from carbon_assess.settings import SQL_VALIDATION_ENV, validation_sql_min_rows
-from carbon_assess.transform import consumption_status
-from carbon_assess.validate.blanks import BlankFlags
-from carbon_assess.validate.checks import prepare_batches
 from carbon_assess.validate.common import passing_row
-from carbon_assess.validate.offenders import offender, sheet_offender
+from carbon_assess.validate.offenders import count_rejected_cells_once, offender, sheet_offender
 from carbon_assess.validate.sheet_checks import prepare_sheet_batch
-from carbon_assess.validate.sql_engine import raw_row_count, validate_raw_in_duckdb
+from carbon_assess.validate.sql_engine import validate_raw_in_duckdb
 from carbon_assess.validate.suites import (
     ERROR,
     KNOWN_REGIONS_PARAMETER,
@@ -244,17 +239,6 @@ def _ingest_warnings(run: Run) -> list[dict[str, Any]]:
             for w in report.get("warnings", [])]
 
 
-def _blank_flags(run: Run) -> BlankFlags | None:
-    """The blank-value verdicts of the SQL models on this batch (staged in memory), which the
-    validation warnings explain; None when the batch cannot be staged (its column and type
-    expectations fail then)."""
-    try:
-        return BlankFlags.from_frames(*consumption_status(run))
-    except Exception as exc:  # noqa: BLE001 - a malformed batch is reported by its expectations
-        log.warning("blank-value flags unavailable (%s): %s", type(exc).__name__, exc)
-        return None
-
-
 def _run_suite(context, source, name: str, suite, df, parameters, gx_run):
     """Run one suite on one DataFrame; GX results by rule key."""
     import great_expectations as gx
@@ -274,6 +258,59 @@ def _run_suite(context, source, name: str, suite, df, parameters, gx_run):
     )
     # GX does not keep suite order (expectations that raised come first): match by key
     return {r.expectation_config.meta.get("rule"): r for r in validation.results}
+
+
+def _record_results(context, suite, rules: list, rows: list[dict[str, Any]], elements: int,
+                    gx_run) -> None:
+    """Store the result rows of `suite`, evaluated in SQL (`sql_engine`), as the GX suite
+    validation result of that suite, so that GX's Data Docs render them like any GX result."""
+    from great_expectations.core import (
+        ExpectationSuiteValidationResult,
+        ExpectationValidationResult,
+    )
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    suite = context.suites.add(suite)
+    configs = {e.meta.get("rule"): e.configuration for e in suite.expectations}
+    results = []
+    for rule, row in zip(rules, rows, strict=True):
+        failed_to_run = (row.get("note") or "").startswith("could not evaluate")
+        examples = [render_offender(o) for o in row["offenders"][:MAX_EXAMPLES]]
+        count = int(row["unexpected_count"] or 0)
+        results.append(ExpectationValidationResult(
+            success=bool(row["success"]),
+            expectation_config=configs[rule.key],
+            result={} if failed_to_run else {
+                "element_count": max(elements, count),
+                "unexpected_count": count,
+                "unexpected_percent": 100.0 * count / max(elements, count, 1),
+                "partial_unexpected_list": examples or ([row["examples"]]
+                                                        if row["examples"] else []),
+            },
+            exception_info={"raised_exception": failed_to_run,
+                            "exception_message": row["examples"] if failed_to_run else None,
+                            "exception_traceback": None},
+        ))
+    evaluated = len(results)
+    passed = sum(r.success for r in results)
+    statistics = {"evaluated_expectations": evaluated, "successful_expectations": passed,
+                  "unsuccessful_expectations": evaluated - passed,
+                  "success_percent": 100.0 * passed / evaluated if evaluated else None}
+    identifier = ExpectationSuiteIdentifier(name=suite.name)
+    context.validation_results_store.store_validation_results(
+        suite_validation_result=ExpectationSuiteValidationResult(
+            success=all(r.success for r in results), results=results, suite_name=suite.name,
+            statistics=statistics,
+            meta={"run_id": gx_run, "validation_time": gx_run.run_time,
+                  "active_batch_definition": {"engine": "DuckDB SQL (carbon_assess.validate."
+                                                        "sql_engine)"}}),
+        suite_validation_result_identifier=ValidationResultIdentifier(
+            expectation_suite_identifier=identifier, run_id=gx_run,
+            batch_identifier=f"{suite.name}_sql"),
+        expectation_suite_identifier=identifier)
 
 
 def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
@@ -299,15 +336,6 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
     outcome: dict[str, str] = {}  # GX suite name -> passed | passed_with_warnings | failed
     data_docs_path: str | None = None
     notes: list[str] = [] if raw_files else [f"no raw Parquet files in {run.raw_dir}"]
-    raw_rows = raw_row_count(raw_files.values())
-    threshold = validation_sql_min_rows()
-    in_duckdb = bool(raw_files) and raw_rows >= threshold
-    if in_duckdb:
-        notes.append(
-            f"raw suites ran in DuckDB ({raw_rows:,} raw rows, {SQL_VALIDATION_ENV}="
-            f"{threshold:,}); the Great Expectations Data Docs cover only the suites run with "
-            "Great Expectations (assessment sheets)")
-        log.info("raw validation in DuckDB: %s raw rows >= %s", raw_rows, threshold)
     if raw_files or sheet_files:
         import pyarrow.parquet as pq
         from great_expectations.core.run_identifier import RunIdentifier
@@ -315,13 +343,18 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
         context, source = _gx_context(docs_dir)
         gx_run = RunIdentifier(run_name=run_id, run_time=started)
         parameters = suite_parameters(started.year, declared_units(run))
-        if in_duckdb:  # large batch: the same rules in SQL, no pandas, no GX (sql_engine)
-            raw_results = validate_raw_in_duckdb(run, run_id, parameters)
-        else:
-            raw_results = _gx_raw_rows(run, context, source, parameters, gx_run)
-        for kind, suite_rows in raw_results.items():
-            if not in_duckdb:  # the suites Data Docs show
-                outcome[suite_name(kind)] = _outcome(suite_rows)
+        # the raw suites: their rules compiled to SQL over the raw Parquet (sql_engine), at
+        # every size; GX records the results (Data Docs) as it records the sheets' own
+        info = run.info_or_none()
+        pinned = info.run_id if info else None
+        for kind, suite_rows in validate_raw_in_duckdb(run, run_id, parameters).items():
+            rules = rules_for(kind, run_id=pinned)
+            count_rejected_cells_once(rules, suite_rows)  # a rejected cell is no noise warning
+            elements = (pq.ParquetFile(raw_files[kind]).metadata.num_rows
+                        if kind in raw_files else 0)
+            _record_results(context, build_suite(kind, rules=rules), rules, suite_rows,
+                            elements, gx_run)
+            outcome[suite_name(kind)] = _outcome(suite_rows)
             rows += suite_rows
         for kind, path in sheet_files.items():
             df = prepare_sheet_batch(kind, pq.read_table(path),
@@ -350,32 +383,6 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
         stage="validation", report_dir=validation_dir,
         notes=tuple(notes),
     )
-
-
-def _gx_raw_rows(run: Run, context, source, parameters: dict[str, Any], gx_run
-                 ) -> dict[str, list[dict[str, Any]]]:
-    """The raw suites with GX on pandas (batches below the DuckDB threshold): result rows per
-    source kind, in SOURCE_KINDS order, from the batches `prepare_batches` builds; the code
-    sets of `parameters` cut to the codes the batch names (suites.for_batch)."""
-    import pandas as pd
-
-    info = run.info_or_none()
-    raw_files = {kind: run.raw(kind) for kind in SOURCE_KINDS if run.raw(kind).exists()}
-    frames = {kind: pd.read_parquet(path) for kind, path in raw_files.items()}
-    flags = _blank_flags(run) if "energy_consumption" in frames else None
-    batches = prepare_batches(frames, info.run_id if info else None, flags) if frames else {}
-    named = {str(code) for df in frames.values() if "region_code" in df.columns
-             for code in df["region_code"].dropna().unique()}
-    parameters = for_batch(parameters, named)
-    out: dict[str, list[dict[str, Any]]] = {}
-    for kind in [k for k in SOURCE_KINDS if k in batches]:
-        df = batches[kind]
-        rules = rules_for(kind, run_id=info.run_id if info else None)
-        by_key = _run_suite(context, source, kind, build_suite(kind, rules=rules), df,
-                            parameters, gx_run)
-        out[kind] = [_result_row(run.run_id, kind, rule, by_key.get(rule.key), df)
-                     for rule in rules]
-    return out
 
 
 def _outcome(rows: list[dict[str, Any]]) -> str:

@@ -3,7 +3,7 @@
 
 `check_outputs(workdir)` reads `fct_intensity` and `fct_target_assessment` from
 `<workdir>/compute.duckdb` with the derived check columns of `validate/sql/gate_<table>.sql`, runs
-the suites `output_<table>` (`output_suites.py`) with the same machinery as input validation,
+the suites `output_<table>` (`output_suites.py`) with the same engine as input validation,
 and records one result row per expectation with the input results, in
 `<workdir>/validation/results.{json,parquet}` (`source` = the table; rows of an earlier gate run
 are replaced), so that they reach `meta_validation_result` when the run publishes. (The gate
@@ -16,13 +16,10 @@ assessment_year=2015]`) instead of file and row, and `ValidationFailed` (exit co
 with a one-line message naming table, key, column, value and rule. Nothing is published then:
 the pipeline stops before publish, and the warehouse stays exactly as it was.
 
-Large facts (the checked tables together hold at least `settings.validation_sql_min_rows()`
-rows, $CARBON_VALIDATION_SQL_MIN_ROWS, as for input validation) are checked in DuckDB instead:
-the same rules compiled by `sql_engine` over `gate_<table>` (the gate relation materialised in a
-scratch database `<workdir>/validation/duckdb_tmp/gate.duckdb`, removed afterwards, with
-`__idx` its row number), giving the same result rows without pandas holding the facts. Both
-paths number the rows alike: by the table's key, then every other column, so that the row order
-(and so which offenders are reported first) is the same whichever path runs.
+The rules run in DuckDB at every size: compiled by `sql_engine` over `gate_<table>` (the gate
+relation materialised in a scratch database `<workdir>/validation/duckdb_tmp/gate.duckdb`, removed
+afterwards, with `__idx` its row number in the order of the table's key), without pandas or GX
+holding the facts; the suites stay GX suites (`output_suites.py`, their JSON in `suites/`).
 """
 
 from __future__ import annotations
@@ -37,22 +34,16 @@ from typing import Any
 
 from carbon_assess.errors import CarbonAssessError
 from carbon_assess.quarantine import text, write_results
-from carbon_assess.settings import SQL_VALIDATION_ENV, validation_sql_min_rows
 from carbon_assess.transform import ASSESSMENT_MODEL, connect
 from carbon_assess.validate import (
     ValidationSummary,
     _conclude,
-    _gx_context,
-    _result_row,
-    _run_suite,
 )
 from carbon_assess.validate.common import fmt
 from carbon_assess.validate.output_suites import (
     OUTPUT_TABLES,
-    build_output_suite,
     gate_sql,
     output_rules,
-    output_suite_name,
 )
 from carbon_assess.validate.sql_engine import (
     TEMP_DIR,
@@ -127,18 +118,18 @@ def _numbered_sql(con: Any, table: str) -> str:
             f"from ({sql}) as gate")
 
 
-def _dtypes(con: Any, relation: str, columns: list[str]) -> dict[str, str]:
-    """The dtype names GX reports for the columns of `relation` as `.df()` gives them, from
-    one row per column: a non-blank one (DuckDB's pandas conversion keeps the dtype's name
-    when there are blanks: Int64, boolean, str), else a blank one (an all-blank column)."""
-    dtypes = {}
-    for column in columns:
-        c = _quote(column)
-        sample = con.sql(f"select {c} from {relation} where {c} is not null limit 1").df()
-        if sample.empty:
-            sample = con.sql(f"select {c} from {relation} limit 1").df()
-        dtypes[column] = sample.dtypes.iloc[0].type.__name__
-    return dtypes
+def _dtypes(types: list[Any], columns: list[str]) -> dict[str, str]:
+    """The value family of each column of a gate relation, by its DuckDB type, in the names the
+    rule compiler reads (`sql_engine._Compiler.locate`): float64, int64, bool or str."""
+    families = {}
+    for column, sql_type in zip(columns, types, strict=True):
+        name = str(sql_type).upper()
+        families[column] = (
+            "float64" if name in ("DOUBLE", "FLOAT", "REAL") or name.startswith("DECIMAL")
+            else "int64" if name in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+                                     "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+            else "bool" if name == "BOOLEAN" else "str")
+    return families
 
 
 def _check_computed(run: Run, con: Any) -> None:
@@ -149,29 +140,10 @@ def _check_computed(run: Run, con: Any) -> None:
             f"{run.compute_db} has no {ASSESSMENT_MODEL}: run the assess stage first")
 
 
-def _gx_rows(run: Run, run_id: str, con: Any, started: datetime) -> list[dict[str, Any]]:
-    """The result rows of the gate suites run with Great Expectations on pandas DataFrames."""
-    from great_expectations.core.run_identifier import RunIdentifier
-
-    batches = {table: con.sql(f"select * exclude (__idx) from ({_numbered_sql(con, table)}) "
-                              "order by __idx").df() for table in OUTPUT_TABLES}
-    context, source = _gx_context(run.data_docs_dir)
-    gx_run = RunIdentifier(run_name=run_id, run_time=started)
-    rows: list[dict[str, Any]] = []
-    for table, df in batches.items():
-        rules = output_rules(table)
-        by_key = _run_suite(context, source, output_suite_name(table),
-                            build_output_suite(table, rules), df, {}, gx_run)
-        locate = _locate(table)
-        rows += [_result_row(run_id, table, rule, by_key.get(rule.key), df, locate)
-                 for rule in rules]
-    return rows
-
-
 def _sql_rows(run: Run, run_id: str, con: Any) -> list[dict[str, Any]]:
-    """The same result rows from the rules compiled to SQL (`sql_engine`) over `gate_<table>`,
-    materialised in a scratch database under `<workdir>/validation/duckdb_tmp` (removed
-    afterwards). Raises UnsupportedRule for a rule the engine cannot evaluate."""
+    """The result rows of the gate suites: their rules compiled to SQL (`sql_engine`) over
+    `gate_<table>`, materialised in a scratch database under `<workdir>/validation/duckdb_tmp`
+    (removed afterwards). Raises UnsupportedRule for a rule the engine cannot evaluate."""
     temp = run.validation_dir / TEMP_DIR
     temp.mkdir(parents=True, exist_ok=True)
     scratch = temp / "gate.duckdb"
@@ -187,7 +159,7 @@ def _sql_rows(run: Run, run_id: str, con: Any) -> list[dict[str, Any]]:
                 table, None,
                 rows=con.execute(f"select count(*) from {relation}").fetchall()[0][0],
                 arrow=dict(zip(empty.columns, empty.types, strict=True)),
-                dtypes=_dtypes(con, relation, empty.columns),
+                dtypes=_dtypes(empty.types, empty.columns),
                 name=relation, derived=(), scratch=f"{SCRATCH}.", lineage=None,
                 locate=_locate(table))
             compiler = _Compiler(con, batch, {})
@@ -229,17 +201,7 @@ def check_outputs(workdir: Run | str | Path, quarantine_root: Path | None = None
     run.validation_dir.mkdir(parents=True, exist_ok=True)
     with connect(run) as con:
         _check_computed(run, con)
-        # the size of the facts, counted on the tables (the gate relations' derived checks are
-        # computed once, by the engine that runs them)
-        fact_rows = sum(con.execute(f"select count(*) from {table}").fetchall()[0][0]
-                        for table in OUTPUT_TABLES)
-        threshold = validation_sql_min_rows()
-        if fact_rows >= threshold:  # large facts: the same rules in SQL, no pandas, no GX
-            log.info("output gate in DuckDB: %s rows >= %s=%s", fact_rows, SQL_VALIDATION_ENV,
-                     threshold)
-            rows = _sql_rows(run, run_id, con)
-        else:
-            rows = _gx_rows(run, run_id, con, started)
+        rows = _sql_rows(run, run_id, con)
     # No Data Docs of its own: rebuilding the run's site from this context would drop the input
     # suites' pages (GX cleans pages it has no result for). The input site stays as it is.
     results_path = write_results(_earlier_results(run) + rows, run.validation_dir)

@@ -1,12 +1,10 @@
 """Raw validation in DuckDB: the raw suites of `suites.rules_for`, evaluated in SQL over the raw
-Parquet files, for batches too large for pandas and Great Expectations (issue 13).
+Parquet files: the one engine of input validation and of the output gate, at every size.
 
 `validate_raw_in_duckdb(run, run_id, parameters)` returns, per source kind, one result row per
-rule with the fields and meaning of `validate._result_row` on the GX result of the same rule on
-the batch `checks.prepare_batches` builds: the same success, unexpected_count, examples, note and
-offenders (file / sheet / row / column / value / detail of at most MAX_REPORT_ROWS offending rows,
-in the batch's row order; examples from the first MAX_EXAMPLES). `validate_workdir` uses it when
-the raw files together hold at least `settings.validation_sql_min_rows()` rows.
+rule (`common.passing_row`, filled in: success, unexpected_count, examples, note and offenders:
+file / sheet / row / column / value / detail of at most MAX_REPORT_ROWS offending rows, in the
+batch's row order; examples from the first MAX_EXAMPLES).
 
 How a batch is built without pandas holding it:
 
@@ -128,7 +126,8 @@ OBS_COLUMNS = {
 _NEEDED = ("region_code", "year", "variable", "fuel", "value", "unit", "source_file",
            "source_column")  # common.usable
 _TEXT_NEEDED = ("region_code", "variable", "fuel", "unit", "source_file", "source_column")
-LINEAGE = ("source_value", "value", "source_file", "source_sheet", "source_row", "source_column")
+LINEAGE = ("source_value", "value", "source_file", "source_sheet", "source_row", "source_column",
+           "region_code", "year")
 PLACEHOLDER_COLUMNS = ("region_code", "year", "variable", "fuel", "value", "unit",
                        "source_value", "source_unit", "source_file", "source_sha256",
                        "source_sheet", "source_row", "source_column", "run_id", "vintage")
@@ -767,6 +766,9 @@ def validate_raw_in_duckdb(run: Run | str | Path, run_id: str, parameters: dict[
     try:
         with duckdb_connect(temp / "validation.duckdb", temp,
                             memory_limit=memory_limit) as con:
+            # a Parquet file written elsewhere may carry min/max statistics without its NaN
+            # values, from which DuckDB would fold isnan() to false (ingest.schema)
+            con.execute("set disabled_optimizers = 'statistics_propagation'")
             return _validate(con, run, run_id, files, pinned, parameters)
     finally:
         shutil.rmtree(temp, ignore_errors=True)

@@ -65,7 +65,6 @@ from carbon_assess.validate.checks import (
     RATIO_ROWS,
     YOY_COLUMN,
     YOY_RULES,
-    add_yoy_factor,
 )
 from carbon_assess.validate.sheet_checks import (
     CODE_IN_GB,
@@ -701,7 +700,6 @@ __all__ = [
     "SUITE_VERSION",
     "WARNING",
     "Rule",
-    "add_yoy_factor",
     "build_suite",
     "export_suites",
     "gx_suite",
