@@ -96,6 +96,8 @@ def test_demo_run_passes_and_its_results_join_the_input_results(demo, tmp_path) 
     sources = {r["source"] for r in rows}
     assert set(OUTPUT_TABLES) <= sources and "energy_consumption" in sources  # appended
     gate = [r for r in rows if r["source"] in OUTPUT_TABLES]
+    # sync check: one result per rule of the code's own list (tests/test_suite_rules.py names
+    # the rules the gate must have)
     assert len(gate) == sum(len(output_rules(t)) for t in OUTPUT_TABLES)
     assert all(r["success"] and r["severity"] == "error" for r in gate)
 
@@ -105,7 +107,10 @@ def test_demo_run_passes_and_its_results_join_the_input_results(demo, tmp_path) 
     assert len(_results(demo)) == len(rows)
 
 
-def test_published_run_carries_the_gate_results(demo, tmp_path) -> None:
+def test_sync_published_run_carries_one_gate_result_per_rule(demo, tmp_path) -> None:
+    """Sync check: the published meta_validation_result holds one row per output-gate rule of
+    the code's list (the count comes from the code: it fails when results are lost on the way
+    to the warehouse, not when a rule is missing; tests/test_suite_rules.py names the rules)."""
     db = tmp_path / "w.duckdb"
     publish(demo, f"duckdb://{db}")
     with duckdb.connect(str(db), read_only=True) as con:

@@ -191,8 +191,11 @@ def test_one_versioned_suite_per_assessment_sheet_with_severities() -> None:
     assert confirmed["year_in_plan_12th"].kwargs["min_value"] == 2010  # the base year
 
 
-def test_committed_suite_json_matches_the_code() -> None:
-    """Regenerate with `python -m carbon_assess.validate.suites` (input suites) or
+def test_sync_committed_suite_json_matches_the_code() -> None:
+    """Sync check: the committed suite JSON equals what the code regenerates (it fails when a
+    rule was changed in one and not the other, never when a rule is wrong; the named rules and
+    severities are stated in tests/test_suite_rules.py). Regenerate with
+    `python -m carbon_assess.validate.suites` (input suites) or
     `python -m carbon_assess.validate.output_suites` (output gate) after changing a rule."""
     committed_files = {p.name for p in SUITES_DIR.glob("*.json")}
     assert committed_files == {f"{suite_name(kind)}.json" for kind in SUITE_KINDS} | {
@@ -222,6 +225,8 @@ def test_clean_batch_passes_with_results_and_data_docs(tmp_path):
     for kind in clean_batch():
         assert f"raw_{kind}" in index
     results = read_results(workdir)
+    # sync check: one result per rule of the code's own list (a count taken from the code, so
+    # it cannot tell a missing rule; tests/test_suite_rules.py names the rules)
     expected = sum(len(rules_for(k, RUN_ID)) for k in clean_batch())
     assert len(results) == expected and all(r["success"] for r in results)
     assert not (tmp_path / "quarantine").exists()
