@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from carbon_assess.demo import write_demo_landing
-from carbon_assess.errors import EXIT_FAILURE, EXIT_OK, CarbonAssessError
+from carbon_assess.errors import EXIT_FAILURE, EXIT_OK, CarbonAssessError, printable
 from carbon_assess.ingest.provinces import resolve_province
 from carbon_assess.ingest.regions import resolve_region
 from carbon_assess.pipeline import (
@@ -116,8 +116,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         workdir=args.workdir,
         electricity_trade=args.electricity_trade,
     )
-    print("\n".join(_summary_lines(result)))
+    _print_lines(_summary_lines(result))
     return EXIT_OK
+
+
+def _print_lines(lines: list[str]) -> None:
+    """Print summary lines, each escaped (`printable`): a file name with a newline in a warning
+    cannot forge a line of output."""
+    print("\n".join(printable(line) for line in lines))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -126,8 +132,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     run = Run(Path(args.workdir)) if args.workdir else Run.in_home(run_id)
     ingested = ingest_stage(args.landing, run, run_id, vintage=args.vintage)
     validated = validate_stage(run)
-    print("\n".join(_summary_lines({"run_id": run_id, "ingest": ingested,
-                                     "validate": validated})))
+    _print_lines(_summary_lines({"run_id": run_id, "ingest": ingested, "validate": validated}))
     return EXIT_OK
 
 
@@ -368,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         report = exc.report_path
         if report and report not in message:
             message += f" (report: {report})"
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {printable(message)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -376,8 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the user gets one line, --debug gives the rest
         if args.debug:
             raise
-        print(f"error: unexpected {exc.__class__.__name__}: {exc} (rerun with --debug)",
-              file=sys.stderr)
+        print(printable(f"error: unexpected {exc.__class__.__name__}: {exc} (rerun with "
+                        "--debug)"), file=sys.stderr)
         return EXIT_FAILURE
 
 

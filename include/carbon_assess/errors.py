@@ -1,7 +1,8 @@
 """Errors a user sees. Each one renders as a single line naming file, row, column and rule.
 
-Also the two helpers every message to a user or a log goes through: `mask_url` (no password of a
-warehouse URL is ever printed) and `one_line_error` (a driver error as one masked line).
+Also the helpers every message to a user or a log goes through: `mask_url` (no password of a
+warehouse URL is ever printed), `one_line_error` (a driver error as one masked line) and
+`printable` (a file name or cell text escaped, so that it prints on one line, as written).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class InputError(CarbonAssessError):
         if self.column is not None:
             where.append(f"column {self.column!r}")
         value = f" (value {self.value!r})" if self.value is not None else ""
-        return f"{', '.join(where)}: {self.rule}{value}"
+        return printable(f"{', '.join(where)}: {self.rule}{value}")
 
 
 class ValidationFailed(CarbonAssessError):
@@ -79,6 +80,20 @@ class WarehouseError(CarbonAssessError):
 def is_rejection(exc: BaseException) -> bool:
     """Bad input or a failed gate (exit code 2: fix the input), as opposed to a failure."""
     return isinstance(exc, CarbonAssessError) and exc.exit_code == EXIT_REJECTED
+
+
+def printable(text: str) -> str:
+    """`text` with every character that does not print as itself escaped as Python's repr does
+    (`\\n`, `\\t`, `\\x1b`, `\\u200b`, `\\xa0`), and each byte of a file name that is not
+    UTF-8 (a lone surrogate after the file system's decoding) as `\\xNN`: a name can never forge
+    a line of output, hide a character that makes it differ from another, or fail to encode."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable()
+        else f"\\x{ord(ch) - 0xDC00:02x}" if "\udc80" <= ch <= "\udcff"
+        else repr(ch)[1:-1]
+        for ch in text)
 
 
 def mask_url(url: str) -> str:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from carbon_assess.errors import InputError
+from carbon_assess.errors import InputError, printable
 
-__all__ = ["LandingDigest", "landing_digest", "landing_files", "scan_landing"]
+__all__ = ["LandingDigest", "display_name", "landing_digest", "landing_files", "name_problem",
+           "scan_landing"]
 
 
 def _suspicious_name(name: str) -> bool:
@@ -24,23 +26,83 @@ def _suspicious_name(name: str) -> bool:
     return "\\" in name or ".." in parts or (len(name) > 1 and name[1] == ":")
 
 
+# Kernel pseudo-file systems: their "files" are not data (sizes of 0, endless or blocking reads,
+# entries that vanish while they are listed).
+SYSTEM_FOLDERS = ("/proc", "/sys", "/dev")
+
+# Unicode categories a file name must not hold: control characters (newline, tab, ESC...),
+# format characters (zero-width space, bidirectional overrides), line and paragraph separators,
+# and lone surrogates (bytes that are not UTF-8, as the file system decoding keeps them).
+_BAD_NAME_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def name_problem(name: str) -> str | None:
+    """Why ingest refuses a landing file's (relative) name, None when it does not: a name that
+    is not UTF-8 or holds a control or invisible character would print as another name, or
+    forge a line of output. (Messages print names escaped: `errors.printable`.)"""
+    bad = [ch for ch in name if unicodedata.category(ch) in _BAD_NAME_CATEGORIES]
+    if not bad:
+        return None
+    if any("\udc80" <= ch <= "\udcff" for ch in bad):
+        return ("file name is not valid UTF-8 (shown with each such byte as \\xNN); rename "
+                "the file")
+    return (f"file name contains a control or invisible character ({printable(bad[0])}); "
+            "rename the file")
+
+
+def display_name(landing: Path, path: Path) -> str:
+    """A landing entry's name as every message, report and record shows it: its path relative
+    to the landing folder, escaped (`errors.printable`)."""
+    return printable(path.relative_to(landing).as_posix())
+
+
+def _kind(mode: int) -> str:
+    for test, what in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return what
+    return "not a regular file"
+
+
+def _system_folder(root: Path) -> str | None:
+    for folder in SYSTEM_FOLDERS:
+        if root == Path(folder) or root.is_relative_to(folder):
+            return folder
+    return None
+
+
 def scan_landing(landing: Path) -> tuple[list[Path], list[dict[str, str]]]:
     """Regular files under the landing folder (recursively, stable order) and what was skipped.
 
     Symlinks (to files or folders) are never followed, hidden entries (`.` prefix) and Office
-    lock files (`~$`) are ignored, and a file name that looks like a path (`..\\..\\evil.csv`)
-    is not read: each such entry is reported as skipped with the reason.
+    lock files (`~$`) are ignored, a file name that looks like a path (`..\\..\\evil.csv`) is
+    not read, nor are special files (named pipes, sockets, devices), entries that vanish while
+    the folder is scanned or folders that cannot be listed: each such entry is reported as
+    skipped with the reason (its name escaped: `display_name`). A file whose name ingest refuses
+    (`name_problem`: not UTF-8, control characters) is listed, so that ingest rejects it. A
+    landing folder inside /proc, /sys or /dev is an `InputError`.
     """
     if not landing.is_dir():
         raise InputError(str(landing), "landing folder does not exist or is not a folder")
     root = landing.resolve()
+    system = _system_folder(root)
+    if system is not None:
+        raise InputError(str(landing), f"landing folder is inside {system}, a kernel file "
+                         "system whose entries are not data files; give the folder the "
+                         "statistics files are copied into")
     files: list[Path] = []
     skipped: list[dict[str, str]] = []
 
     def skip(path: Path, reason: str) -> None:
-        skipped.append({"file": path.relative_to(landing).as_posix(), "reason": reason})
+        skipped.append({"file": display_name(landing, path), "reason": reason})
 
-    for dirpath, dirnames, filenames in os.walk(landing, followlinks=False):
+    def unlisted(error: OSError) -> None:
+        path = Path(error.filename) if error.filename else landing
+        if path != landing:
+            skip(path, f"folder cannot be listed ({error.strerror}), not read")
+
+    for dirpath, dirnames, filenames in os.walk(landing, onerror=unlisted, followlinks=False):
         here = Path(dirpath)
         for name in sorted(dirnames):
             path = here / name
@@ -53,7 +115,12 @@ def scan_landing(landing: Path) -> tuple[list[Path], list[dict[str, str]]]:
         dirnames.sort()
         for name in sorted(filenames):
             path = here / name
-            info = path.lstat()
+            try:
+                info = path.lstat()
+            except OSError as exc:
+                skip(path, f"vanished or unreadable while the folder was scanned "
+                     f"({exc.strerror}), not read")
+                continue
             if _suspicious_name(name):
                 skip(path, "file name looks like a path ('..' or '\\'), not read")
             elif name.startswith(".") or name.startswith("~$"):
@@ -61,7 +128,7 @@ def scan_landing(landing: Path) -> tuple[list[Path], list[dict[str, str]]]:
             elif stat.S_ISLNK(info.st_mode):
                 skip(path, "symlink, not followed (copy the file into the landing folder)")
             elif not stat.S_ISREG(info.st_mode):
-                skip(path, "not a regular file")
+                skip(path, f"{_kind(info.st_mode)}, not a regular file, not read")
             elif not path.resolve().is_relative_to(root):  # pragma: no cover - defensive
                 skip(path, "outside the landing folder, not read")
             else:
@@ -93,8 +160,24 @@ def landing_digest(landing: Path) -> LandingDigest:
     digest = hashlib.sha256()
     files = landing_files(Path(landing))
     for path in files:
-        with path.open("rb") as handle:
-            content = hashlib.file_digest(handle, "sha256").hexdigest()
-        name = path.relative_to(landing).as_posix()
-        digest.update(f"{name}\0{content}\n".encode())
+        name = os.fsencode(path.relative_to(landing).as_posix())  # bytes: any name hashes
+        digest.update(name + b"\0" + _content_digest(path).encode() + b"\n")
     return LandingDigest(digest.hexdigest() if files else None, len(files))
+
+
+def _content_digest(path: Path) -> str:
+    """SHA-256 of a file's content; a file that cannot be read (or was replaced by a pipe or a
+    symlink since the scan: never followed, never waited on) hashes as the reason, and ingest
+    then says why it cannot read it."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return "not a regular file"
+        try:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+        except OSError as exc:
+            return f"unreadable: {exc.strerror}"

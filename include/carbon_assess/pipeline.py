@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
-from carbon_assess.errors import CarbonAssessError, is_rejection, one_line_error
+from carbon_assess.errors import CarbonAssessError, is_rejection, one_line_error, printable
 from carbon_assess.ingest import IngestReport, ingest_landing
 from carbon_assess.landing import landing_digest
 from carbon_assess.publish import (
@@ -93,16 +93,23 @@ def ingest_stage(
     if method not in METHODS:
         raise CarbonAssessError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     run = Run.of(workdir)
+    digest, failure = "", None
+    if Path(landing).is_dir():
+        try:
+            digest = landing_digest(Path(landing)).digest or ""
+        except Exception as exc:  # raised once the run is started, so that it is on record
+            failure = exc
     run.start(RunInfo(
         run_id=run_id,
         vintage=vintage,
         method=method,
         electricity_trade=bool(electricity_trade),
-        landing=str(Path(landing).resolve()),
+        landing=printable(str(Path(landing).resolve())),
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        landing_digest=(landing_digest(Path(landing)).digest or "")
-        if Path(landing).is_dir() else "",
+        landing_digest=digest,
     ))
+    if failure is not None:
+        raise failure
     report = ingest_landing(Path(landing), run, run_id=run_id, vintage=vintage)
     return {"workdir": str(run.path), **report}
 
@@ -146,7 +153,8 @@ def check_landing(landing: str | Path, warehouse_url: str, *, vintage: str = "un
         current = None if state.empty else current_release(warehouse_url)
     except Exception as exc:
         if run_id:
-            _record_early_failure(run_id, str(landing), warehouse_url, exc, vintage, method)
+            _record_early_failure(run_id, printable(str(landing)), warehouse_url, exc, vintage,
+                                  method)
         raise
     reason = None
     if state.empty:
@@ -188,7 +196,7 @@ def _reason(exc: BaseException, warehouse_url: str) -> str:
     """The one-line reason of a run log row: our errors as they are, others with their type."""
     reason = str(exc) if isinstance(exc, CarbonAssessError) else (
         f"{type(exc).__name__}: {one_line_error(exc, warehouse_url)}")
-    return " ".join(reason.split())[:1000]
+    return printable(" ".join(reason.split()))[:1000]
 
 
 def _record_quietly(run_id: str, warehouse_url: str, exc: BaseException,

@@ -23,6 +23,7 @@ import hashlib
 import logging
 import os
 import shutil
+import stat
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
@@ -50,8 +51,20 @@ from carbon_assess.ingest.readers import (
     rows_exceeded,
 )
 from carbon_assess.ingest.schema import RAW_SCHEMA, SOURCE_KINDS
-from carbon_assess.ingest.sheets import read_sheet, sheet_kind, write_sheets
-from carbon_assess.landing import LandingDigest, landing_digest, landing_files, scan_landing
+from carbon_assess.ingest.sheets import (
+    read_sheet,
+    sheet_kind,
+    unit_parent_errors,
+    write_sheets,
+)
+from carbon_assess.landing import (
+    LandingDigest,
+    display_name,
+    landing_digest,
+    landing_files,
+    name_problem,
+    scan_landing,
+)
 from carbon_assess.quarantine import write_ingest_rejection
 from carbon_assess.workdir import Run
 
@@ -76,13 +89,18 @@ log.addHandler(logging.NullHandler())  # no stderr noise in the CLI; Airflow han
 def _open(path: Path, name: str, limit: int) -> tuple[BinaryIO, int]:
     """The file opened for reading and its size, refusing symlinks (O_NOFOLLOW) and files above
     the size limit."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    # O_NONBLOCK: a file replaced by a named pipe since the scan is refused, never waited on
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
         raise InputError(name, f"cannot be read ({exc.strerror})") from None
     handle = os.fdopen(fd, "rb")
-    size = os.fstat(handle.fileno()).st_size
+    info = os.fstat(handle.fileno())
+    if not stat.S_ISREG(info.st_mode):
+        handle.close()
+        raise InputError(name, "not a regular file (replaced while the landing folder was read)")
+    size = info.st_size
     if size > limit:
         handle.close()
         raise InputError(
@@ -468,7 +486,12 @@ def _ingest_into(landing: Path, run: Run, writer: _RawWriter) -> IngestReport:
     limit = max_file_bytes()
 
     for path in files:
-        name = path.relative_to(landing).as_posix()
+        name = display_name(landing, path)
+        problem = name_problem(path.relative_to(landing).as_posix())
+        if problem is not None:  # a name that would print as another one, or forge a line
+            errors.append(InputError(name, problem))
+            writer.discard()
+            continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             skipped.append({"file": name, "reason": UNSUPPORTED})
             batch.details.append({"file": name, "sheet": None,
@@ -483,12 +506,15 @@ def _ingest_into(landing: Path, run: Run, writer: _RawWriter) -> IngestReport:
             writer.discard()  # the batch is rejected: parse on for errors, write nothing
 
     inputs, details, sheets = batch.inputs, batch.details, batch.sheets
+    errors += unit_parent_errors(sheets.get("units", []))
     warnings = [
         f"{d['file']}" + (f" [sheet {d['sheet']}]" if d["sheet"] else "") + f": {d['message']}"
         for d in details
     ]
     if not errors and not inputs:
-        errors.append(InputError(str(landing), "no recognised NBS file in the landing folder"))
+        errors.append(InputError(str(landing), "no recognised NBS file in the landing folder"
+                                 + (f" ({len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'}"
+                                    " skipped: see the report)" if skipped else "")))
     if errors:
         first = errors[0]
         first.all_errors = errors

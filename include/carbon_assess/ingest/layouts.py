@@ -27,7 +27,10 @@ from carbon_assess.ingest.regions import names_unit as _names_unit
 from carbon_assess.ingest.regions import province_header, resolve_region
 from carbon_assess.ingest.schema import NATIONAL_CODE
 
-HEADER_RE = re.compile(r"^(?P<name>.+?)\s*[（(](?P<unit>[^()（）]+)[)）]\s*$")
+# `<indicator>(<unit>)`; the unit may also be in square or lenticular brackets, `[亿元]`,
+# `［亿元］`, `【亿元】` (full-width parentheses and square brackets are ASCII after NFKC).
+HEADER_RE = re.compile(r"^(?P<name>.+?)\s*(?:\((?P<paren>[^()]+)\)|\[(?P<square>[^\[\]]+)\]"
+                       r"|【(?P<lenticular>[^【】]+)】)\s*$")
 YEAR_RE = re.compile(r"^(?P<year>(19|20)\d{2})(\s*年)?$")
 BLANKS = frozenset({"", "n/a", "na", "nan", "—", "——", "-", "--", "－", "...", "…", "……", "null"})
 THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -104,6 +107,30 @@ def _units() -> dict[str, dict[str, str]]:
     return {row["unit"]: row for row in reference.load("units")}
 
 
+def invisible_characters(text: str) -> str | None:
+    """What to tell a user whose text holds invisible format characters (zero-width space
+    U+200B, a byte-order mark U+FEFF inside the text, direction marks): the text prints like
+    another one but does not equal it. None when it holds none. (Whitespace of any kind,
+    U+00A0 and U+3000 too, is read as a space, as before: that is no reason to refuse.)"""
+    found = sorted({ch for ch in text if unicodedata.category(ch) == "Cf"})
+    if not found:
+        return None
+    names = ", ".join(f"U+{ord(ch):04X} {unicodedata.name(ch, 'format character').lower()}"
+                      for ch in found)
+    return f"holds an invisible character ({names}, shown escaped); delete it"
+
+
+def _without_invisible(text: str) -> str:
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def unknown_unit_rule(what: str, text: str) -> str:
+    """`unknown province` (or region...), saying so when the text holds an invisible
+    character: then it prints like a known name."""
+    hidden = invisible_characters(text)
+    return f"unknown {what}" + (f": the name {hidden}" if hidden else "")
+
+
 def normalise(text: str) -> str:
     """NFKC (full-width digits, letters, punctuation and spaces → ASCII), stripped."""
     return unicodedata.normalize("NFKC", text).replace("\u00a0", " ").strip()
@@ -117,9 +144,14 @@ def parse_indicator(header: str, file: str, row: int) -> Indicator | None:
     """
     text = normalise(header)
     match = HEADER_RE.match(text)
-    name, unit = (match["name"].strip(), match["unit"].strip()) if match else (text, None)
+    name, unit = (match["name"].strip(),
+                  (match["paren"] or match["square"] or match["lenticular"]).strip()
+                  ) if match else (text, None)
     specs = _indicators().get(name)
     if not specs:
+        hidden = invisible_characters(text)
+        if hidden and parse_indicator(_without_invisible(header), file, row) is not None:
+            raise InputError(file, f"header {hidden}", row=row, column=header)
         return None
     from_reference = unit is None
     if from_reference:
@@ -194,7 +226,8 @@ def _region(text: str, file: str, row: int, column: str, code_column: bool) -> s
     code = resolve_region(text, code_column)
     if code is None:
         what = "province" if province_header(column) else "region"
-        raise InputError(file, f"unknown {what}", row=row, column=column, value=text)
+        raise InputError(file, unknown_unit_rule(what, text), row=row, column=column,
+                         value=text)
     return code
 
 
@@ -272,7 +305,7 @@ class LongHeader:
             if named != code and not _names_unit(cells[name_col], code):
                 what = "province" if province_header(header[name_col]) else "region"
                 rule = (
-                    f"unknown {what}" if named is None
+                    unknown_unit_rule(what, cells[name_col]) if named is None
                     else f"{what} name does not match the code {cells[code_col]!r}"
                 )
                 raise InputError(

@@ -3,10 +3,13 @@ GB/T 2260 unit of reference/regions.csv (code, or a name that is unique in the l
 code of reference/region_code_changes.csv (mapped to the current one), or a declared extra unit.
 
 Declared units (industrial parks, development zones: a units sheet's `code, name, level,
-parent`) have codes outside GB/T 2260. Ingest cannot know them before it has read every file, so
-a *code* column accepts any identifier that is not a six-digit number (letters, digits, `-`,
-`_`; it must start with a letter) and validation checks that a units sheet declares it
-(`region_code_known`). Six-digit codes must be in GB/T 2260 (or its change list) here, at ingest.
+parent`) have codes outside GB/T 2260, of one pattern (`DECLARED_CODE`, reference/regions.md):
+a letter first, then letters, digits, `-` or `_`, at most 32 characters; by convention `Z`, the
+six-digit code of the unit's county and a four-digit number (Z3605020001). Such a code never
+looks like a GB/T 2260 code. Ingest cannot know them before it has read every file, so a *code*
+column accepts any code of that pattern and validation checks that a units sheet declares it
+(`region_code_known`). Six-digit codes must be in GB/T 2260 (or its change list) here, at ingest;
+a units sheet may not declare a six-digit code that is not in GB/T 2260 (`declared_code_rule`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from carbon_assess import reference
 from carbon_assess.ingest.provinces import resolve_province
 
 DECLARED_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
+DECLARED_PATTERN = ("a declared unit's code starts with a letter, then letters, digits, '-' or "
+                    "'_' (at most 32 characters), e.g. Z3605020001: 'Z', the county's GB/T 2260 "
+                    "code and a number")
 _DIGITS = re.compile(r"\d{6}(\.0+)?")
 
 
@@ -82,3 +88,20 @@ def names_unit(name: str, code: str) -> bool:
     if code not in _codes():
         return DECLARED_CODE.fullmatch(code) is not None
     return (code, cleaned) in _names()
+
+
+def declared_code_rule(code: str) -> str | None:
+    """Why a units sheet may not declare `code` (its `code` cell, NFKC and stripped), None when
+    it may: it follows `DECLARED_CODE`, or it is a current GB/T 2260 code (which validation then
+    refuses as known already, naming the unit). A six-digit code outside GB/T 2260 is refused
+    here: it would read as a GB/T 2260 unit that does not exist."""
+    if DECLARED_CODE.fullmatch(code) or code in _gb_codes():
+        return None
+    if _DIGITS.fullmatch(code):
+        return f"six-digit code not in GB/T 2260 (reference/regions.csv); {DECLARED_PATTERN}"
+    return f"not a declared unit's code: {DECLARED_PATTERN}"
+
+
+@cache
+def _gb_codes() -> frozenset[str]:
+    return frozenset(row["code"] for row in reference.load("regions"))

@@ -27,12 +27,13 @@ header text, so the validation report names file, row, column and value.
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 from carbon_assess.errors import InputError
-from carbon_assess.ingest.layouts import parse_number, parse_year
-from carbon_assess.ingest.regions import province_header, resolve_region
+from carbon_assess.ingest.layouts import parse_number, parse_year, unknown_unit_rule
+from carbon_assess.ingest.regions import declared_code_rule, province_header, resolve_region
 from carbon_assess.workdir import Run
 
 ALIASES = {
@@ -144,6 +145,12 @@ def read_sheet(rows: list[tuple[int, list[str]]], file: str, sheet: str | None
                 raise InputError(file, "a value is required", row=row_number, column=header[i],
                                  value=text)
             record[name] = value
+        if kind == "units":
+            record["code"] = unicodedata.normalize("NFKC", record["code"]).strip()
+            problem = declared_code_rule(record["code"])
+            if problem is not None:
+                raise InputError(file, problem, row=row_number, column=header_of["code"],
+                                 value=record["code"])
         for column in REGION_COLUMNS:
             if column in record:
                 written = header_of[column]
@@ -152,13 +159,50 @@ def read_sheet(rows: list[tuple[int, list[str]]], file: str, sheet: str | None
                 if code is None:
                     what = ("province" if province_header(written)
                             else "region" if column == "region" else "parent unit")
-                    raise InputError(file, f"unknown {what}", row=row_number, column=written,
-                                     value=record[column])
+                    raise InputError(file, unknown_unit_rule(what, record[column]),
+                                     row=row_number, column=written, value=record[column])
                 record[column] = code
         record.update(source_file=file, source_sheet=sheet, source_row=row_number)
         record["source_columns"] = header_of  # the header text of each column, for the report
         records.append(record)
     return kind, records
+
+
+def unit_parent_errors(records: list[dict[str, Any]]) -> list[InputError]:
+    """The units sheets' rows (all files) whose parent chain never reaches GB/T 2260: a unit that
+    is its own parent, and each cycle of declared units (Z1 → Z2 → Z1), named at the row of its
+    first unit in landing order, with the cycle's codes. (A parent no sheet declares is a rule
+    of the `sheet_units` suite: it names the row too.)"""
+    first: dict[str, dict[str, Any]] = {}
+    for record in records:
+        first.setdefault(record["code"], record)
+
+    def error(record: dict[str, Any], rule: str) -> InputError:
+        return InputError(record["source_file"], rule, row=record["source_row"],
+                          column=record["source_columns"].get("parent", "parent"),
+                          value=record["parent"])
+
+    errors: list[InputError] = []
+    done: set[str] = set()
+    for record in records:
+        if record["code"] == record["parent"]:
+            errors.append(error(record, f"a unit cannot be its own parent ({record['code']})"))
+            done.add(record["code"])
+    for record in first.values():
+        path: list[str] = []
+        code: str | None = record["code"]
+        while code in first and code not in done and code not in path:
+            path.append(code)
+            code = first[code]["parent"]
+        if code in path:
+            cycle = path[path.index(code):]
+            at = min((first[c] for c in cycle), key=records.index)
+            start = cycle.index(at["code"])
+            ring = [*cycle[start:], *cycle[:start], at["code"]]
+            errors.append(error(at, f"parent cycle {' → '.join(ring)}: a unit cannot be "
+                                "below itself; give one of them a GB/T 2260 parent"))
+        done.update(path)
+    return errors
 
 
 def write_sheets(found: dict[str, list[dict[str, Any]]], run: Run | Path) -> dict[str, int]:
