@@ -50,7 +50,7 @@ from carbon_assess.ingest.readers import (
     read_xlsx,
     rows_exceeded,
 )
-from carbon_assess.ingest.schema import RAW_SCHEMA, SOURCE_KINDS
+from carbon_assess.ingest.schema import RAW_SCHEMA, SOURCE_KINDS, statistics_columns
 from carbon_assess.ingest.sheets import (
     read_sheet,
     sheet_kind,
@@ -268,7 +268,9 @@ class _RawWriter:
                 self._workdir()
                 self.stage = Path(tempfile.mkdtemp(prefix=".raw-", suffix=".partial",
                                                    dir=self.run.path))
-            self.writers[kind] = pq.ParquetWriter(self.stage / f"{kind}.parquet", RAW_SCHEMA)
+            self.writers[kind] = pq.ParquetWriter(
+                self.stage / f"{kind}.parquet", RAW_SCHEMA,
+                write_statistics=statistics_columns(RAW_SCHEMA))
         self.writers[kind].write_batch(batch)
         self.counts[kind] += batch.num_rows
 

@@ -34,6 +34,7 @@ from typing import Any
 from carbon_assess.errors import InputError
 from carbon_assess.ingest.layouts import parse_number, parse_year, unknown_unit_rule
 from carbon_assess.ingest.regions import declared_code_rule, province_header, resolve_region
+from carbon_assess.ingest.schema import statistics_columns
 from carbon_assess.workdir import Run
 
 ALIASES = {
@@ -231,7 +232,8 @@ def write_sheets(found: dict[str, list[dict[str, Any]]], run: Run | Path) -> dic
         meta = [{"file": f, "sheet": s, "headers": h} for (f, s), h in headers.items()]
         table = table.replace_schema_metadata(
             {HEADERS_METADATA: json.dumps(meta, ensure_ascii=False).encode("utf-8")})
-        pq.write_table(table, run.sheet(kind))
+        pq.write_table(table, run.sheet(kind),
+                       write_statistics=statistics_columns(table.schema))
         counts[kind] = len(records)
     return counts
 
