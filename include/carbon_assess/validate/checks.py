@@ -108,9 +108,16 @@ COLUMN_MIN_PROVINCES = 10  # provinces a column needs before its median is compa
 LEVEL_MIN_SERIES = 3  # values needed for a series median
 LEVEL_MIN_PROVINCES = 5  # values needed for a year median
 
+# Consistency across series (DESIGN §3; validate/sql/raw_consistency.sql, bounds in
+# reference/plausibility_bounds.csv): a cell 10^k times both its neighbours, an implied deflator
+# out of its band or far from its year's peers (and whether the index looks cumulative).
+EXCURSION = "excursion"  # error
+DEFLATOR = "implied_deflator"  # warning: the verdicts on the index cell become provisional
+
 MISSING_REQUIRED = "missing_required"  # error: plan base or final year
 MISSING_YEAR = "missing_year"  # warning: any other year
 NOTE_COLUMNS = (MISSING_REQUIRED, MISSING_YEAR, *ENERGY_NOTES, NOT_POSITIVE, NOT_FINITE,
+                EXCURSION, DEFLATOR,
                 IMPLAUSIBLE, COLUMN_LEVEL)
 DERIVED_COLUMNS = (YOY_COLUMN, LEVEL_COLUMN, f"{LEVEL_COLUMN}_note", *NOTE_COLUMNS)
 

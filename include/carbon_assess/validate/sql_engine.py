@@ -109,6 +109,7 @@ TRANSFORMS = (
     ("ratios", "table"),
     ("implausible", "table"),
     ("column_level", "table"),
+    ("consistency", "table"),
     ("notes", "table"),
 )
 # the columns of `obs` (what the derived checks read) and their SQL types

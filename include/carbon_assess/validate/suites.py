@@ -53,6 +53,8 @@ from carbon_assess.transform import NEGATIVE_NOISE
 from carbon_assess.validate.checks import (
     COLUMN_LEVEL,
     COLUMN_MIN_PROVINCES,
+    DEFLATOR,
+    EXCURSION,
     IMPLAUSIBLE,
     LEVEL_COLUMN,
     LEVEL_RULES,
@@ -81,7 +83,7 @@ from carbon_assess.validate.sheet_checks import (
 
 ERROR = "error"
 WARNING = "warning"
-SUITE_VERSION = "2026-12-01.1"  # bump when a rule, threshold or severity changes
+SUITE_VERSION = "2026-12-07.1"  # bump when a rule, threshold or severity changes
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 
 YEAR_MIN = 1949
@@ -575,6 +577,24 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
                 "(unit mix-up, e.g. 吨 given as 万吨)",
             )
         )
+    if kind in LEVEL_RULES:
+        rules.append(_null(
+            "excursion",
+            EXCURSION,
+            ERROR,
+            "a single cell about 10^k times (k a non-zero integer) both its neighbours in its "
+            "own series (reference/plausibility_bounds.csv excursion): a typo or a unit slip",
+        ))
+    if kind == "gdp_index":
+        rules.append(_null(
+            "implied_deflator",
+            DEFLATOR,
+            WARNING,
+            "implied GDP deflator (nominal GDP growth over the index) outside its band or far "
+            "from the same year's peers (reference/plausibility_bounds.csv implied_deflator): an "
+            "index on another basis (cumulative?) or a GDP level off; the verdicts that use the "
+            "cell are provisional",
+        ))
     if kind == "energy_consumption":
         rules.append(_null(
             "column_level",

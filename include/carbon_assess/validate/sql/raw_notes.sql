@@ -32,3 +32,5 @@ union all
 select kind, __idx, col, note from chk_implausible
 union all
 select kind, __idx, col, note from chk_column_level
+union all
+select kind, __idx, col, note from chk_consistency
