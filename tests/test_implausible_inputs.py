@@ -168,7 +168,7 @@ def test_gdp_index_zero_is_an_error(landing: Path, capsys) -> None:
 def test_negative_coal_stays_the_negative_value_error(landing: Path, capsys) -> None:
     row = set_cell(landing / CONSUMPTION, QINGHAI, 2015, COAL, "-5")
     refused(landing, capsys, "1 error(s) in energy_consumption",
-            f"{CONSUMPTION} row {row} column '{COAL}' value '-5': "
+            f"{CONSUMPTION} row {row} column '{COAL}' (青海省 (630000) 2015) value '-5': "
             "value must be >= 0 (|x| < 1e-6 tolerated as rounding noise)")
 
 
@@ -191,7 +191,7 @@ def test_a_coal_cell_ten_thousand_times_too_small_is_an_error(landing: Path, cap
     assert len(peers) == 30  # Tibet has no coal figure
     median = statistics.median(peers)  # 30 provinces in 2015, Qinghai's cell included
     refused(landing, capsys, "1 error(s) in energy_consumption",
-            f"{CONSUMPTION} row {row} column '{COAL}' value '{text}' "
+            f"{CONSUMPTION} row {row} column '{COAL}' (青海省 (630000) 2015) value '{text}' "
             f"(1/{median / float(text):,.0f} of the median {median:.6g} 万吨 of 30 provinces in "
             f"2015: unit mix-up? (亿吨 entered as 万吨 is 1/10,000)): {LEVEL_RULE}")
 
@@ -204,7 +204,7 @@ def test_a_gdp_cell_ten_thousand_times_too_small_is_an_error(landing: Path, caps
     peers = [v for (_, y), v in _numbers(landing / GDP, GDP_COLUMN).items() if y == 2012]
     median = statistics.median(peers)
     refused(landing, capsys, "1 error(s) in gdp",
-            f"{GDP} row {row} column '{GDP_COLUMN}' value '{text}' "
+            f"{GDP} row {row} column '{GDP_COLUMN}' (青海省 (630000) 2012) value '{text}' "
             f"(1/{median / float(text):,.0f} of the median {median:.6g} 亿元 of 31 provinces in "
             f"2012: unit mix-up? (亿吨 entered as 万吨 is 1/10,000)): {LEVEL_RULE}")
 

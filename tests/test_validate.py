@@ -323,7 +323,9 @@ def test_negative_value_fails_and_quarantines_a_copy(tmp_path):
     message = str(info.value)
     assert "\n" not in message
     assert message.startswith("validation failed: 1 error(s) in energy_consumption")
-    assert "prov.csv row 4 column '煤炭消费量(万吨)' value '-5': value must be >= 0" in message
+    # where the cell is and whose figure it is (Beijing's coal of 2011, the cell set above)
+    assert ("prov.csv row 4 column '煤炭消费量(万吨)' (北京市 (110000) 2011) value '-5': "
+            "value must be >= 0") in message
 
     quarantine = tmp_path / "quarantine" / RUN_ID
     assert info.value.report_path == str(quarantine / "report.md")
@@ -340,11 +342,35 @@ def test_negative_value_fails_and_quarantines_a_copy(tmp_path):
     assert payload["status"] == "failed"
     (error,) = [r for r in payload["results"] if not r["success"] and r["severity"] == "error"]
     assert error["offenders"][0] == {"file": "prov.csv", "sheet": None, "row": 4,
-                                     "column": "煤炭消费量(万吨)", "value": "-5", "detail": None}
+                                     "column": "煤炭消费量(万吨)", "value": "-5", "detail": None,
+                                     "region_code": "110000", "year": 2011}
     (error,) = failed(workdir, "error")
-    assert error["examples"] == "prov.csv row 4 column '煤炭消费量(万吨)' value '-5'"
+    assert error["examples"] == (
+        "prov.csv row 4 column '煤炭消费量(万吨)' (北京市 (110000) 2011) value '-5'")
+    # the rejected cell is the error only, not also a "rounding noise" warning (-5 is no noise)
+    assert not [r for r in failed(workdir, "warning") if "rounding noise" in r["rule"]]
+    assert "negative value (rounding noise" not in report.split("## Passed")[0]
     # the work directory stays as it was, results are written before raising
     assert (workdir / "raw" / "energy_consumption.parquet").exists()
+
+
+def test_a_rejected_cell_is_not_also_warned_as_rounding_noise(tmp_path):
+    """Beijing's 2011 coal at -5 is an error; Qinghai's 2010 natural gas at -1e-12 is rounding
+    noise. The noise warning counts the one noise cell and names it, not the rejected one."""
+    batch = clean_batch()
+    find(batch["energy_consumption"], "110000", 2011, "coal").update(value=-5.0,
+                                                                     source_value="-5")
+    find(batch["energy_consumption"], "630000", 2010, "natural_gas").update(
+        value=-1e-12, source_value="-1e-12")
+    workdir = make_workdir(tmp_path, **batch)
+    with pytest.raises(ValidationFailed):
+        validate_workdir(workdir)
+    error = failed_rule(workdir, "value must be >= 0", "energy_consumption")
+    assert error["unexpected_count"] == 1 and "北京市 (110000) 2011" in error["examples"]
+    noise = failed_rule(workdir, "rounding noise below", "energy_consumption")
+    assert noise["unexpected_count"] == 1
+    assert "青海省 (630000) 2010" in noise["examples"] and "'-1e-12'" in noise["examples"]
+    assert "北京市" not in noise["examples"]
 
 
 def test_custom_quarantine_root(tmp_path):
@@ -403,7 +429,8 @@ def test_unit_mix_up_is_an_error_but_a_fuel_starting_from_nothing_is_not(tmp_pat
     workdir = make_workdir(tmp_path, **batch)
     with pytest.raises(ValidationFailed, match="unit mix-up") as info:
         validate_workdir(workdir)
-    assert "prov.csv row 6 column '煤炭消费量(万吨)' value '1050000'" in str(info.value)
+    assert ("prov.csv row 6 column '煤炭消费量(万吨)' (青海省 (630000) 2010) value '1050000'"
+            in str(info.value))
     (error,) = failed(workdir, "error")
     assert error["unexpected_count"] == 1 and "9,545x the median 110 万吨" in error["examples"]
     jumps = failed_rule(workdir, "year-on-year")

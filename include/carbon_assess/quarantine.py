@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,22 @@ def text(value: Any) -> str:
     return str(value)
 
 
+def unit_year(o: dict[str, Any]) -> str:
+    """Whose figure an offending cell is: `青海省 (630000) 2015` from the offender's `region_code`
+    and `year` (raw rows carry both); '' when it has neither, or when its detail already names
+    the unit (the note of a finding on a unit-year does)."""
+    code, year = text(o.get("region_code")), text(o.get("year"))
+    if not code or code in text(o.get("detail")):
+        return ""
+    from carbon_assess.validate.common import province_label  # validate imports this module
+
+    label = "nation (000000)" if code == "000000" else province_label(code)
+    return f"{label} {year}".strip()
+
+
 def render_offender(o: dict[str, Any]) -> str:
-    """`prov.csv row 12 column '煤炭消费量(万吨)' value '-5'` (+ sheet / detail when useful)."""
+    """`prov.csv row 12 column '煤炭消费量(万吨)' (青海省 (630000) 2015) value '-5'` (+ sheet /
+    detail when useful): where the cell is, whose figure it is, what it holds."""
     line = o["file"]
     if o.get("sheet"):
         line += f" sheet {o['sheet']!r}"
@@ -55,6 +70,9 @@ def render_offender(o: dict[str, Any]) -> str:
         line += f" row {o['row']}"
     if o.get("column"):
         line += f" column {o['column']!r}"
+    whose = unit_year(o)
+    if whose:
+        line += f" ({whose})"
     if o.get("value") or o.get("row") is not None:
         line += f" value {o['value']!r}"
     if o.get("detail"):
@@ -111,6 +129,27 @@ def _md_cell(value: Any) -> str:
     return text(value).replace("|", "\\|").replace("\n", " ")
 
 
+def explanation(summary: dict[str, Any]) -> str | None:
+    """What happened to a quarantined batch and what to do, for the report and its page."""
+    stage = summary.get("stage")
+    if summary.get("status") in ("failed", "rejected") and stage in (None, "ingest"):
+        return ("The batch was quarantined: nothing was computed or published, and the landing "
+                "files were left as they are. Fix the landing files named below and trigger a "
+                "new run.")
+    if summary.get("status") == "failed":
+        return ("The batch was quarantined: its computed facts break the rules below, so "
+                "nothing was published and the warehouse keeps its current release. The "
+                "findings name table, key and column; they point to an input the input checks "
+                "let through or to a model bug.")
+    return None
+
+
+def failed_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The result rows that did not hold, errors first, by source."""
+    failed = [r for r in rows if not r["success"]]
+    return sorted(failed, key=lambda r: (r["severity"] != "error", r["source"]))
+
+
 def render_markdown(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """A readable report: every failed expectation with its offending file/row/column/value."""
     lines = [
@@ -131,22 +170,10 @@ def render_markdown(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     if summary.get("data_docs_path"):
         lines.append(f"- Great Expectations Data Docs: `{summary['data_docs_path']}`")
     lines.append("")
-    if summary["status"] in ("failed", "rejected") and stage in (None, "ingest"):
-        lines += [
-            "The batch was quarantined: nothing was computed or published, and the landing files",
-            "were left as they are. Fix the landing files named below and trigger a new run.",
-            "",
-        ]
-    elif summary["status"] == "failed":
-        lines += [
-            "The batch was quarantined: its computed facts break the rules below, so nothing was",
-            "published and the warehouse keeps its current release. The findings name table, key",
-            "and column; they point to an input the input checks let through or to a model bug.",
-            "",
-        ]
-    failed = [r for r in rows if not r["success"]]
-    failed.sort(key=lambda r: (r["severity"] != "error", r["source"]))
-    for r in failed:
+    explained = explanation(summary)
+    if explained:
+        lines += [*textwrap.wrap(explained, 90), ""]
+    for r in failed_first(rows):
         lines += [
             f"## {r['severity'].upper()}: {r['source']}: {r['rule']}",
             "",
