@@ -14,9 +14,11 @@ Routes (all relative to the mount point):
                                     verdict, counts by severity, the expectations that did not
                                     hold, a rejected/failed/skipped run's reason; self-contained,
                                     works offline (no CDN, no script)
-- `/quarantine/{run_id}`            a rejected run's quarantine report (report.md, the path its
-                                    run-log row records), only from
-                                    `<home>/quarantine/<run_id>/`, as escaped text
+- `/quarantine/{run_id}`            a rejected run's quarantine report (the report.md its
+                                    run-log row records, only from
+                                    `<home>/quarantine/<run_id>/`), as a page: each finding's
+                                    cells (file, row, province and year, column, value) from
+                                    the report.json beside it, no path of the server
 - `/api/assessment.json`            the data of `/` as JSON (`?plan=` too)
 - `/data-docs/{run_id}/{path}`      a run's GX Data Docs, only from
                                     `<runs>/<run_id>/validation/data_docs/` (they load their
@@ -28,7 +30,9 @@ param_dag_id=DAG_ID)` from `airflow.api_fastapi.core_api.security`: it resolves 
 the core API's `get_user` (JWT from `Authorization: Bearer` or the UI's `_token` cookie; 401
 without one, 403 for an invalid one) and asks the configured auth manager whether that user may
 read the DAG `carbon_intensity_assessment` (403 otherwise). OpenAPI/docs routes are disabled
-because FastAPI serves them outside the dependency system.
+because FastAPI serves them outside the dependency system. A browser (a GET asking for HTML)
+without a session is redirected to the auth manager's login page, which brings it back to the
+page afterwards; any other caller gets the 401.
 
 Data access and HTML live in the library (`carbon_assess.report`); this file wires routes and
 resolves settings. It imports nothing heavy (DuckDB, psycopg and pandas load on first request).
@@ -43,8 +47,16 @@ from typing import Any
 
 from airflow.api_fastapi.core_api.security import requires_access_dag
 from airflow.plugins_manager import AirflowPlugin
-from fastapi import Depends, FastAPI
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.exceptions import HTTPException
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,6 +136,32 @@ app = FastAPI(
 )
 
 
+def login_url(request: Request) -> str:
+    """The auth manager's login page, with `next` back to the page asked for. A login URL the
+    auth manager gives from the server root gets the prefix the API server is served under
+    (whatever precedes this app's mount point)."""
+    from airflow.api_fastapi.app import get_auth_manager
+
+    url = get_auth_manager().get_url_login(next_url=str(request.url))
+    if url.startswith("/") and not url.startswith("//"):
+        root = request.scope.get("root_path") or ""
+        base = root[: -len(URL_PREFIX)] if root.endswith(URL_PREFIX) else ""
+        url = base.rstrip("/") + url
+    return url
+
+
+@app.exception_handler(HTTPException)
+async def _login_instead_of_401(request: Request, exc: HTTPException) -> Response:
+    """A page opened without a session (a link followed while logged out, an expired token):
+    to the login page, not a bare `{"detail": "Not authenticated"}`. Only browsers asking for
+    HTML are redirected; API clients and every other error keep FastAPI's answer."""
+    wants_html = "text/html" in request.headers.get("accept", "")
+    if exc.status_code == 401 and request.method in ("GET", "HEAD") and wants_html:
+        return RedirectResponse(login_url(request), status_code=303,
+                                headers={"Cache-Control": "no-store"})
+    return await http_exception_handler(request, exc)
+
+
 def _html(page: str, status_code: int = 200) -> HTMLResponse:
     return HTMLResponse(page, status_code=status_code, headers=HTML_HEADERS)
 
@@ -181,8 +219,9 @@ def validation_page(run_id: str) -> Response:
 
 @app.get("/quarantine/{run_id}", response_class=HTMLResponse)
 def quarantine_page(run_id: str) -> Response:
-    """Run `run_id`'s quarantine report (report.md) as escaped text; 404 unless the run log
-    names one inside `<quarantine_dir()>/<run_id>/` (see `report.quarantine_report_file`)."""
+    """Run `run_id`'s quarantine report (report.json beside report.md) as a page; 404 unless
+    the run log names one inside `<quarantine_dir()>/<run_id>/` (see
+    `report.quarantine_report_file`)."""
     not_found = _html(report.render_message_html(
         "Not found", f"No quarantine report of run {run_id!r} on this server.", root="../"), 404)
     if not report.RUN_ID_PATTERN.fullmatch(run_id):

@@ -188,3 +188,85 @@ def test_data_quality_page_of_a_run_with_warnings_renders_styled_offline(tmp_pat
         "pixels): the page's CSS did not apply")
     # the table header background: the rest of report.css applied too
     assert _count_pixels(rows, _css_colour("th")) > 1000
+
+
+# ------------------------------------------------------------- issue 18, step 7: the layout
+
+# Measures the page once laid out (appended to a copy of the page only: the pages run no
+# script): its height, whether it scrolls sideways, and every table's box.
+MEASURE = """<script>
+(function () {
+  var doc = document.documentElement, out = {height: doc.scrollHeight,
+    scroll_width: doc.scrollWidth, client_width: doc.clientWidth, tables: []};
+  document.querySelectorAll("table").forEach(function (t) {
+    var box = t.parentElement, notes = [].map.call(t.querySelectorAll("td.note"),
+      function (td) { return td.getBoundingClientRect().width; });
+    out.tables.push({rows: t.rows.length, height: t.getBoundingClientRect().height,
+      width: t.getBoundingClientRect().width, box_width: box.clientWidth,
+      box_right: box.getBoundingClientRect().right, box_overflow: getComputedStyle(box).overflowX,
+      narrowest_note: notes.length ? Math.min.apply(null, notes) : null});
+  });
+  document.body.setAttribute("data-measure", JSON.stringify(out));
+})();
+</script>"""
+# Wide enough for one line of any cell but the reasons; a reason and its margin wrap to four
+# lines of 14 px x 1.4 plus padding (about 90 px): 110 px a row leaves room for a fifth line.
+ROW_WITH_NOTE_PX, ROW_PX = 110, 45
+PAGE_TEXT_PX = 1600  # headings, paragraphs, the bar chart (31 bars of 17 px and axes)
+AIRFLOW_FRAME_PX = 1180  # the plugin's iframe in the Airflow UI at a 1280 px window (nav bar)
+
+
+def _measure(browser: str, tmp_path: Path, page: str, width: int) -> dict[str, Any]:
+    import html
+    import json
+
+    name = f"page-{width}.html"
+    (tmp_path / name).write_text(page.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    proc = _run(browser, tmp_path / f"profile-{width}", f"--window-size={width},900",
+                "--dump-dom", (tmp_path / name).resolve().as_uri())
+    match = re.search(r'data-measure="([^"]*)"', proc.stdout)
+    assert match, proc.stdout[:2000]
+    return json.loads(html.unescape(match.group(1)))
+
+
+@pytest.fixture(scope="module")
+def demo_report_page(tmp_path_factory) -> str:
+    """The report page of a warehouse published from the demo data (31 provinces, the 13th FYP,
+    the official comparison, the runs, the data quality)."""
+    from carbon_assess.demo import write_demo_landing
+    from carbon_assess.pipeline import run_pipeline
+
+    root = tmp_path_factory.mktemp("layout")
+    write_demo_landing(root / "landing")
+    url = f"duckdb:///{root / 'warehouse.duckdb'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CARBON_ASSESS_HOME", str(root / "home"))
+        run_pipeline(root / "landing", url, vintage="demo")
+    return report.render_report_html(report.load_report(url))
+
+
+def test_report_page_reads_well_at_1280_px_and_in_the_airflow_frame(tmp_path, demo_report_page):
+    """At 1280 px the "reason and margin" column squeezed every row to one word a line (a
+    10,390 px page, 262 px a province row) and the table ran past the page's edge. Now: the
+    province table fits the window, its rows are a few lines tall, the page is no taller than
+    its rows need; inside the Airflow frame no table widens the page (a wide one scrolls in its
+    own box)."""
+    browser = _chromium()
+    wide = _measure(browser, tmp_path, demo_report_page, 1280)
+    tables = wide["tables"]
+    provinces = tables[0]
+    assert provinces["rows"] == 32  # header and the 31 provinces of the demo data
+    assert provinces["narrowest_note"] >= 200, provinces  # a column, not a word
+    assert provinces["height"] <= provinces["rows"] * ROW_WITH_NOTE_PX, provinces
+    bound = PAGE_TEXT_PX + sum(t["rows"] * (ROW_WITH_NOTE_PX if t["narrowest_note"] else ROW_PX)
+                               for t in tables)
+    assert wide["height"] <= bound, (wide["height"], bound)
+    assert wide["scroll_width"] <= wide["client_width"], wide  # no sideways scrolling
+    assert provinces["width"] <= provinces["box_width"] + 1, provinces  # fits at 1280
+
+    framed = _measure(browser, tmp_path, demo_report_page, AIRFLOW_FRAME_PX)
+    assert framed["scroll_width"] <= framed["client_width"], framed
+    for table in framed["tables"]:
+        assert table["box_right"] <= framed["client_width"], table
+        if table["width"] > table["box_width"] + 1:  # wider than its box: the box scrolls
+            assert table["box_overflow"] in ("auto", "scroll"), table

@@ -811,3 +811,102 @@ def test_a_met_but_vetoed_province_is_coloured_by_its_grade_not_green():
     assert "veto: annual target missed by 0.06 pp (3.60 % &lt; 3.66 %)" in jiangxi
     assert "ahead by 4.26 pp: 9.8 Mt CO2 more" in jiangxi
     assert 'class="badge good">met<' in _row(page, "Beijing")
+
+
+# ------------------------------------------------------------- issue 18, step 7: acting on it
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+REJECTED_JSON = "20990101T020000Z-rej002"
+
+
+@pytest.mark.airflow
+def test_a_link_opened_while_logged_out_goes_to_the_login_page(client, auth_manager):
+    """A browser without a session (a bookmarked page, an expired login) lands on the auth
+    manager's login page with `next` back to the page, not on `{"detail":"Not authenticated"}`;
+    a caller that does not ask for HTML still gets the 401."""
+    from urllib.parse import parse_qs, urlsplit
+
+    login = urlsplit(auth_manager.get_url_login()).path  # SimpleAuthManager: /auth/login
+    assert "login" in login
+    for path in ("/", "/province/630000", f"/quarantine/{REJECTED}", "/validation/x"):
+        response = client.get(path, headers={"Accept": BROWSER_ACCEPT}, follow_redirects=False)
+        assert response.status_code in (302, 303, 307), (path, response.status_code)
+        assert "Not authenticated" not in response.text
+        location = urlsplit(response.headers["location"])
+        assert location.path == login, response.headers["location"]
+        assert parse_qs(location.query)["next"] == [f"http://testserver{path}"]
+    api = client.get("/api/assessment.json", headers={"Accept": "application/json"},
+                     follow_redirects=False)
+    assert api.status_code == 401 and api.json() == {"detail": "Not authenticated"}
+
+
+@pytest.mark.airflow
+def test_quarantine_page_lists_the_cells_with_province_and_year_and_no_server_path(
+        client, viewer, outcomes):
+    """A rejected run whose quarantine folder has report.json (what `write_report` writes): the
+    page is HTML with a table per finding (file, row, province and year, column, value), not
+    the markdown text, and no absolute path of the server (work directory, quarantine folder,
+    Data Docs, the report in the run's reason) appears; the report is named by its place in the
+    assessment home."""
+    import duckdb
+
+    from carbon_assess.quarantine import render_offender, write_report
+
+    home = outcomes["home"]
+    folder = home / "quarantine" / REJECTED_JSON
+    cell = {"file": "prov_gdp.csv", "sheet": None, "row": 12, "column": "地区生产总值(亿元)",
+            "value": "24170", "detail": None, "region_code": "630000", "year": 2015}
+    finding = {"run_id": REJECTED_JSON, "source": "gdp", "column": "value", "severity": "error",
+               "expectation": "expect_column_values_to_be_null: a cell 10x both neighbours",
+               "success": False, "unexpected_count": 1, "examples": render_offender(cell),
+               "rule": "a cell 10^k times both its series neighbours", "note": None,
+               "offenders": [cell]}
+    held = {**finding, "success": True, "unexpected_count": 0, "examples": "", "offenders": [],
+            "rule": "value must be >= 0", "expectation": "expect_column_values_to_be_between"}
+    summary = {"run_id": REJECTED_JSON, "workdir": str(home / "runs" / REJECTED_JSON),
+               "status": "failed", "errors": 1, "warnings": 0, "quarantine": str(folder),
+               "data_docs_path": str(folder / "validation" / "data_docs" / "index.html")}
+    report_md, _ = write_report(summary, [finding, held], folder)
+    con = duckdb.connect(outcomes["url"].removeprefix("duckdb:///"))
+    try:
+        _log_run(con, REJECTED_JSON, 6, "rejected", failed_stage="validate",
+                 reason=f"validation failed: 1 error(s) in gdp; report: {report_md}",
+                 report_path=str(report_md), vintage="demo")
+    finally:
+        con.close()
+
+    response = client.get(f"/quarantine/{REJECTED_JSON}", headers=viewer)
+    assert response.status_code == 200, response.text[:2000]
+    page = response.text
+    assert "<pre" not in page and "| file | row |" not in page  # a page, not markdown
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", _row(page, "prov_gdp.csv"), re.S)
+    assert cells[:5] == ["prov_gdp.csv", "12", "青海省 (630000) 2015", "地区生产总值(亿元)",
+                         "<code>24170</code>"]
+    assert 'class="badge bad">error<' in page and "1 failed error expectations" in page
+    assert "Expectations that held (1)" in page
+    assert f"report: quarantine/{REJECTED_JSON}/report.md" in page
+    assert str(home) not in page
+    assert not re.search(r"(?<![\w:/])/(tmp|work|home|root|srv|var|opt|usr)/", page)
+
+
+def test_a_plan_with_only_its_base_year_is_not_drawn(published):
+    """The demo data end in 2020, the 14th FYP's base year: the warehouse has Qinghai's 14th-plan
+    intensity for 2020 only. The province page draws the 11th-13th plans and says the 14th has
+    only its base year; no chart series, legend or table of the 14th."""
+    import duckdb
+
+    con = duckdb.connect(published["url"].removeprefix("duckdb:///"), read_only=True)
+    try:
+        years = con.execute("select distinct year from carbon.fct_intensity "
+                            "where plan_id = '14th' and province_code = '630000'").fetchall()
+    finally:
+        con.close()
+    assert years == [(2020,)]  # what the page must not draw as a plan
+
+    data = report.load_province(published["url"], "630000")
+    assert [p["plan_id"] for p in data["plans"]] == ["11th", "12th", "13th"]
+    page = report.render_province_html(data)
+    assert "13th (prices of 2015)" in page and "13th decline" in page  # the charts are there
+    assert "14th (prices" not in page and "14th decline" not in page
+    assert "14th Five-Year Plan 2021" not in page  # no table of its own
+    assert "The 14th Five-Year Plan (2021–2025) has only its base year 2020 so far" in page

@@ -28,6 +28,7 @@ Nothing heavy is imported at module level (DuckDB and psycopg load on first quer
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -42,8 +43,14 @@ from carbon_assess.publish import (
     parse_warehouse_url,
     postgres_warehouse,
 )
-from carbon_assess.report.data_docs import data_docs_file, quarantine_report_file
+from carbon_assess.report.data_docs import (
+    data_docs_file,
+    quarantine_report_data_file,
+    quarantine_report_file,
+)
 from carbon_assess.report.formatting import quality_verdict
+
+log = logging.getLogger(__name__)
 
 DEFAULT_RUN_LIMIT = 10
 # A DuckDB file being published (or rolled back) is locked, for readers too: `show` and the pages
@@ -430,10 +437,15 @@ def load_quarantine_report(
 ) -> dict[str, Any]:
     """A rejected run's quarantine report for the page `/quarantine/<run_id>`: `run` (its
     run-log row), `path` and `text` of the report.md its row names in `report_path`, served only
-    when `quarantine_report_file` finds it inside `<quarantine_dir>/<run_id>/`. ReportNotFound
-    for an unknown run, a run without a report, or a path outside that folder."""
+    when `quarantine_report_file` finds it inside `<quarantine_dir>/<run_id>/`; `folder` its
+    place in the assessment home (`quarantine/<run_id>/`, never the server's path) and, from the
+    report.json beside it, `report` (the summary: status, stage, counts, `explanation`),
+    `failed` (the result rows that did not hold, errors first, with their offenders) and
+    `passed` (None without a report.json: the page shows the text). ReportNotFound for an
+    unknown run, a run without a report, or a path outside that folder."""
     data = _base(warehouse_url)
-    data.update(_url=warehouse_url, run_id=run_id, run=None, path=None, text="")
+    data.update(_url=warehouse_url, run_id=run_id, run=None, path=None, text="",
+                folder=f"quarantine/{run_id}/", report=None, failed=[], passed=[])
 
     def load(reader: _Reader, tables: set[str], data: dict[str, Any]) -> None:
         found = reader.rows(_RUN_SQL, [run_id]) if "meta_pipeline_run" in tables else []
@@ -446,8 +458,32 @@ def load_quarantine_report(
         data["run"] = run
         data["path"] = path
         data["text"] = path.read_text(encoding="utf-8", errors="replace")
+        _load_report_data(data, quarantine_report_data_file(path))
 
     return _guarded(data, load, needs="run log")
+
+
+def _load_report_data(data: dict[str, Any], path: Path | None) -> None:
+    """The report.json of a quarantine report (`quarantine.write_report`) as the page shows it;
+    nothing when it is missing or unreadable (the page falls back to report.md's text)."""
+    import json
+
+    from carbon_assess.quarantine import explanation, failed_first
+
+    if path is None:
+        return
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        results = [r for r in payload.get("results") or [] if isinstance(r, dict)]
+        summary = {k: v for k, v in payload.items() if k != "results"}
+        data["failed"] = failed_first([{**r, "offenders": r.get("offenders") or []}
+                                       for r in results if "success" in r])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        log.warning("quarantine report data %s unreadable: %s", path.name, exc)
+        data["failed"] = []
+        return
+    data["passed"] = [r for r in results if r.get("success")]
+    data["report"] = {**summary, "explanation": explanation(summary)}
 
 
 # ---------------------------------------------------------------------------------- a province
@@ -477,12 +513,21 @@ _PROVINCE_ASSESSMENT_SQL = f"""
 """
 
 
+def _base_year_only(plan: dict[str, Any]) -> bool:
+    """A plan whose rows are all its base year (the 14th FYP while only 2020 is in): nothing of
+    the plan itself has happened yet, so it is no plan to draw."""
+    base = (plan.get("plan_info") or {}).get("base_year")
+    return base is not None and all(
+        r.get("assessment") is None and r["year"] <= int(base) for r in plan["years"])
+
+
 def load_province(warehouse_url: str, code: str) -> dict[str, Any]:
     """One province (by GB/T 2260 code, English, full or short Chinese name): its carbon intensity
-    and declines per plan and year, with the assessment of each year. ReportNotFound when the
+    and declines per plan and year, with the assessment of each year (`plans`); a plan with no
+    year after its base year is not among them but in `base_year_only`. ReportNotFound when the
     warehouse has no such province."""
     data = _base(warehouse_url)
-    data.update(_url=warehouse_url, query=code, province=None, plans=[])
+    data.update(_url=warehouse_url, query=code, province=None, plans=[], base_year_only=[])
 
     def load(reader: _Reader, tables: set[str], data: dict[str, Any]) -> None:
         found = reader.rows(_PROVINCE_SQL, [code, code, code, code])
@@ -514,7 +559,11 @@ def load_province(warehouse_url: str, code: str) -> dict[str, Any]:
                 if p == plan_id and year not in seen:
                     years.append({"plan_id": p, "year": year, "assessment": a})
             years.sort(key=lambda r: r["year"])
-            out.append({"plan_id": plan_id, "plan_info": info.get(plan_id), "years": years})
+            plan = {"plan_id": plan_id, "plan_info": info.get(plan_id), "years": years}
+            if _base_year_only(plan):
+                data["base_year_only"].append(plan)
+            else:
+                out.append(plan)
         data["plans"] = out
 
     return _guarded(data, load)

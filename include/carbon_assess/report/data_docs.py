@@ -8,6 +8,7 @@ from pathlib import Path
 from carbon_assess.workdir import RUN_ID_PATTERN, Run
 
 QUARANTINE_REPORT = "report.md"
+QUARANTINE_REPORT_DATA = "report.json"  # the same report as data, beside it
 
 
 def data_docs_file(runs_dir: str | Path, run_id: str, path: str = "index.html") -> Path | None:
@@ -56,3 +57,15 @@ def quarantine_report_file(
     if target.name != QUARANTINE_REPORT or not target.is_relative_to(folder):
         return None
     return target if target.is_file() else None
+
+
+def quarantine_report_data_file(report_file: Path) -> Path | None:
+    """The `report.json` beside a quarantine report found by `quarantine_report_file`, if it
+    exists and, once every symlink is resolved, lies in the same folder; else None."""
+    try:
+        target = (report_file.parent / QUARANTINE_REPORT_DATA).resolve()
+    except (OSError, ValueError, RuntimeError):
+        return None
+    if target.parent != report_file.parent or not target.is_file():
+        return None
+    return target

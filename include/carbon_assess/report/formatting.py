@@ -6,6 +6,7 @@ Plain functions, registered as Jinja filters in `templating`; nothing here build
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -53,6 +54,36 @@ def link_part(value: Any) -> str:
     """A path segment or query value of a relative link, percent-encoded (the template then
     escapes it for the attribute)."""
     return quote(str(value), safe="")
+
+
+# An absolute path in a message (`/srv/carbon/quarantine/<run>/report.md`, `/tmp/x/landing/a.csv`):
+# starts at a slash that follows no word, dot, colon or slash (so URLs stay as they are).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~\\-])/(?:[^\s/'\"()<>,;|]+/)+[^\s/'\"()<>,;|]*")
+# Folders of the assessment home whose inner paths mean something to a user.
+_HOME_FOLDERS = ("quarantine", "runs")
+
+
+def _short_path(match: re.Match[str]) -> str:
+    parts = match.group(0).split("/")
+    for i in range(len(parts) - 2, 0, -1):
+        if parts[i] in _HOME_FOLDERS:
+            return "/".join(parts[i:])
+    return parts[-1] or parts[-2]
+
+
+def no_server_paths(value: Any) -> str:
+    """A message without the server's absolute paths: a path inside the assessment home as
+    `quarantine/<run_id>/report.md` or `runs/...`, any other by its last part (a landing file's
+    name)."""
+    return _ABSOLUTE_PATH.sub(_short_path, "" if value is None else str(value))
+
+
+def unit_year(offender: dict[str, Any]) -> str:
+    """Whose figure an offending cell is (`青海省 (630000) 2015`), always, even where the
+    finding's detail names it too; '' for an offender without a unit."""
+    from carbon_assess.quarantine import unit_year as label
+
+    return label({**offender, "detail": None})
 
 
 def status_class(status: Any) -> str:

@@ -79,7 +79,8 @@ def render_validation_html(data: dict[str, Any], root: str = "../") -> str:
 
 def render_quarantine_html(data: dict[str, Any], root: str = "../") -> str:
     """A rejected run's quarantine report (served at `<root>quarantine/<run_id>`), of
-    `load_quarantine_report`'s data: the report.md as escaped preformatted text."""
+    `load_quarantine_report`'s data: each finding with its cells in a table; report.md as
+    escaped text only for a report without its report.json. No server path is shown."""
     return str(render("quarantine.html", data=data, root=root, dag_id=DAG_ID))
 
 

@@ -49,6 +49,8 @@ ENV.filters.update(
     severity_class=formatting.severity_class,
     run_status_class=formatting.run_status_class,
     coord=_coord,
+    no_server_paths=formatting.no_server_paths,
+    unit_year=formatting.unit_year,
 )
 
 
