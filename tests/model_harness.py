@@ -42,6 +42,7 @@ from carbon_assess import reference
 from carbon_assess.ingest.schema import RAW_SCHEMA
 from carbon_assess.ingest.sheets import SHEETS, sheet_column_types
 from carbon_assess.transform import (
+    FLAGGED_CELLS_COLUMNS,
     OFFICIAL_RESULTS_COLUMNS,
     RAW_GROUPS,
     current_factor_version,
@@ -66,6 +67,7 @@ def source_types() -> dict[str, tuple[tuple[str, str], ...]]:
     types |= dict.fromkeys(RAW_GROUPS, raw)
     types |= {f"sheet_{kind}": tuple(sheet_column_types(kind)) for kind in SHEETS}
     types["official_results"] = tuple((c, "varchar") for c in OFFICIAL_RESULTS_COLUMNS)
+    types["raw_flagged_cells"] = FLAGGED_CELLS_COLUMNS
     types["run_parameters"] = (("method", "varchar"), ("factor_version", "varchar"),
                                ("electricity_trade", "boolean"))
     return types

@@ -147,6 +147,11 @@ class Run:
         return self.validation_dir / "results.parquet"
 
     @property
+    def flagged_cells(self) -> Path:
+        """Every raw cell a warning flags (the evidence that makes a verdict provisional)."""
+        return self.validation_dir / "flagged_cells.parquet"
+
+    @property
     def data_docs_dir(self) -> Path:
         return self.validation_dir / "data_docs"
 

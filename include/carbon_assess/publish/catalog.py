@@ -467,6 +467,12 @@ TABLES: tuple[Table, ...] = (
               "or 0.51 % more GDP in 2015'"),
             _REGION,
             _LEVEL,
+            C("verdict_is_provisional", BOOL, "True when a cell that decides the verdict (any "
+              "fuel in the base or assessment year, base-year GDP, the GDP index chain) carries a "
+              "validation warning (reference/verdict_evidence_rules.csv exempts the documented "
+              "blank-value and rounding policies): the verdict stands until the cell is checked"),
+            C("provisional_cells", V, "The flagged input cells behind a provisional verdict: "
+              "file, row, column, year and rule; null when none"),
         ),
         primary_key=("plan_id", "region_code", "assessment_year"),
         indexes=(("region_code", "assessment_year"), ("province_code", "assessment_year"),

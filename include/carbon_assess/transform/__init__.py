@@ -69,6 +69,12 @@ class AssessmentResult(TypedDict):
     official_agreement: list[OfficialAgreement]
 
 
+# raw_flagged_cells: every raw cell a validation warning flags (validate.sql_engine writes them to
+# Run.flagged_cells), the evidence of provisional verdicts (int_verdict_evidence)
+FLAGGED_CELLS_COLUMNS = (("kind", "varchar"), ("region_code", "varchar"), ("year", "bigint"),
+                         ("variable", "varchar"), ("fuel", "varchar"), ("source_file", "varchar"),
+                         ("source_row", "bigint"), ("source_column", "varchar"),
+                         ("rule", "varchar"), ("description", "varchar"))
 RAW_GROUPS = {  # source table -> raw source kinds (ingest.schema.SOURCE_KINDS) it unions
     "raw_energy": ("energy_consumption", "energy_production"),
     "raw_economy": ("gdp", "gdp_index", "population"),
@@ -129,8 +135,8 @@ def load_sources(con: Any, run: Run) -> None:
 
 
 def load_statistics(con: Any, run: Run) -> None:
-    """The reference tables, the run's raw Parquet and the macros: all the staging of the
-    statistics needs (see `consumption_status`)."""
+    """The reference tables, the run's raw Parquet, the cells validation flagged
+    (`raw_flagged_cells`, the evidence of provisional verdicts) and the macros."""
     import pyarrow as pa
 
     for name in reference.names():
@@ -150,6 +156,12 @@ def load_statistics(con: Any, run: Run) -> None:
         con.register(f"{view}_arrow", RAW_SCHEMA.empty_table())
         con.execute(f"create or replace table {view} as select * from {view}_arrow")
         con.unregister(f"{view}_arrow")
+    flagged = str(run.flagged_cells).replace("'", "''")
+    con.execute(
+        f"create or replace view raw_flagged_cells as select * from read_parquet('{flagged}')"
+        if run.flagged_cells.exists() else
+        "create or replace table raw_flagged_cells ("
+        + ", ".join(f"{c} {t}" for c, t in FLAGGED_CELLS_COLUMNS) + ")")
     create_macros(con)
 
 

@@ -4,7 +4,8 @@ As dbt derives its DAG from `ref()`, the order here is derived from the SQL: a m
 every other model whose name appears in its text (comments and string literals aside). Nothing
 lists the models or their order by hand; adding `sql/fct_x.sql` adds the table `fct_x` in the
 right place. Sources (tables the runner loads before any model) are `ref_<reference table>`,
-`raw_energy`, `raw_economy`, `sheet_<kind>` and `run_parameters` (see `transform.sources`).
+`raw_energy`, `raw_economy`, `raw_flagged_cells`, `sheet_<kind>` and `run_parameters`
+(`transform.load_statistics`).
 
 A model is a table unless its SQL says `-- materialized: view` (see `Model.materialized`).
 

@@ -46,7 +46,12 @@ from typing import Any
 from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SCHEMA, SOURCE_KINDS
 from carbon_assess.quarantine import MAX_EXAMPLES, MAX_REPORT_ROWS, render_offender
 from carbon_assess.settings import duckdb_connect
-from carbon_assess.transform import NEGATIVE_NOISE, load_statistics, set_run_parameters
+from carbon_assess.transform import (
+    FLAGGED_CELLS_COLUMNS,
+    NEGATIVE_NOISE,
+    load_statistics,
+    set_run_parameters,
+)
 from carbon_assess.transform.models import run_models, upstream
 from carbon_assess.validate.blanks import CONSEQUENCES, _as_applied, _share
 from carbon_assess.validate.checks import (
@@ -81,7 +86,7 @@ from carbon_assess.validate.common import (
     times,
 )
 from carbon_assess.validate.offenders import offender
-from carbon_assess.validate.suites import Rule, rules_for
+from carbon_assess.validate.suites import WARNING, Rule, rules_for
 from carbon_assess.workdir import Run
 
 __all__ = ["UnsupportedRule", "raw_row_count", "validate_raw_in_duckdb"]
@@ -795,6 +800,7 @@ def _validate(con: Any, run: Run, run_id: str, files: dict[str, Path], pinned: s
                                                 for f in RAW_SCHEMA}))
         batches[kind].placeholders = count
     results: dict[str, list[dict[str, Any]]] = {}
+    flagged: list[str] = []
     for kind in [k for k in SOURCE_KINDS if k in batches]:
         batch = batches[kind]
         _batch_view(con, batch)
@@ -803,4 +809,45 @@ def _validate(con: Any, run: Run, run_id: str, files: dict[str, Path], pinned: s
         _evaluate(con, checks)
         records = _records(con, batch, checks)
         results[kind] = [_result_row(run_id, kind, check, records) for check in checks]
+        flagged += _flagged(con, batch, checks)
+    _write_flagged(run, con, flagged)
     return results
+
+
+def _evidence_exempt() -> frozenset[str]:
+    """The warning rules whose cells never make a verdict provisional
+    (reference/verdict_evidence_rules.csv: the documented blank-value and rounding policies)."""
+    from carbon_assess import reference
+
+    return frozenset(r["rule"] for r in reference.load("verdict_evidence_rules")
+                     if r["makes_provisional"].strip().lower() == "false")
+
+
+def _flagged(con: Any, batch: _Batch, checks: list[_Check]) -> list[str]:
+    """SELECTs of every raw row (not only the first MAX_REPORT_ROWS) that a failed warning of
+    `batch` flags, with its lineage and the rule: the cells whose verdicts become provisional."""
+    exempt = _evidence_exempt()
+    selects = []
+    for check in checks:
+        rule = check.rule
+        if (rule.severity != WARNING or rule.key in exempt or not check.count
+                or check.unexpected is None or check.windowed or batch.path is None):
+            continue
+        description = _literal(rule.description)
+        selects.append(
+            f"select '{batch.kind}' as kind, b.region_code::varchar as region_code, "
+            "b.year::bigint as year, b.variable::varchar as variable, b.fuel::varchar as fuel, "
+            "b.source_file::varchar as source_file, b.source_row::bigint as source_row, "
+            f"b.source_column::varchar as source_column, '{rule.key}' as rule, "
+            f"{description} as description from src_{batch.kind} as b where b.__idx in "
+            f"(select __idx from {check.relation} where {check.unexpected})")
+    return selects
+
+
+def _write_flagged(run: Run, con: Any, selects: list[str]) -> None:
+    """`<workdir>/validation/flagged_cells.parquet` (empty when nothing is flagged)."""
+    empty = ("select " + ", ".join(f"null::{t} as {c}" for c, t in FLAGGED_CELLS_COLUMNS)
+             + " where false")
+    sql = "\nunion all\n".join([empty, *selects])
+    target = str(run.flagged_cells).replace("'", "''")
+    con.execute(f"copy ({sql}) to '{target}' (format parquet)")

@@ -1,6 +1,8 @@
 -- Each province against its plan target, for every year of the plan (DESIGN.md §7): the figures
 -- and verdicts of int_target_assessment with the note, reason and margin text of
 -- int_assessment_notes. Columns added later go at the end (published tables keep their order).
+-- A verdict decided by a cell that validation flagged with a warning (int_verdict_evidence) is
+-- provisional: verdict_is_provisional, the cells in provisional_cells and in the reason.
 select
     a.plan_id,
     province_code_of(r.region_level, a.region_code) as province_code,
@@ -30,14 +32,20 @@ select
     a.veto,
     n.note,
     a.rules_version,
-    n.reason,
+    concat_ws('; ', n.reason, case when e.flagged_cells > 0
+        and a.status in ('met', 'missed', 'on schedule', 'behind')
+        then 'provisional: decided by flagged input ' || e.provisional_cells end) as reason,
     a.margin_pp,
     a.margin_co2_mt,
     a.margin_gdp_pct,
     n.margin_text,
     a.region_code,
-    r.region_level
+    r.region_level,
+    coalesce(e.flagged_cells, 0) > 0 and a.status in ('met', 'missed', 'on schedule', 'behind')
+        as verdict_is_provisional,
+    e.provisional_cells
 from int_target_assessment as a
 join int_assessment_notes as n using (plan_id, region_code, assessment_year)
+left join int_verdict_evidence as e using (plan_id, region_code, assessment_year)
 left join dim_region as r on r.region_code = a.region_code
 order by a.plan_id, a.region_code, a.assessment_year

@@ -4,7 +4,9 @@
 --   excursion (error): a cell 10^k times (k a non-zero integer, within the `excursion` tolerance
 --     in log10) both its neighbours in its own series (same unit, variable, fuel; consecutive
 --     years; both neighbours at least the kind's level floor, chk_level_rules): a typo or a
---     unit slip, noted at that cell.
+--     unit slip, noted at that cell (unless a level shift already names it). Downward only for
+--     the series where near zero is implausible (chk_level_both: coal, GDP, population), as
+--     for level shifts: other fuels do dip to near zero for real.
 --   implied_deflator (warning): d(t) = (GDP(t) / GDP(t-1)) / (index(t) / 100) - 1 outside the
 --     unit_year band, or beyond both peer bounds (deviation from the median d of the same year
 --     over units of the same level, and that deviation in MADs; >= chk_level_min_provinces
@@ -31,6 +33,8 @@ series as (
     select
         obs.kind,
         obs.__idx,
+        obs.variable,
+        obs.fuel,
         obs.year,
         obs.value,
         obs.unit,
@@ -60,8 +64,8 @@ excursions as (
     select steps.kind, steps.__idx, 'excursion' as col,
         chk_fmt(steps.value) || ' ' || steps.unit || ' is '
             || case when round(steps.up) > 0
-                then 'about ' || format('{:,}', (10::hugeint ** round(steps.up)::bigint)) || 'x'
-                else 'about 1/' || format('{:,}', (10::hugeint ** (-round(steps.up))::bigint))
+                then 'about ' || format('{:,}', (10 ** round(steps.up))::hugeint) || 'x'
+                else 'about 1/' || format('{:,}', (10 ** (-round(steps.up)))::hugeint)
                     || ' of' end
             || ' both its neighbours in its own series (' || chk_fmt(steps.prev_value) || ' in '
             || steps.prev_year || ', ' || chk_fmt(steps.next_value) || ' in ' || steps.next_year
@@ -70,6 +74,16 @@ excursions as (
     where round(steps.up) = round(steps.down) and round(steps.up) <> 0
         and abs(steps.up - round(steps.up)) <= bounds.excursion_tol
         and abs(steps.down - round(steps.down)) <= bounds.excursion_tol
+        and (steps.up > 0 or exists (  -- downward only where near zero is implausible
+            select 1 from chk_level_both as both_ways
+            where both_ways.kind = steps.kind and both_ways.variable = steps.variable
+                and both_ways.fuel = coalesce(steps.fuel, '')
+        ))
+        and not exists (  -- a level shift (raw_level_shift.sql) already names the cell
+            select 1 from chk_level_shift as shifted
+            where shifted.kind = steps.kind and shifted.__idx = steps.__idx
+                and shifted.level_shift > getvariable('chk_level_shift_max')
+        )
 ),
 gdp as (
     select region_code, year, arg_max(value, __idx) as value
