@@ -28,13 +28,14 @@ from carbon_assess import reference
 from carbon_assess.validate.suites import (
     ERROR,
     SUITES_DIR,
+    WARNING,
     Rule,
     gx_suite,
     stable_json,
     write_suite_json,
 )
 
-OUTPUT_SUITE_VERSION = "2026-12-01.2"  # bump when a rule, bound or severity changes
+OUTPUT_SUITE_VERSION = "2026-12-07.1"  # bump when a rule, bound or severity changes
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 # The published tables the gate checks and their keys (publish/catalog.py primary keys).
@@ -78,15 +79,32 @@ def _finite(column: str) -> Rule:
                  f"{column} must be a finite number (no NaN or infinity)", column)
 
 
-def _decline_range(column: str) -> Rule:
+def _decides(value: bool) -> dict[str, Any]:
+    """GX 1.x row condition `decides_verdict == value` (the gate relations' flag: the unit has a
+    target in the row's plan, dim_target)."""
+    return {"type": "comparison", "column": {"name": "decides_verdict"}, "operator": "==",
+            "parameter": value}
+
+
+def _decline_range(column: str) -> list[Rule]:
     # A decline of 100 % or more would need an intensity of 0 or below; -100 % or less an
     # intensity at least doubled against the base (or previous) year. The real NBS declines lie
-    # between -25 % and 48 %; zero GDP or coal gave 100 % and -245 % (issue 10).
-    return Rule(f"{column}_range", "ExpectColumnValuesToBeBetween",
-                {"column": column, "min_value": DECLINE_MIN, "max_value": DECLINE_MAX,
-                 "strict_min": True, "strict_max": True},
-                ERROR, f"{column} must be strictly between {DECLINE_MIN} and {DECLINE_MAX} %",
-                cell=column)
+    # between -25 % and 48 %; zero GDP or coal gave 100 % and -245 % (issue 10). The severity
+    # follows the verdict: an error in a row that decides one (the unit has a target in the
+    # plan), a warning elsewhere (the 11th FYP has no carbon targets: Hainan 2007, consumption
+    # method, -115 %, when its refinery opened and apparent consumption doubled).
+    kwargs = {"column": column, "min_value": DECLINE_MIN, "max_value": DECLINE_MAX,
+              "strict_min": True, "strict_max": True}
+    text = f"{column} must be strictly between {DECLINE_MIN} and {DECLINE_MAX} %"
+    return [
+        Rule(f"{column}_range", "ExpectColumnValuesToBeBetween",
+             {**kwargs, "row_condition": _decides(True)}, ERROR,
+             f"{text} (a row that decides a verdict)", cell=column),
+        Rule(f"{column}_range_no_verdict", "ExpectColumnValuesToBeBetween",
+             {**kwargs, "row_condition": _decides(False)}, WARNING,
+             f"{text} (a row that decides no verdict: a plan without a target for the unit)",
+             cell=column),
+    ]
 
 
 def _key(table: str) -> Rule:
@@ -107,8 +125,8 @@ def _intensity_rules() -> list[Rule]:
         Rule("intensity_positive", "ExpectColumnValuesToBeBetween",
              {"column": "intensity_t_per_10k_yuan", "min_value": 0, "strict_min": True},
              ERROR, "carbon intensity must be above 0", cell="intensity_t_per_10k_yuan"),
-        _decline_range("annual_decline_pct"),
-        _decline_range("cumulative_decline_pct"),
+        *_decline_range("annual_decline_pct"),
+        *_decline_range("cumulative_decline_pct"),
         # d(t) = 1 − I(t)/I(B) (int_intensity.sql), recomputed from the published intensities.
         _true("cumulative_decline_is_ratio", "cumulative_ratio_ok",
               "cumulative decline must be 100 × (1 − intensity / base-year intensity) "
@@ -151,8 +169,8 @@ def _assessment_rules() -> list[Rule]:
                                "cumulative_decline_direct_pct", "expected_decline_pct",
                                "completion_pct", "total_score", "margin_pp",
                                "margin_co2_mt", "margin_gdp_pct")),
-        _decline_range("annual_decline_pct"),
-        _decline_range("cumulative_decline_pct"),
+        *_decline_range("annual_decline_pct"),
+        *_decline_range("cumulative_decline_pct"),
         _true("end_of_plan", "end_of_plan_ok",
               "end_of_plan must be true exactly in the plan's end year (dim_plan)", "end_of_plan"),
         # The assessment reads its declines from int_intensity, published as fct_intensity.

@@ -7,6 +7,8 @@
 --   cumulative_ratio_ok     a cumulative decline is 100 × (1 − I(t)/I(B)), I(B) the intensity of
 --                           the same plan and province in the base year (years_into_plan = 0)
 --   annual_ratio_ok         an annual decline is 100 × (1 − I(t)/I(t − 1))
+--   decides_verdict         the unit has a target in the plan (dim_target): range breaks are
+--                           errors there, warnings elsewhere (output_suites._decline_range)
 -- "Is" means equal within the one tolerance of the macro reaches (1e-9 pp) both ways; a blank
 -- decline passes (blank declines are judged in the assessment: insufficient data), a decline
 -- whose ratio cannot be formed (no base-year or previous-year intensity) fails.
@@ -29,6 +31,11 @@ expected as (
 )
 select
     *,
+    exists (
+        select 1 from dim_target as t
+        where t.plan_id = expected.plan_id and t.region_code = expected.region_code
+            and t.target_pct is not null
+    ) as decides_verdict,
     intensity_t_per_10k_yuan is null or isfinite(intensity_t_per_10k_yuan)
         as intensity_t_per_10k_yuan_finite,
     energy_intensity_tce_per_10k_yuan is null or isfinite(energy_intensity_tce_per_10k_yuan)

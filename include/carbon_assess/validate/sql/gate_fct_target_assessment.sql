@@ -115,6 +115,11 @@ grades as (
 )
 select
     *,
+    exists (  -- the unit has a target in the plan: range breaks are errors, else warnings
+        select 1 from dim_target as t
+        where t.plan_id = grades.plan_id and t.region_code = grades.region_code
+            and t.target_pct is not null
+    ) as decides_verdict,
     case
         when not in_table then 'no row in fct_target_assessment'
         when status is null then 'status blank'
