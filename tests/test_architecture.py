@@ -22,7 +22,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "include" / "carbon_assess"
 LAYERS = (
     {"carbon_assess", "errors", "reference", "workdir", "quarantine", "settings", "landing"},
-    {"ingest"},
+    {"ingest", "fetch"},
     {"transform"},
     {"validate"},
     {"publish"},

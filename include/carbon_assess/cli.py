@@ -17,6 +17,8 @@ from typing import Any
 
 from carbon_assess.demo import write_demo_landing
 from carbon_assess.errors import EXIT_FAILURE, EXIT_OK, CarbonAssessError, printable
+from carbon_assess.fetch import nbs
+from carbon_assess.fetch.snapshots import list_snapshots, snapshot_vintage, snapshots_root
 from carbon_assess.ingest.provinces import resolve_province
 from carbon_assess.ingest.regions import resolve_region
 from carbon_assess.pipeline import (
@@ -107,11 +109,20 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _vintage(args: argparse.Namespace) -> str:
+    """--vintage, else the snapshot id of the fetched content in the landing folder (see
+    `carbon-assess fetch`), else 'unlabelled'."""
+    vintage = snapshot_vintage(args.landing, args.vintage)
+    if not args.vintage and vintage != "unlabelled":
+        print(f"vintage {vintage} (the NBS portal snapshot of this landing content)")
+    return vintage
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     result = run_pipeline(
         args.landing,
         args.warehouse,
-        vintage=args.vintage,
+        vintage=_vintage(args),
         method=args.method,
         workdir=args.workdir,
         electricity_trade=args.electricity_trade,
@@ -130,7 +141,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     run_id = new_run_id()
     # kept (under $CARBON_ASSESS_HOME/runs) so that the report and Data Docs can be opened
     run = Run(Path(args.workdir)) if args.workdir else Run.in_home(run_id)
-    ingested = ingest_stage(args.landing, run, run_id, vintage=args.vintage)
+    ingested = ingest_stage(args.landing, run, run_id, vintage=_vintage(args))
     validated = validate_stage(run)
     _print_lines(_summary_lines({"run_id": run_id, "ingest": ingested, "validate": validated}))
     return EXIT_OK
@@ -218,6 +229,48 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list_snapshots()
+    if not args.landing:
+        raise CarbonAssessError("fetch: give --landing DIR (or --list)")
+    result = nbs.fetch_release(args.landing, base_url=args.base_url, years=args.years,
+                               indicators=args.indicators,
+                               accept_unit_change=args.accept_unit_change)
+    lines = [f"snapshot {result['snapshot_id']}: {result['indicators']} indicator(s), years "
+             f"{result['years']}, {result['requests']} request(s), kept in "
+             f"{result['snapshot']}"]
+    if result["changed"]:
+        lines.append(f"wrote {len(result['files'])} file(s) to {result['landing']}: "
+                     + ", ".join(f"{f} ({result['rows'][f]} rows)" for f in result["files"]))
+        lines.append(f"vintage {result['vintage']}: `carbon-assess run --landing "
+                     f"{result['landing']}` assesses it under this vintage")
+    else:
+        lines.append(f"landing folder unchanged: the portal serves the content of snapshot "
+                     f"{result['vintage']} (its vintage); nothing written")
+    _print_lines(lines)
+    return EXIT_OK
+
+
+def _list_snapshots() -> int:
+    root = snapshots_root()
+    found = list_snapshots(root, verify=True)
+    if not found:
+        print(f"no snapshot in {root}")
+        return EXIT_OK
+    rows = [(s["id"], s["retrieved_at"][:19] + "Z", s.get("years", ""),
+             len(s.get("indicators", [])), len(s.get("requests", [])),
+             s.get("content_sha256", "")[:12],
+             "new content" if s["new_content"] else f"same as {s['vintage']}"
+             if s["vintage"] != s["id"] else "same as previous",
+             "ok" if s["intact"] else "MODIFIED")
+            for s in found]
+    print(f"{len(found)} snapshot(s) in {root}")
+    print(_format_table(["snapshot (vintage)", "retrieved (UTC)", "years", "indicators",
+                         "requests", "content", "vs previous", "sha256"], rows))
+    return EXIT_OK
+
+
 def cmd_warehouse_init(args: argparse.Namespace) -> int:
     result = init_warehouse(args.warehouse)
     print(f"warehouse ready: {result['warehouse']}")
@@ -296,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", required=True, help="landing folder (scanned recursively)")
     run.add_argument("--warehouse", required=True,
                      help="duckdb:///path/file.duckdb or postgresql://user@host:port/db")
-    run.add_argument("--vintage", default="unlabelled", help="data release label, e.g. nbs-2021")
+    run.add_argument("--vintage", help="data release label, e.g. nbs-2021 (default: the "
+                     "snapshot id of content fetched by `fetch`, else 'unlabelled')")
     run.add_argument("--method", default=DEFAULT_METHOD, choices=METHODS)
     run.add_argument("--electricity-trade", action="store_true",
                      help="also report CO2 of net imported electricity at the regional grid "
@@ -307,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser(
         "validate", parents=[common], help="ingest and validate only; publish nothing")
     validate.add_argument("--landing", required=True)
-    validate.add_argument("--vintage", default="unlabelled")
+    validate.add_argument("--vintage")
     validate.add_argument("--workdir", help="keep the work directory here")
     validate.set_defaults(func=cmd_validate)
 
@@ -327,6 +381,23 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--wide", action="store_true",
                       help="table with every column (margin, veto, scores, note), not cut")
     show.set_defaults(func=cmd_show)
+
+    fetch = sub.add_parser(
+        "fetch", parents=[common],
+        help="fetch the provincial statistics from the NBS data portal into a landing folder "
+        "(every fetch kept as a snapshot: $CARBON_ASSESS_HOME/snapshots)")
+    fetch.add_argument("--landing", help="landing folder to write the NBS long-layout files to")
+    fetch.add_argument("--base-url", default=nbs.DEFAULT_BASE_URL,
+                       help=f"the portal's site root (default {nbs.DEFAULT_BASE_URL}); requests "
+                       "go to <base-url>/easyquery.htm")
+    fetch.add_argument("--years", help="A-B (default 2000 to the current year)")
+    fetch.add_argument("--indicators", help="comma-separated keys or portal names (default "
+                       "all): " + ", ".join(w.key for w in nbs.INDICATORS))
+    fetch.add_argument("--accept-unit-change", action="store_true",
+                       help="take an indicator whose unit differs from the previous snapshot "
+                       "(refused by default)")
+    fetch.add_argument("--list", action="store_true", help="list the snapshots kept")
+    fetch.set_defaults(func=cmd_fetch)
 
     warehouse = sub.add_parser(
         "warehouse", parents=[common], help="warehouse administration")
