@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 DAG_ID = "carbon_intensity_assessment"
 EXPORT_DAG_ID = "carbon_export"
+FETCH_DAG_ID = "nbs_fetch"
 METHODS = tuple(row["method"] for row in reference.load("methods"))
 DEFAULT_METHOD = next(r["method"] for r in reference.load("methods") if r["default"] == "true")
 
@@ -64,6 +65,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "CARBON_WAREHOUSE_CONN_ID", lambda root: None, "none"),
     Setting("vintage", "Vintage", "carbon_vintage", None, lambda root: "unlabelled",
             "'unlabelled'"),
+    Setting("nbs_base_url", "NBS data portal site root", "carbon_nbs_base_url",
+            "CARBON_NBS_BASE_URL", lambda root: "https://data.stats.gov.cn",
+            "https://data.stats.gov.cn", run_param=False),
     Setting("alert_conn_id", "Alert SMTP connection", "carbon_alert_conn_id",
             "CARBON_ALERT_CONN_ID", lambda root: None, "none: alerts off", run_param=False),
     Setting("alert_to", "Alert recipients", "carbon_alert_to", "CARBON_ALERT_TO",
@@ -86,6 +90,20 @@ def landing_poll_seconds() -> float:
     if value <= 0:
         raise CarbonAssessError(f"{POLL_ENV}={raw!r} must be a positive number of seconds")
     return value
+
+
+FETCH_SCHEDULE_ENV = "CARBON_NBS_FETCH_SCHEDULE"
+DEFAULT_FETCH_SCHEDULE = "0 6 1 * *"  # monthly: the 1st, 06:00 UTC
+
+
+def nbs_fetch_schedule() -> str | None:
+    """The cron schedule of the DAG `nbs_fetch`: $CARBON_NBS_FETCH_SCHEDULE (read when the DAG
+    is parsed, like the landing watcher's settings), else monthly; `none` or `off`: on demand
+    only."""
+    raw = os.environ.get(FETCH_SCHEDULE_ENV, "").strip()
+    if raw.lower() in ("none", "off"):
+        return None
+    return raw or DEFAULT_FETCH_SCHEDULE
 
 
 DUCKDB_MEMORY_ENV = "CARBON_DUCKDB_MEMORY_LIMIT"
@@ -186,6 +204,11 @@ def quarantine_dir(project_root: Path) -> Path:
     return home(project_root) / "quarantine"
 
 
+def snapshots_dir(project_root: Path) -> Path:
+    """Where `carbon-assess fetch` and the DAG `nbs_fetch` keep every fetch's snapshot."""
+    return home(project_root) / "snapshots"
+
+
 def exports_dir(project_root: Path) -> Path:
     """Where the export DAG writes the analyst views of each release (Parquet and CSV)."""
     return home(project_root) / "exports"
@@ -243,9 +266,9 @@ def warehouse_url_from_airflow_connection(conn_id: str) -> str:
     return f"postgresql://{auth}{host}{port}/{quote(database, safe='')}{query}"
 
 
-__all__ = ["DAG_ID", "DEFAULT_METHOD", "EXPORT_DAG_ID", "HOME_ENV", "METHODS", "POLL_ENV",
-           "RUN_PARAMS", "SETTINGS", "Setting", "airflow_variable",
-           "display_url",
-           "exports_dir", "home", "landing_poll_seconds", "quarantine_dir", "resolve",
-           "runs_dir", "warehouse_url",
+__all__ = ["DAG_ID", "DEFAULT_FETCH_SCHEDULE", "DEFAULT_METHOD", "EXPORT_DAG_ID",
+           "FETCH_DAG_ID", "FETCH_SCHEDULE_ENV", "HOME_ENV", "METHODS", "POLL_ENV",
+           "RUN_PARAMS", "SETTINGS", "Setting", "airflow_variable", "display_url",
+           "exports_dir", "home", "landing_poll_seconds", "nbs_fetch_schedule",
+           "quarantine_dir", "resolve", "runs_dir", "snapshots_dir", "warehouse_url",
            "warehouse_url_from_airflow_connection", "watch_dir"]
