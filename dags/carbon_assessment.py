@@ -104,11 +104,16 @@ def _warehouse_url() -> str:
 
 
 def _landing_vintage_method() -> tuple[str, str, str]:
-    """The run's landing folder, vintage and method (param, Variable, env, default)."""
+    """The run's landing folder, vintage and method (param, Variable, env, default; an unset
+    vintage is the NBS snapshot the landing content was fetched in, if any)."""
+    from carbon_assess.fetch.snapshots import snapshot_vintage
+
     params = get_current_context()["params"]
-    return (str(settings.resolve("landing_dir", params, REPO_ROOT)),
-            str(settings.resolve("vintage", params, REPO_ROOT)),
-            params.get("method") or settings.DEFAULT_METHOD)
+    landing = str(settings.resolve("landing_dir", params, REPO_ROOT))
+    # unset: the snapshot id of content the DAG nbs_fetch wrote (carbon_assess.fetch)
+    vintage = snapshot_vintage(landing, str(settings.resolve("vintage", params, REPO_ROOT)),
+                               settings.home(REPO_ROOT))
+    return landing, vintage, params.get("method") or settings.DEFAULT_METHOD
 
 
 def _stage(stage: str, upstream: dict[str, Any]) -> dict[str, Any]:

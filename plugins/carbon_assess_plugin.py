@@ -19,6 +19,8 @@ Routes (all relative to the mount point):
                                     `<home>/quarantine/<run_id>/`), as a page: each finding's
                                     cells (file, row, province and year, column, value) from
                                     the report.json beside it, no path of the server
+- `/snapshots`                      the NBS portal snapshots behind each release (every fetch of
+                                    `carbon-assess fetch` / DAG `nbs_fetch`), without server paths
 - `/api/assessment.json`            the data of `/` as JSON (`?plan=` too)
 - `/data-docs/{run_id}/{path}`      a run's GX Data Docs, only from
                                     `<runs>/<run_id>/validation/data_docs/` (they load their
@@ -67,6 +69,7 @@ if importlib.util.find_spec("carbon_assess") is None:
 
 from carbon_assess import report, settings  # noqa: E402  (after the sys.path fallback above)
 from carbon_assess.errors import CarbonAssessError  # noqa: E402
+from carbon_assess.report.snapshots import load_snapshots, render_snapshots_html  # noqa: E402
 
 DAG_ID = settings.DAG_ID
 URL_PREFIX = "/carbon-assess"
@@ -236,6 +239,15 @@ def quarantine_page(run_id: str) -> Response:
     if data.get("state") == "empty":  # no warehouse, no run log: no such run
         return not_found
     return _html(report.render_quarantine_html(data, root="../"), _status(data))
+
+
+@app.get("/snapshots", response_class=HTMLResponse)
+def snapshots_page() -> Response:
+    """The NBS portal snapshots behind each release, and those not assessed yet."""
+    url, failed = _resolve_url()
+    data = load_snapshots(url, settings.snapshots_dir(REPO_ROOT)) if url else {
+        "state": "ok", "releases": [], "unassessed": [], "note": (failed or {}).get("message")}
+    return _html(render_snapshots_html(data))
 
 
 @app.get("/api/assessment.json")

@@ -41,6 +41,14 @@ def alert_text(context: dict[str, Any]) -> tuple[str, str]:
     report = getattr(exc, "report_path", None)
     verdict = "rejected" if rejected else "failed"
     subject = f"[carbon-assess] run {run_id} {verdict} at {stage}"
+    if getattr(dag_run, "dag_id", None) == settings.FETCH_DAG_ID:
+        return f"[carbon-assess] NBS fetch {run_id} {verdict}", "\n".join([
+            f"The NBS data portal fetch {run_id} {verdict} at task {stage!r}.",
+            "The landing folder is unchanged; no snapshot was kept for this fetch.",
+            "",
+            f"First error: {first}",
+            f"Task log: {getattr(ti, 'log_url', None) or '(see the Airflow UI)'}",
+        ])
     lines = [
         f"The carbon-intensity assessment run {run_id} {verdict} at stage {stage!r}.",
         "Nothing was published: the warehouse keeps its current release.",
