@@ -66,7 +66,12 @@ def test_every_rule_is_an_error_with_a_cell_and_a_unique_key() -> None:
     for table in OUTPUT_TABLES:
         rules = output_rules(table)
         assert len({r.key for r in rules}) == len(rules)
-        assert {r.severity for r in rules} == {"error"}  # invariants of the models: all block
+        # invariants of the models block; a decline out of range only where it decides no
+        # verdict (no target for the unit in the plan) is a warning (issue 18 step 3)
+        warnings = {r.key for r in rules if r.severity == "warning"}
+        assert warnings == {"annual_decline_pct_range_no_verdict",
+                            "cumulative_decline_pct_range_no_verdict"}
+        assert {r.severity for r in rules if r.key not in warnings} == {"error"}
         assert all(r.column for r in rules)  # the report names a column for every finding
     assert "fail" in grades() and "provisional" in grades()
     assert {"met", "missed", "insufficient data"} <= set(STATUSES)
@@ -99,7 +104,7 @@ def test_demo_run_passes_and_its_results_join_the_input_results(demo, tmp_path) 
     # sync check: one result per rule of the code's own list (tests/test_suite_rules.py names
     # the rules the gate must have)
     assert len(gate) == sum(len(output_rules(t)) for t in OUTPUT_TABLES)
-    assert all(r["success"] and r["severity"] == "error" for r in gate)
+    assert all(r["success"] for r in gate)
 
     again = check_outputs(demo, quarantine_root=tmp_path)  # a re-run replaces its own rows
     assert again["status"] == "passed" and again["errors"] == 0

@@ -17,6 +17,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from carbon_assess.reference import province_label
 from carbon_assess.workdir import Run
 
 RESULT_COLUMNS = (
@@ -54,8 +55,6 @@ def unit_year(o: dict[str, Any]) -> str:
     code, year = text(o.get("region_code")), text(o.get("year"))
     if not code or code in text(o.get("detail")):
         return ""
-    from carbon_assess.validate.common import province_label  # validate imports this module
-
     label = "nation (000000)" if code == "000000" else province_label(code)
     return f"{label} {year}".strip()
 

@@ -43,6 +43,7 @@ from carbon_assess.publish import (
     parse_warehouse_url,
     postgres_warehouse,
 )
+from carbon_assess.quarantine import explanation, failed_first
 from carbon_assess.report.data_docs import (
     data_docs_file,
     quarantine_report_data_file,
@@ -468,7 +469,6 @@ def _load_report_data(data: dict[str, Any], path: Path | None) -> None:
     nothing when it is missing or unreadable (the page falls back to report.md's text)."""
     import json
 
-    from carbon_assess.quarantine import explanation, failed_first
 
     if path is None:
         return

@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
+from carbon_assess.quarantine import unit_year as label
+
 _GOOD = {"met", "on schedule"}
 _BAD = {"missed", "behind"}
 
@@ -81,8 +83,6 @@ def no_server_paths(value: Any) -> str:
 def unit_year(offender: dict[str, Any]) -> str:
     """Whose figure an offending cell is (`青海省 (630000) 2015`), always, even where the
     finding's detail names it too; '' for an offender without a unit."""
-    from carbon_assess.quarantine import unit_year as label
-
     return label({**offender, "detail": None})
 
 

@@ -28,11 +28,6 @@ def plan_years() -> dict[int, str]:
 
 
 @cache
-def province_names() -> dict[str, str]:
-    return {row["code"]: row["name_zh"] for row in reference.load("provinces")}
-
-
-@cache
 def fossil_fuels() -> frozenset[str]:
     """Fuels with a combustion emission factor in the version a run uses (emission_factors.csv)."""
     version = current_factor_version()
@@ -69,19 +64,6 @@ def peer_levels() -> dict[str, str]:
     """GB/T 2260 code -> level (province, prefecture, county): the units a value is compared
     with (a code not in the list is a declared unit, compared with declared units)."""
     return {row["code"]: row["level"] for row in reference.load("regions")}
-
-
-@cache
-def region_names() -> dict[str, str]:
-    """Chinese names of every GB/T 2260 unit, provinces as in provinces.csv."""
-    return {**{row["code"]: row["name"] for row in reference.load("regions")},
-            **province_names()}
-
-
-def province_label(code: str) -> str:
-    """'青海省 (630000)' for a province or any GB/T 2260 unit; the code alone otherwise."""
-    name = region_names().get(code)
-    return f"{name} ({code})" if name else code
 
 
 def year_span(years: list[int]) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from carbon_assess import reference
 from carbon_assess.ingest.sheets import OPTIONAL, SHEETS, sheet_headers
-from carbon_assess.validate.common import province_label
+from carbon_assess.reference import province_label
 
 MAX_POINTS = "max_points"  # the sub-indicator's maximum (reference/measures_indicators.csv)
 MAX_POINTS_NOTE = "max_points_note"

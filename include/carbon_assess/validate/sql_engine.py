@@ -43,8 +43,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from carbon_assess import reference
 from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SCHEMA, SOURCE_KINDS
 from carbon_assess.quarantine import MAX_EXAMPLES, MAX_REPORT_ROWS, render_offender
+from carbon_assess.reference import province_label, province_names
 from carbon_assess.settings import duckdb_connect
 from carbon_assess.transform import (
     FLAGGED_CELLS_COLUMNS,
@@ -81,8 +83,6 @@ from carbon_assess.validate.common import (
     peer_levels,
     plan_years,
     plausibility_bounds,
-    province_label,
-    province_names,
     times,
 )
 from carbon_assess.validate.offenders import offender
@@ -817,8 +817,6 @@ def _validate(con: Any, run: Run, run_id: str, files: dict[str, Path], pinned: s
 def _evidence_exempt() -> frozenset[str]:
     """The warning rules whose cells never make a verdict provisional
     (reference/verdict_evidence_rules.csv: the documented blank-value and rounding policies)."""
-    from carbon_assess import reference
-
     return frozenset(r["rule"] for r in reference.load("verdict_evidence_rules")
                      if r["makes_provisional"].strip().lower() == "false")
 
