@@ -176,12 +176,18 @@ def _handler(replay: Replay) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up (timeout, truncated body): nothing to report
+
+
 @contextmanager
 def replay_server(replay: Replay | None = None) -> Iterator[tuple[str, Replay]]:
     """(base URL, replay) of a server on 127.0.0.1 that lives for the `with` block."""
     replay = replay or Replay()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(replay))
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), _handler(replay))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
