@@ -326,3 +326,12 @@ def test_two_fetches_with_one_revision_give_two_vintages_and_diff_shows_the_prov
     assert row["decline_to_pct"] == pytest.approx(expected, abs=0.01)
     # the fixtures put Qinghai just above its 10 % target; the revision takes it below
     assert row["decline_from_pct"] > 10 > row["decline_to_pct"]
+
+    # the plugin's page: each release with the snapshot behind it, no server path
+    from carbon_assess.report.snapshots import load_snapshots, render_snapshots_html
+
+    data = load_snapshots(url_w, home / "snapshots")
+    assert [(r["release_id"], [s["id"] for s in r["snapshots"]]) for r in data["releases"]] == [
+        (second_release, [two["id"]]), (first_release, [one["id"]])]
+    page = render_snapshots_html(data)
+    assert one["id"] in page and two["id"] in page and str(home) not in page
