@@ -194,8 +194,8 @@ FAULTS = {  # fault -> (edit, (kind, column) of rules that must fail: the edit t
                              ("energy_consumption", "gap"), ("energy_consumption", "coal_missing"),
                              ("energy_consumption", "assumed_zero"),
                              ("population", "missing_required")]),
-    "column": (_column, [("energy_consumption", "column_level"),
-                         ("energy_consumption", "implausible"), ("gdp", "implausible")]),
+    # the coal column's finding explains its coal ratios; the GDP jump's GDP per person stays
+    "column": (_column, [("energy_consumption", "column_level"), ("gdp", "implausible")]),
     "types": (_types, [("population", "year"), ("gdp_index", "value"), ("gdp", "unit")]),
     "regions": (_regions, [("energy_consumption", "region_code"),
                            ("energy_consumption", "level_shift")]),

@@ -34,6 +34,7 @@ from typing import Any
 
 from carbon_assess.errors import CarbonAssessError
 from carbon_assess.quarantine import text, write_results
+from carbon_assess.reference import province_label
 from carbon_assess.transform import ASSESSMENT_MODEL, connect
 from carbon_assess.validate import (
     ValidationSummary,
@@ -86,21 +87,66 @@ def _value(record: dict[str, Any], column: str) -> str:
     return text(value)
 
 
-def _locate(table: str) -> Callable[[dict[str, Any], Rule], dict[str, Any]]:
+def _input_cells(con: Any) -> Callable[[str, str, Any], str]:
+    """`inputs(plan_id, region_code, year)`: the raw cells behind a fact of that unit, plan and
+    year (every statistics row of the unit in the year and in the plan's base year), as
+    'file rows a-b (unit year)' per file and year, so that a gate failure points at an input
+    a user can check, not only at the computed fact."""
+    cache: dict[tuple[str, str, Any], str] = {}
+
+    def inputs(plan_id: str, region_code: str, year: Any) -> str:
+        key = (plan_id, region_code, year)
+        if key not in cache:
+            rows = con.execute(
+                """
+                with years as (
+                    select ?::bigint as year
+                    union select base_year from dim_plan where plan_id = ?
+                ),
+                cells as (
+                    select source_file, source_row, year, region_code from raw_energy
+                    union all
+                    select source_file, source_row, year, region_code from raw_economy
+                )
+                select source_file, year, min(source_row), max(source_row)
+                from cells
+                where region_code = ? and year in (select year from years)
+                    and source_file is not null
+                group by source_file, year
+                order by year, source_file
+                """, [year, plan_id, region_code]).fetchall()
+            label = province_label(region_code)
+            cache[key] = "; ".join(
+                f"{file} {'row ' + str(first) if first == last else f'rows {first}-{last}'} "
+                f"({label} {cell_year})" for file, cell_year, first, last in rows)
+        return cache[key]
+
+    return inputs
+
+
+def _locate(table: str, inputs: Callable[[str, str, Any], str] | None = None
+            ) -> Callable[[dict[str, Any], Rule], dict[str, Any]]:
     """The offender of a failed rule: `<table>[<key>=<value>, ...]` in place of file and row,
-    the rule's cell column(s) and value(s), and its note column explaining the finding."""
+    the rule's cell column(s) and value(s), its note column explaining the finding, and the
+    input cells behind the fact (`_input_cells`)."""
     key = OUTPUT_TABLES[table]
 
     def locate(record: dict[str, Any], rule: Rule) -> dict[str, Any]:
         where = ", ".join(f"{c}={_value(record, c)}" for c in key)
         cells = [c for c in (rule.column or "").split(",") if c]
+        detail = (text(record.get(rule.note)) or None) if rule.note else None
+        year = record.get("year", record.get("assessment_year"))
+        behind = (inputs(text(record.get("plan_id")), text(record.get("region_code")), year)
+                  if inputs and record.get("region_code") and year is not None else "")
+        if behind:
+            detail = "; ".join(part for part in (detail, f"input cells: {behind}") if part)
         return {
             "file": f"{table}[{where}]",
             "sheet": None,
             "row": None,
             "column": ", ".join(cells),
             "value": " / ".join(_value(record, c) for c in cells),
-            "detail": (text(record.get(rule.note)) or None) if rule.note else None,
+            "detail": detail,
         }
 
     return locate
@@ -161,7 +207,7 @@ def _sql_rows(run: Run, run_id: str, con: Any) -> list[dict[str, Any]]:
                 arrow=dict(zip(empty.columns, empty.types, strict=True)),
                 dtypes=_dtypes(empty.types, empty.columns),
                 name=relation, derived=(), scratch=f"{SCRATCH}.", lineage=None,
-                locate=_locate(table))
+                locate=_locate(table, _input_cells(con)))
             compiler = _Compiler(con, batch, {})
             checks = [compiler.compile(rule) for rule in output_rules(table)]
             _evaluate(con, checks)

@@ -112,8 +112,9 @@ TRANSFORMS = (
     ("coverage_findings", "table"),
     ("placeholders", "table"),
     ("ratios", "table"),
-    ("implausible", "table"),
+    ("culprits", "table"),
     ("column_level", "table"),
+    ("implausible", "table"),
     ("consistency", "table"),
     ("notes", "table"),
 )

@@ -58,7 +58,76 @@ off_columns as (
     join chk_ratio_terms as terms using (ratio)
     where columns.provinces >= getvariable('chk_column_min_provinces')
         and (columns.median < bounds.minimum or columns.median > bounds.maximum)
+),
+-- A coal-per-person column off by 10^k whose GDP per person (same unit-years) is off by the same
+-- 10^k against its reference level (gdp_per_capita column_median_reference) is the population
+-- column's finding (a population column in persons moves both alike): noted on its rows instead.
+blamed as (
+    select
+        off_columns.ord,
+        off_columns.ratio,
+        off_columns.source_file,
+        off_columns.source_column,
+        'population' as name
+    from off_columns
+    join column_rows using (ord, ratio, source_file, source_column)
+    join chk_ratios as per_person
+        on per_person.ratio = 'gdp_per_capita'
+        and per_person.region_code = column_rows.region_code
+        and per_person.year = column_rows.year
+    cross join (
+        select sqrt(observed_min * observed_max) as middle
+        from chk_bounds
+        where ratio = 'gdp_per_capita' and scope = 'column_median_reference'
+    ) as reference
+    where off_columns.ratio = 'coal_per_capita' and column_rows.ratio_value is not null
+    group by off_columns.ord, off_columns.ratio, off_columns.source_file,
+        off_columns.source_column, off_columns.power
+    having off_columns.power <> 0
+        and round_even(log10(median(per_person.value) / any_value(reference.middle)), 0)
+            = off_columns.power
+),
+denominator_rows as (
+    select
+        blamed.ord,
+        obs.kind,
+        obs.__idx,
+        chk_label(obs.region_code) as label,
+        inputs.name,
+        off_columns.power,
+        off_columns.provinces,
+        off_columns.first_year,
+        off_columns.last_year,
+        off_columns.made_of
+    from blamed
+    join off_columns using (ord, ratio, source_file, source_column)
+    join chk_ratio_inputs as inputs on inputs.name = blamed.name
+    join obs
+        on obs.kind = inputs.kind
+        and obs.variable = inputs.variable
+        and (obs.fuel = inputs.fuel or (inputs.fuel is null and obs.fuel is null))
+    where obs.region_code in (select code from chk_provinces)
+        and obs.year between off_columns.first_year and off_columns.last_year
+        and obs.value > 0
 )
+select
+    kind,
+    __idx,
+    'column_level' as col,
+    arg_max(
+        'median ' || made_of || ' of the release looks about '
+            || format('{:,}', (10 ** abs(power))::hugeint) || 'x too '
+            || case when power > 0 then 'large' else 'small' end || ' over ' || provinces
+            || ' provinces, ' || chk_span(first_year, last_year) || ', and so does GDP per '
+            || 'person while coal per GDP does not: the ' || name || ' column looks about '
+            || format('{:,}', (10 ** abs(power))::hugeint) || 'x too '
+            || case when power > 0 then 'small' else 'large' end
+            || '; is the unit in its header right?',
+        ord
+    ) as note
+from denominator_rows
+group by kind, __idx
+union all
 select
     column_rows.kind,
     column_rows.__idx,
@@ -83,4 +152,9 @@ select
 from column_rows
 join off_columns using (ord, ratio, source_file, source_column)
 where column_rows.ratio_value is not null
+    and not exists (
+        select 1 from blamed
+        where blamed.ord = off_columns.ord and blamed.source_file = off_columns.source_file
+            and blamed.source_column = off_columns.source_column
+    )
 group by column_rows.kind, column_rows.__idx

@@ -3,7 +3,9 @@
 -- ratio is outside its bounds, noted at the row of the ratio's numerator (chk_ratio_terms; the
 -- last such row of the province-year, placeholders included); a carbon intensity above its maximum
 -- at the row of the fuel with the most CO2 that province-year, when there is one. Several findings
--- on one row are joined in the order of the bounds, then of region and year.
+-- on one row are joined in the order of the bounds, then of region and year. Where one quantity
+-- of the unit-year looks off against its peers (chk_culprits) and the ratio is made of it, the
+-- finding is noted at that quantity's row instead, saying so.
 with outside as (
     select
         bounds.ord,
@@ -13,19 +15,47 @@ with outside as (
         bounds.maximum,
         bounds.observed_min,
         bounds.observed_max,
-        terms.kind,
-        terms.variable,
-        terms.fuel,
+        coalesce(inputs.kind, terms.kind) as kind,
+        coalesce(inputs.variable, terms.variable) as variable,
+        case when inputs.name is null then terms.fuel else inputs.fuel end as fuel,
         terms.made_of,
-        terms.suspects,
+        case when inputs.name is null then terms.suspects || ' in the wrong unit?'
+            else case culprits.culprit when 'coal' then 'coal consumption' when 'gdp' then 'GDP'
+                else 'population' end
+                || ' looks about ' || format('{:,}', (10 ** abs(culprits.power))::hugeint)
+                || 'x too ' || case when culprits.power > 0 then 'large' else 'small' end
+                || ' against the same year''s peers (both of its ratios to the other two '
+                || 'quantities are off alike, the third ratio is not): a unit slip in this cell?'
+        end as suspects,
+        inputs.name is not null as attributed,
         ratios.region_code,
         ratios.year,
         ratios.value
     from chk_ratios as ratios
     join chk_bounds as bounds using (ratio)
     join chk_ratio_terms as terms using (ratio)
+    -- the quantity that looks off (raw_culprits.sql), where this ratio is made of it
+    left join chk_culprits as culprits
+        on culprits.region_code = ratios.region_code and culprits.year = ratios.year
+        and culprits.power <> 0
+        and case ratios.ratio
+            when 'coal_per_gdp' then culprits.culprit in ('coal', 'gdp')
+            when 'coal_per_capita' then culprits.culprit in ('coal', 'population')
+            when 'gdp_per_capita' then culprits.culprit in ('gdp', 'population')
+            when 'carbon_intensity' then culprits.culprit = 'gdp'
+            else false
+        end
+    left join chk_ratio_inputs as inputs on inputs.name = culprits.culprit
     where bounds.scope = 'province_year'
         and (ratios.value < bounds.minimum or ratios.value > bounds.maximum)
+        and not exists (  -- a whole column off (raw_column_level.sql) explains its ratios
+            select 1 from chk_column_level as whole
+            where case ratios.ratio
+                when 'coal_per_capita' then whole.kind in ('energy_consumption', 'population')
+                when 'gdp_per_capita' then whole.kind in ('gdp', 'population')
+                else whole.kind in ('energy_consumption', 'gdp')
+            end
+        )
 ),
 candidates as (
     select kind, variable, fuel, region_code, year, __idx from obs
@@ -56,7 +86,7 @@ located as (
         outside.*,
         coalesce(
             case when outside.ratio = 'carbon_intensity' and outside.value > outside.maximum
-                then by_fuel.__idx end,
+                and not outside.attributed then by_fuel.__idx end,
             own.__idx
         ) as __idx
     from outside
@@ -86,8 +116,7 @@ select
                 else 'above the plausible maximum' end
             || ' ' || chk_fmt(case when value < minimum then minimum else maximum end)
             || ' (reference/plausibility_bounds.csv ' || ratio || '; real NBS '
-            || chk_fmt(observed_min) || '-' || chk_fmt(observed_max) || '): ' || suspects
-            || ' in the wrong unit?',
+            || chk_fmt(observed_min) || '-' || chk_fmt(observed_max) || '): ' || suspects,
         '; ' order by ord, region_code, year
     ) as note
 from located
