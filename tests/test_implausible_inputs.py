@@ -49,7 +49,8 @@ PLAUSIBLE_RULE = ("a province-year outside the plausible bounds of coal per GDP,
                   "a unit mix-up")
 COLUMN_RULE = ("the median coal consumption per person of a column (>= 10 provinces) outside "
                "the plausible bounds (reference/plausibility_bounds.csv): the unit in the header "
-               "is off by a power of ten")
+               "is off by a power of ten (the population column's when GDP per person is off "
+               "alike)")
 
 
 # --- copies of the real files, edited ---------------------------------------------------------
