@@ -164,3 +164,17 @@ def test_user_target_overrides_the_reference(tmp_path: Path) -> None:
         source = con.execute("select source from carbon.dim_target where plan_id = '12th' "
                              "and province_code = '630000'").fetchone()[0]
     assert "what-if" in source and "targets.csv row 2" in source
+
+
+def test_a_confirmed_decline_of_100_percent_is_refused_at_the_sheet_row(
+        tmp_path: Path, capsys) -> None:
+    """100 % would mean no emissions at all: refused by the sheet's own check, naming the
+    sheet, row and cell, before anything is computed (it used to pass and fail at the output
+    gate, which named a computed fact)."""
+    header = ["plan", "year", "province", "confirmed_decline_pct", "source"]
+    code, db = _run(tmp_path, {"confirmed.csv": (header, [["12th", 2012, "630000", 100,
+                                                             "NDRC"]])})
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "validation failed" in err and "confirmed.csv row 2" in err
+    assert "strictly between -100 and 100" in err

@@ -140,8 +140,9 @@ def test_annual_targets_and_confirmed_declines_out_of_range(tmp_path: Path) -> N
     assert [(o["file"], o["row"], o["value"]) for o in annual["offenders"]] == [
         ("annual.csv", 2, "-1")]
     confirmed = _failed(report, "confirmed cumulative decline")
-    assert [(o["row"], o["value"]) for o in confirmed["offenders"]] == [(4, "100.5"),
-                                                                       (5, "-150")]
+    # strictly between -100 and 100 (issue 18): the bounds themselves are refused too
+    assert [(o["row"], o["value"]) for o in confirmed["offenders"]] == [
+        (2, "-100"), (3, "100"), (4, "100.5"), (5, "-150")]
 
 
 def test_year_outside_the_plan_is_an_error_but_the_base_year_of_a_confirmed_decline_is_not(
