@@ -121,3 +121,32 @@ def test_the_consumption_method_publishes_with_the_out_of_plan_row_as_a_warning(
             "select count(*) from carbon.meta_validation_result where not success "
             "and severity = 'warning' and expectation like '%decides no verdict%'").fetchone()
         assert warned[0] >= 1
+
+
+def test_a_blank_index_in_the_first_year_is_not_needed(shared_nbs: Path, tmp_path: Path) -> None:
+    """Data for 2010-2015 only, with every 2010 GDP index blank: nothing chains from 2010 (the
+    12th FYP's constant prices start from GDP 2010 x the indices of 2011-2015), so the release
+    publishes, and Qinghai's 12th-FYP decline is the 9.5373 % of the full release
+    (tests/test_consistency.py works it by hand)."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    for source in sorted((shared_nbs / "provincial").glob("prov_*.csv")):
+        if "intensity" in source.name:
+            continue
+        with source.open(encoding="utf-8", newline="") as handle:
+            header, *rows = list(csv.reader(handle))
+        kept = [row for row in rows if 2010 <= int(row[2]) <= 2015]
+        if source.name == INDEX_FILE:
+            for row in kept:
+                if row[2] == "2010":
+                    row[3] = ""
+        with (landing / source.name).open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerows([header, *kept])
+    warehouse = tmp_path / "w.duckdb"
+    assert _run(landing, warehouse) == 0
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        decline, status = con.execute(
+            "select cumulative_decline_pct, status from carbon.fct_target_assessment "
+            "where region_code = '630000' and plan_id = '12th' and assessment_year = 2015"
+        ).fetchone()
+    assert status == "missed" and round(decline, 4) == 9.5373

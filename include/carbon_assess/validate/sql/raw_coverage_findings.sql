@@ -1,7 +1,8 @@
 -- Raw validation in DuckDB (validate/sql_engine.py): coverage findings (checks._findings, _note).
 -- Within a kind and series (variable, fuel): a year some provinces (chk_provinces) have and
 -- another province of that series lacks. Across kinds: GDP and GDP index (chk_default_columns,
--- checks.NEEDS_ENERGY_YEARS) for every province-year with fossil-fuel consumption data: missing,
+-- checks.NEEDS_ENERGY_YEARS) for every province-year with fossil-fuel consumption data (the index
+-- from the second such year on: it chains from the year before): missing,
 -- or blank. One row per missing or blank cell with its reasons, the first raw row of its key if
 -- the cell exists (else raw_placeholders.sql adds a row), and its note: `missing_required` for a
 -- plan base or final year (chk_plan_years), `missing_year` otherwise.
@@ -76,7 +77,13 @@ across_kinds as (
         on given.kind = defaults.kind
         and given.region_code = needed.region_code
         and given.year = needed.year
-    where given.kind is null or given.value is null or isnan(given.value)
+    where (given.kind is null or given.value is null or isnan(given.value))
+        -- an index (previous year = 100) chains from the year before: not needed in a unit's
+        -- first year with energy data (nothing chains from it, no plan's constant prices use it)
+        and (defaults.kind <> 'gdp_index' or exists (
+            select 1 from needed as before
+            where before.region_code = needed.region_code and before.year = needed.year - 1
+        ))
 ),
 findings as (
     select
