@@ -107,7 +107,10 @@ def test_demo_run_passes_and_its_results_join_the_input_results(demo, tmp_path) 
     assert all(r["success"] for r in gate)
 
     again = check_outputs(demo, quarantine_root=tmp_path)  # a re-run replaces its own rows
-    assert again["status"] == "passed" and again["errors"] == 0
+    # passed but for the post-compute warnings on the demo's documented blank cells
+    assert again["status"] == "passed_with_warnings" and again["errors"] == 0
+    assert all(w.startswith("energy_consumption (after compute)")
+               for w in again["warnings_summary"])
     assert again["tables"] == list(OUTPUT_TABLES) and again["expectations"] == len(gate)
     assert len(_results(demo)) == len(rows)
 
@@ -133,8 +136,12 @@ def test_real_nbs_run_passes_the_gate(shared_nbs: Path, tmp_path) -> None:
     pipeline.compute_stage(workdir)
     pipeline.assess_stage(workdir)
     summary = pipeline.check_outputs_stage(workdir)
-    assert summary["status"] == "passed", summary
-    assert summary["errors"] == 0
+    assert summary["errors"] == 0, summary
+    # its only warnings are the post-compute check's: the real blank cells (gap, assumed zero,
+    # Tibet, 2018-2019) as the models treated them; every gate rule holds
+    assert summary["warnings_summary"] and all(
+        line.startswith("energy_consumption (after compute): ")
+        for line in summary["warnings_summary"]), summary["warnings_summary"]
 
 
 # --- corrupted facts are stopped ----------------------------------------------------------------

@@ -98,6 +98,8 @@ def _summary_lines(result: dict[str, Any]) -> list[str]:
     if gate:
         lines.append(f"output gate: {gate.get('status')} ({gate.get('expectations', 0)} "
                      f"expectation(s) on {', '.join(gate.get('tables', []))})")
+        for warning in gate.get("warnings_summary", []):
+            lines.append(f"warning: {warning}")
     if "publish" in result:
         lines.append(f"published to {result['publish']['warehouse']} (schema carbon)")
     return lines

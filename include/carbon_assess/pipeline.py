@@ -9,7 +9,9 @@ on the computed facts (after assess; `check_outputs_stage`).
 
 Imports flow one way (tests/test_architecture.py): errors, reference, workdir, quarantine →
 ingest → transform → validate → publish → report → this module, settings and the CLI.
-Validation sits above transform because it reads the blank-value flags the SQL models set.
+Layers run forward: input validation runs no model; the warnings about what the models decided
+(blank cells interpolated or taken as 0, carbon intensity) come from their own flags after
+compute, in the post-compute check of the check_outputs stage, beside the output gate.
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ from carbon_assess.validate.sql_engine import validate_raw_in_duckdb
 from carbon_assess.validate.suites import (
     ERROR,
     KNOWN_REGIONS_PARAMETER,
+    POST_COMPUTE_RULES,
     SHEET_KINDS,
     build_suite,
     declared_units,
@@ -348,7 +349,7 @@ def validate_workdir(workdir: Run | Path, quarantine_root: Path | None = None
         info = run.info_or_none()
         pinned = info.run_id if info else None
         for kind, suite_rows in validate_raw_in_duckdb(run, run_id, parameters).items():
-            rules = rules_for(kind, run_id=pinned)
+            rules = [r for r in rules_for(kind, run_id=pinned) if r.key not in POST_COMPUTE_RULES]
             count_rejected_cells_once(rules, suite_rows)  # a rejected cell is no noise warning
             elements = (pq.ParquetFile(raw_files[kind]).metadata.num_rows
                         if kind in raw_files else 0)

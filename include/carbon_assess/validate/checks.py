@@ -103,6 +103,7 @@ POSITIVE_LABELS = {"coal": "coal consumption", "gdp_current": "GDP",
 # Plausibility (reference/plausibility_bounds.csv): ratios of a province-year and the median of a
 # whole column, against bounds derived from the real NBS release.
 IMPLAUSIBLE = "implausible"  # error: a province-year's ratio outside its bounds
+IMPLAUSIBLE_INTENSITY = "implausible_intensity"  # error, after compute: its carbon intensity
 COLUMN_LEVEL = "column_level"  # error: a column's median outside its bounds
 COLUMN_MIN_PROVINCES = 10  # provinces a column needs before its median is compared
 LEVEL_MIN_SERIES = 3  # values needed for a series median
@@ -118,7 +119,7 @@ MISSING_REQUIRED = "missing_required"  # error: plan base or final year
 MISSING_YEAR = "missing_year"  # warning: any other year
 NOTE_COLUMNS = (MISSING_REQUIRED, MISSING_YEAR, *ENERGY_NOTES, NOT_POSITIVE, NOT_FINITE,
                 EXCURSION, DEFLATOR,
-                IMPLAUSIBLE, COLUMN_LEVEL)
+                IMPLAUSIBLE, IMPLAUSIBLE_INTENSITY, COLUMN_LEVEL)
 DERIVED_COLUMNS = (YOY_COLUMN, LEVEL_COLUMN, f"{LEVEL_COLUMN}_note", *NOTE_COLUMNS)
 
 KIND_LABELS = {

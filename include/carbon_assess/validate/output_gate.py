@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from carbon_assess.errors import CarbonAssessError
+from carbon_assess.ingest.schema import SOURCE_KINDS
 from carbon_assess.quarantine import text, write_results
 from carbon_assess.reference import province_label
 from carbon_assess.transform import ASSESSMENT_MODEL, connect
@@ -47,15 +48,17 @@ from carbon_assess.validate.output_suites import (
     output_rules,
 )
 from carbon_assess.validate.sql_engine import (
+    POST,
     TEMP_DIR,
     _Batch,
     _Compiler,
     _evaluate,
     _quote,
     _records,
+    validate_raw_in_duckdb,
 )
 from carbon_assess.validate.sql_engine import _result_row as _sql_result_row
-from carbon_assess.validate.suites import Rule
+from carbon_assess.validate.suites import Rule, declared_units, suite_parameters
 from carbon_assess.workdir import Run
 
 __all__ = ["OutputGateSummary", "check_outputs"]
@@ -69,7 +72,8 @@ SCRATCH = "gate_scratch"  # the scratch database of the DuckDB path, attached un
 
 class OutputGateSummary(ValidationSummary):
     tables: list[str]  # the tables checked
-    expectations: int  # expectations evaluated (all tables)
+    expectations: int  # gate expectations evaluated (all tables)
+    post_compute: int  # post-compute rules evaluated (suites.POST_COMPUTE_RULES, per kind)
 
 
 def _value(record: dict[str, Any], column: str) -> str:
@@ -220,14 +224,31 @@ def _sql_rows(run: Run, run_id: str, con: Any) -> list[dict[str, Any]]:
         shutil.rmtree(temp, ignore_errors=True)
 
 
+def post_compute_source(kind: str) -> str:
+    """The `source` of a post-compute result row: the kind, after compute."""
+    return f"{kind} (after compute)"
+
+
+def post_compute_rows(run: Run, started: datetime) -> list[dict[str, Any]]:
+    """The post-compute check (issue 19: layers run forward; input validation runs no model):
+    the raw rules of suites.POST_COMPUTE_RULES (blank consumption cells as the models treated
+    them, with each fuel's share of emissions; carbon intensity within its plausible bounds),
+    evaluated by the one SQL engine with the computed models' flags and CO2."""
+    parameters = suite_parameters(started.year, declared_units(run))
+    found = validate_raw_in_duckdb(run, run.run_id, parameters, stage=POST)
+    return [{**row, "source": post_compute_source(kind)}
+            for kind, rows in found.items() for row in rows]
+
+
 def _earlier_results(run: Run) -> list[dict[str, Any]]:
-    """The run's recorded result rows other than the gate's (input validation, ingest)."""
+    """The run's recorded result rows other than this stage's (input validation, ingest)."""
     if not run.validation_results.exists():
         return []
     import pyarrow.parquet as pq
 
+    mine = set(OUTPUT_TABLES) | {post_compute_source(k) for k in SOURCE_KINDS}
     return [r for r in pq.read_table(run.validation_results).to_pylist()
-            if r["source"] not in OUTPUT_TABLES]
+            if r["source"] not in mine]
 
 
 def check_outputs(workdir: Run | str | Path, quarantine_root: Path | None = None
@@ -248,9 +269,13 @@ def check_outputs(workdir: Run | str | Path, quarantine_root: Path | None = None
     with connect(run) as con:
         _check_computed(run, con)
         rows = _sql_rows(run, run_id, con)
+    # beside the gate, the post-compute check: the raw rules that read what the models made of
+    # the batch (blank-value statuses, CO2; suites.POST_COMPUTE_RULES), recorded per kind
+    post = post_compute_rows(run, started)
     # No Data Docs of its own: rebuilding the run's site from this context would drop the input
     # suites' pages (GX cleans pages it has no result for). The input site stays as it is.
-    results_path = write_results(_earlier_results(run) + rows, run.validation_dir)
-    summary = _conclude(run, rows, rows, started, results_path, None, quarantine_root,
-                        stage=STAGE, report_dir=None)
-    return {**summary, "tables": list(OUTPUT_TABLES), "expectations": len(rows)}
+    results_path = write_results(_earlier_results(run) + post + rows, run.validation_dir)
+    summary = _conclude(run, post + rows, post + rows, started, results_path, None,
+                        quarantine_root, stage=STAGE, report_dir=None)
+    return {**summary, "tables": list(OUTPUT_TABLES), "expectations": len(rows),
+            "post_compute": len(post)}

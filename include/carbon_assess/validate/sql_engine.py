@@ -51,10 +51,7 @@ from carbon_assess.settings import duckdb_connect
 from carbon_assess.transform import (
     FLAGGED_CELLS_COLUMNS,
     NEGATIVE_NOISE,
-    load_statistics,
-    set_run_parameters,
 )
-from carbon_assess.transform.models import run_models, upstream
 from carbon_assess.validate.blanks import CONSEQUENCES, _as_applied, _share
 from carbon_assess.validate.checks import (
     COLUMN_MIN_PROVINCES,
@@ -86,7 +83,7 @@ from carbon_assess.validate.common import (
     times,
 )
 from carbon_assess.validate.offenders import offender
-from carbon_assess.validate.suites import WARNING, Rule, rules_for
+from carbon_assess.validate.suites import POST_COMPUTE_RULES, WARNING, Rule, rules_for
 from carbon_assess.workdir import Run
 
 __all__ = ["UnsupportedRule", "raw_row_count", "validate_raw_in_duckdb"]
@@ -96,6 +93,7 @@ log.addHandler(logging.NullHandler())
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 TEMP_DIR = "duckdb_tmp"  # below <workdir>/validation/
+INPUT, POST = "input", "post"  # the stages: input validation, the post-compute check
 # the derived transformations, in order: validate/sql/raw_<name>.sql -> view or table chk_<name>
 TRANSFORMS = (
     ("yoy", "view"),
@@ -378,38 +376,35 @@ def _register_functions(con: Any) -> None:
     con.execute((SQL_DIR / "raw_macros.sql").read_text(encoding="utf-8"))
 
 
-def _load_flags(con: Any, run: Run, batches: dict[str, _Batch]) -> bool:
+def _load_flags(con: Any, run: Run, stage: str) -> bool:
     """`chk_status` (value_status other than 'reported' of each consumption cell) and `chk_co2`
-    (CO2 per province, year and fuel, consumption method) from the SQL models, staged over the
-    raw Parquet as `transform.consumption_status` stages them for the pandas checks
-    (`transform.load_statistics`, the same sources read the same way). False (tables empty)
-    when the batch cannot be staged: then, as there, no blank-value notes."""
-
+    (CO2 per unit, year and fuel, consumption method): what the SQL models made of the batch,
+    read from the run's computed `int_energy_activity` and `int_emissions` after compute
+    (stage "post"). Input validation (stage "input") runs no model: the tables stay empty and
+    the rules that read them are the post-compute rules (suites.POST_COMPUTE_RULES)."""
     _table(con, "chk_status", {"region_code": "varchar", "year": "bigint", "fuel": "varchar",
                                "value_status": "varchar"}, [])
     _table(con, "chk_co2", {"region_code": "varchar", "year": "bigint", "fuel": "varchar",
                             "co2": "double"}, [])
-    if "energy_consumption" not in batches:
+    if stage != POST or not run.compute_db.exists():
         return False
+    computed = str(run.compute_db).replace("'", "''")
+    con.execute(f"attach '{computed}' as computed (read_only)")
     try:
-        set_run_parameters(con, "consumption", False)
-        load_statistics(con, run)
-        run_models(con, upstream(["int_energy_activity", "int_emissions"]))
-    except Exception as exc:  # noqa: BLE001 - as validate._blank_flags: the expectations report it
-        log.warning("blank-value flags unavailable (%s): %s", type(exc).__name__, exc)
-        return False
-    con.execute("""
-        insert into chk_status
-        select region_code, year, fuel, any_value(value_status)
-        from int_energy_activity
-        where flow = 'consumption' and value_status <> 'reported' and region_code is not null
-        group by region_code, year, fuel""")
-    con.execute("""
-        insert into chk_co2
-        select region_code, year, fuel, any_value(co2_mt)
-        from int_emissions
-        where method = 'consumption' and co2_mt is not null and not isnan(co2_mt)
-        group by region_code, year, fuel""")
+        con.execute("""
+            insert into chk_status
+            select region_code, year, fuel, any_value(value_status)
+            from computed.int_energy_activity
+            where flow = 'consumption' and value_status <> 'reported' and region_code is not null
+            group by region_code, year, fuel""")
+        con.execute("""
+            insert into chk_co2
+            select region_code, year, fuel, any_value(co2_mt)
+            from computed.int_emissions
+            where method = 'consumption' and co2_mt is not null and not isnan(co2_mt)
+            group by region_code, year, fuel""")
+    finally:
+        con.execute("detach computed")
     return True
 
 
@@ -753,14 +748,17 @@ def _batch_view(con: Any, batch: _Batch) -> None:
 
 
 def validate_raw_in_duckdb(run: Run | str | Path, run_id: str, parameters: dict[str, Any],
-                           memory_limit: str | None = None) -> dict[str, list[dict[str, Any]]]:
+                           memory_limit: str | None = None, stage: str = INPUT,
+                           ) -> dict[str, list[dict[str, Any]]]:
     """The result rows of the raw suites (`rules_for(kind, run id of run.json)`) of every kind
     with a raw file or coverage placeholders, in SOURCE_KINDS order, evaluated in DuckDB over
-    `<workdir>/raw/*.parquet`. `parameters` are the suites' $PARAMETER values
-    (`suites.suite_parameters`). DuckDB runs with `settings.duckdb_connect` (memory limit
-    $CARBON_DUCKDB_MEMORY_LIMIT unless `memory_limit` is given) and spills to
-    `<workdir>/validation/duckdb_tmp`, removed afterwards. Raises UnsupportedRule for a rule it
-    cannot evaluate."""
+    `<workdir>/raw/*.parquet`: at stage "input" every rule but the post-compute ones
+    (suites.POST_COMPUTE_RULES; and the flagged cells written), at stage "post" (after compute)
+    only those, with the models' blank-value statuses and CO2 (`_load_flags`). `parameters`
+    are the suites' $PARAMETER values (`suites.suite_parameters`). DuckDB runs with
+    `settings.duckdb_connect` (memory limit $CARBON_DUCKDB_MEMORY_LIMIT unless `memory_limit`
+    is given) and spills to `<workdir>/validation/duckdb_tmp`, removed afterwards. Raises
+    UnsupportedRule for a rule it cannot evaluate."""
 
     run = Run.of(run)
     info = run.info_or_none()
@@ -776,13 +774,13 @@ def validate_raw_in_duckdb(run: Run | str | Path, run_id: str, parameters: dict[
             # a Parquet file written elsewhere may carry min/max statistics without its NaN
             # values, from which DuckDB would fold isnan() to false (ingest.schema)
             con.execute("set disabled_optimizers = 'statistics_propagation'")
-            return _validate(con, run, run_id, files, pinned, parameters)
+            return _validate(con, run, run_id, files, pinned, parameters, stage)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
 
 
 def _validate(con: Any, run: Run, run_id: str, files: dict[str, Path], pinned: str | None,
-              parameters: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+              parameters: dict[str, Any], stage: str) -> dict[str, list[dict[str, Any]]]:
     batches = {kind: _Batch(kind, path) for kind, path in files.items()}
     for batch in batches.values():
         _describe(con, batch)
@@ -790,7 +788,7 @@ def _validate(con: Any, run: Run, run_id: str, files: dict[str, Path], pinned: s
                 + _obs_sql([b for b in batches.values() if b.usable]))
     _load_parameters(con, batches, pinned)
     _register_functions(con)
-    has_flags = _load_flags(con, run, batches)
+    has_flags = _load_flags(con, run, stage)
     con.execute("set variable chk_has_flags = ?", [has_flags])
     for name, materialise in TRANSFORMS:
         _transform(con, name, materialise)
@@ -806,12 +804,17 @@ def _validate(con: Any, run: Run, run_id: str, files: dict[str, Path], pinned: s
         batch = batches[kind]
         _batch_view(con, batch)
         compiler = _Compiler(con, batch, parameters)
-        checks = [compiler.compile(rule) for rule in rules_for(kind, run_id=pinned)]
+        rules = [rule for rule in rules_for(kind, run_id=pinned)
+                 if (rule.key in POST_COMPUTE_RULES) == (stage == POST)]
+        if not rules:
+            continue
+        checks = [compiler.compile(rule) for rule in rules]
         _evaluate(con, checks)
         records = _records(con, batch, checks)
         results[kind] = [_result_row(run_id, kind, check, records) for check in checks]
         flagged += _flagged(con, batch, checks)
-    _write_flagged(run, con, flagged)
+    if stage == INPUT:
+        _write_flagged(run, con, flagged)
     return results
 
 

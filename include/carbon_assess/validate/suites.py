@@ -56,6 +56,7 @@ from carbon_assess.validate.checks import (
     DEFLATOR,
     EXCURSION,
     IMPLAUSIBLE,
+    IMPLAUSIBLE_INTENSITY,
     LEVEL_COLUMN,
     LEVEL_RULES,
     LEVEL_SHIFT_MAX,
@@ -193,6 +194,13 @@ def suite_parameters(year: int, declared: tuple[str, ...] = ()) -> dict[str, Any
         CURRENT_YEAR_PARAMETER: year,
         KNOWN_REGIONS_PARAMETER: list(region_codes(declared)),
     }
+
+
+# Rules that read what the models made of the batch (blank-value statuses, CO2): evaluated after
+# compute (validate.post_compute, in the check_outputs stage), never by input validation, which
+# runs no model (issue 19: layers run forward). They stay in their kind's suite.
+POST_COMPUTE_RULES = frozenset({"gap", "assumed_zero", "coal_missing", "no_fuel_data",
+                                "not_covered", "plausible_intensity"})
 
 
 def _null(key: str, column: str, severity: str, description: str) -> Rule:
@@ -613,9 +621,16 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
             "plausible",
             IMPLAUSIBLE,
             ERROR,
-            "a province-year outside the plausible bounds of coal per GDP, coal per person, "
-            "carbon intensity or GDP per person (reference/plausibility_bounds.csv): "
-            "a unit mix-up",
+            "a province-year outside the plausible bounds of coal per GDP, coal per person or "
+            "GDP per person (reference/plausibility_bounds.csv): a unit mix-up",
+        ))
+        rules.append(_null(
+            "plausible_intensity",
+            IMPLAUSIBLE_INTENSITY,
+            ERROR,
+            "a province-year whose carbon intensity, as the models compute it, is outside the "
+            "plausible bounds (reference/plausibility_bounds.csv): a fuel or GDP in the wrong "
+            "unit (checked after compute)",
         ))
     rules += [
         _null(
@@ -719,6 +734,7 @@ def export_suites(directory: Path = SUITES_DIR) -> list[Path]:
 
 __all__ = [
     "ERROR",
+    "POST_COMPUTE_RULES",
     "SHEET_KINDS",
     "SUITE_KINDS",
     "SUITE_VERSION",

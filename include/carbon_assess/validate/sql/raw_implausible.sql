@@ -108,7 +108,8 @@ located as (
 select
     kind,
     __idx,
-    'implausible' as col,
+    case when ratio = 'carbon_intensity' then 'implausible_intensity' else 'implausible' end
+        as col,
     string_agg(
         chk_label(region_code) || ' ' || year || ': ' || made_of || ' = '
             || format('{:.3g}', value) || ' ' || unit || ', '
@@ -121,4 +122,4 @@ select
     ) as note
 from located
 where __idx is not null
-group by kind, __idx
+group by kind, __idx, col
