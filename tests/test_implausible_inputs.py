@@ -50,7 +50,7 @@ PLAUSIBLE_RULE = ("a province-year outside the plausible bounds of coal per GDP,
 COLUMN_RULE = ("the median coal consumption per person of a column (>= 10 provinces) outside "
                "the plausible bounds (reference/plausibility_bounds.csv): the unit in the header "
                "is off by a power of ten (the population column's when GDP per person is off "
-               "alike)")
+               "alike; other fuels: reference/column_level_bounds.csv)")
 
 
 # --- copies of the real files, edited ---------------------------------------------------------

@@ -13,7 +13,11 @@ Outcomes:
   provisional (`verdict_is_provisional`) with the mutated cell named in `provisional_cells`.
   Until those columns exist, a changed verdict is never counted as flagged.
 - `no_effect`: exit 0, no status, grade, target_achieved or decline (beyond 0.05 pp) changed.
-- `silent_change`: exit 0 and a verdict or decline changed without being flagged.
+- `figure_changed`: exit 0, no verdict (status, grade, target_achieved) changed, but a decline
+  moved by more than 0.05 pp and is not flagged: a plausible mistake no check can tell from a
+  real revision (a transposed digit on a minor fuel). Counted and reported, not a failure: the
+  promise is about verdicts.
+- `silent_change`: exit 0 and a verdict changed without being flagged.
 - `crash`: any other exit code, an `unexpected` error, or an exception out of `main`.
 """
 
@@ -33,8 +37,8 @@ from typing import Any
 
 from .generate import SOURCE, Mutation, provinces, write_landing
 
-OUTCOMES = ("rejected_naming_cell", "flagged_provisional", "no_effect", "rejected_elsewhere",
-            "silent_change", "crash")
+OUTCOMES = ("rejected_naming_cell", "flagged_provisional", "no_effect", "figure_changed",
+            "rejected_elsewhere", "silent_change", "crash")
 FAILURES = ("silent_change", "rejected_elsewhere", "crash")
 DECLINE_TOLERANCE_PP = 0.05
 VERDICT_KEY = ("plan_id", "region_code", "assessment_year")
@@ -164,6 +168,13 @@ def compare(baseline: dict[tuple, dict], after: dict[tuple, dict]
     return out
 
 
+def _verdict_changed(before: dict | None, now: dict | None) -> bool:
+    """A row added or removed, or its status, grade or target_achieved changed."""
+    if before is None or now is None:
+        return True
+    return any(before[f] != now[f] for f in VERDICT_FIELDS)
+
+
 def _flagged(m: Mutation, now: dict | None) -> bool:
     if now is None or not all(c in now for c in FLAG_COLUMNS):
         return False
@@ -264,10 +275,13 @@ class Harness:
             else:
                 diffs = compare(self.baseline, after)
                 changed = [f"{k[0]} {k[1]} {k[2]}: {what}" for k, _, _, what in diffs]
+                verdicts = [d for d in diffs if _verdict_changed(*d[1:3])]
                 if not diffs:
                     outcome = "no_effect"
-                elif all(_flagged(m, now) for _, _, now, _ in diffs):
+                elif all(_flagged(m, now) for _, _, now, _ in verdicts or diffs):
                     outcome = "flagged_provisional"
+                elif not verdicts:
+                    outcome = "figure_changed"
                 else:
                     outcome = "silent_change"
                 message = "; ".join(changed[:6]) + (f"; ... ({len(changed)} in all)"

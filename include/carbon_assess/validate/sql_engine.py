@@ -112,6 +112,7 @@ TRANSFORMS = (
     ("ratios", "table"),
     ("culprits", "table"),
     ("column_level", "table"),
+    ("fuel_columns", "table"),
     ("implausible", "table"),
     ("consistency", "table"),
     ("notes", "table"),
@@ -329,6 +330,14 @@ def _load_parameters(con: Any, batches: dict[str, _Batch], run_id: str | None) -
             "maximum": num, "observed_min": num, "observed_max": num},
            [(i, b.ratio, b.scope, b.unit, b.minimum, b.maximum, b.observed_min, b.observed_max)
             for i, b in enumerate(plausibility_bounds())])
+    _table(con, "chk_column_bounds",
+           {"kind": text, "variable": text, "fuel": text, "unit": text, "minimum": num,
+            "maximum": num, "observed_min": num, "observed_max": num},
+           [(r["kind"], r["variable"], r["fuel"], r["unit"], float(r["min"]), float(r["max"]),
+             float(r["observed_min"]), float(r["observed_max"]))
+            for r in reference.load("column_level_bounds")
+            if r["bounds_version"] == max(b["bounds_version"]
+                                          for b in reference.load("column_level_bounds"))])
     _table(con, "chk_ratio_terms",
            {"ratio": text, "kind": text, "variable": text, "fuel": text, "made_of": text,
             "suspects": text},

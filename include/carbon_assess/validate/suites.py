@@ -606,7 +606,7 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
             "index on another basis (cumulative?) or a GDP level off; the verdicts that use the "
             "cell are provisional",
         ))
-    if kind in ("energy_consumption", "population"):
+    if kind in ("energy_consumption", "energy_production", "population"):
         rules.append(_null(
             "column_level",
             COLUMN_LEVEL,
@@ -614,7 +614,7 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
             f"the median coal consumption per person of a column (>= {COLUMN_MIN_PROVINCES} "
             "provinces) outside the plausible bounds (reference/plausibility_bounds.csv): the "
             "unit in the header is off by a power of ten (the population column's when GDP per "
-            "person is off alike)",
+            "person is off alike; other fuels: reference/column_level_bounds.csv)",
         ))
     if kind in {k for k, _, _ in RATIO_ROWS.values()}:
         rules.append(_null(

@@ -12,7 +12,9 @@
 --     over units of the same level, and that deviation in MADs; >= chk_level_min_provinces
 --     peers), noted at the index cell of year t. When such an index is within the cumulative_fit
 --     tolerance of the unit's earlier indices chained from a base 2-10 years back times this
---     year's nominal growth over the year's median deflator, the note says it looks cumulative.
+--     year's nominal growth over the year's median deflator, the note says it looks cumulative;
+--     such an index is flagged inside the band too when its deflator lies cumulative_deviation
+--     or more below the year's median.
 with bounds as (
     select
         max(maximum) filter (where ratio = 'excursion' and scope = 'series') as excursion_tol,
@@ -26,7 +28,9 @@ with bounds as (
             as mad_min,
         max(maximum) filter (where ratio = 'implied_deflator' and scope = 'year_peers_mad')
             as mad_max,
-        max(maximum) filter (where ratio = 'index_basis' and scope = 'cumulative_fit') as fit_tol
+        max(maximum) filter (where ratio = 'index_basis' and scope = 'cumulative_fit') as fit_tol,
+        max(minimum) filter (where ratio = 'implied_deflator' and scope = 'cumulative_deviation')
+            as cum_dev
     from chk_bounds
 ),
 series as (
@@ -140,16 +144,13 @@ judged as (
     join year_mad as s using (level, year)
     cross join bounds as b
 ),
-flagged as (
-    select * from judged where outside_band or outside_peers
-),
 chains as (
     select
         f.region_code,
         f.year,
         backs.back,
         100 * exp(sum(ln(k.value / 100))) * f.growth / (1 + f.med) as expected
-    from flagged as f
+    from judged as f
     cross join (select range as back from range(2, 11)) as backs
     join indices as k
         on k.region_code = f.region_code and k.year > f.year - backs.back and k.year < f.year
@@ -164,8 +165,18 @@ best_chain as (
         arg_min(c.expected, abs(f.index_value / c.expected - 1)) as expected,
         min(abs(f.index_value / c.expected - 1)) as misfit
     from chains as c
-    join flagged as f using (region_code, year)
+    join judged as f using (region_code, year)
     group by c.region_code, c.year
+),
+flagged as (
+    select j.*, c.back, c.expected, c.misfit
+    from judged as j
+    cross join bounds as b
+    left join best_chain as c using (region_code, year)
+    where j.outside_band or j.outside_peers
+        -- inside the band, an index that fits the cumulative hypothesis and lowers the
+        -- deflator that far below its year's median (cumulative_deviation)
+        or (c.misfit <= b.fit_tol and j.d - j.med <= b.cum_dev)
 ),
 deflator_notes as (
     select 'gdp_index' as kind, f.__idx, 'implied_deflator' as col,
@@ -184,16 +195,15 @@ deflator_notes as (
                         else '' end
                 else '' end
             || ' (reference/plausibility_bounds.csv implied_deflator)'
-            || case when c.misfit <= b.fit_tol
+            || case when f.misfit <= b.fit_tol
                 then ': ' || chk_fmt(f.index_value) || ' is about the index of ' || f.year
-                    || ' on a ' || (f.year - c.back) || ' = 100 basis ('
-                    || format('{:.1f}', c.expected)
+                    || ' on a ' || (f.year - f.back) || ' = 100 basis ('
+                    || format('{:.1f}', f.expected)
                     || ' from the earlier indices and this year''s growth): a cumulative index '
                     || 'in the previous-year = 100 column?'
                 else ': an index on another basis, or a GDP level off?' end as note
     from flagged as f
     cross join bounds as b
-    left join best_chain as c using (region_code, year)
 )
 select kind, __idx, col, note from excursions
 union all

@@ -34,3 +34,5 @@ union all
 select kind, __idx, col, note from chk_column_level
 union all
 select kind, __idx, col, note from chk_consistency
+union all
+select kind, __idx, col, note from chk_fuel_columns
