@@ -150,3 +150,21 @@ def test_a_blank_index_in_the_first_year_is_not_needed(shared_nbs: Path, tmp_pat
             "where region_code = '630000' and plan_id = '12th' and assessment_year = 2015"
         ).fetchone()
     assert status == "missed" and round(decline, 4) == 9.5373
+
+
+def test_a_minor_fuel_cell_a_tenth_of_its_neighbours_makes_the_verdict_provisional(
+        shared_nbs: Path, tmp_path: Path) -> None:
+    """Gansu (620000) diesel production 2015: 584.38 typed 58.438 between 628.39 (2014) and
+    526.282 (2016): log10(58.438 / 628.39) = -1.03 and log10(58.438 / 526.282) = -0.95, both
+    within 0.15 of -1. A fuel's output can dip for real, so a warning, not an error: the
+    12th-FYP verdict of 2015 (its reference-method CO2 nets diesel output) is provisional,
+    naming the cell."""
+    landing, row = _landing(shared_nbs, tmp_path, "prov_energy_production_by_fuel_physical.csv",
+                            "620000", 2015, "柴油生产量", "58.438")
+    warehouse = tmp_path / "w.duckdb"
+    assert _run(landing, warehouse) == 0
+    rows = {year: rest for year, *rest in _assessment(warehouse, "620000", "12th")}
+    _, provisional, cells, _ = rows[2015]
+    assert provisional is True
+    assert (f"prov_energy_production_by_fuel_physical.csv row {row} column 柴油生产量(万吨) "
+            "(2015): excursion_minor") in cells

@@ -113,12 +113,13 @@ LEVEL_MIN_PROVINCES = 5  # values needed for a year median
 # reference/plausibility_bounds.csv): a cell 10^k times both its neighbours, an implied deflator
 # out of its band or far from its year's peers (and whether the index looks cumulative).
 EXCURSION = "excursion"  # error
+EXCURSION_MINOR = "excursion_minor"  # warning: where a dip or a small value can be real
 DEFLATOR = "implied_deflator"  # warning: the verdicts on the index cell become provisional
 
 MISSING_REQUIRED = "missing_required"  # error: plan base or final year
 MISSING_YEAR = "missing_year"  # warning: any other year
 NOTE_COLUMNS = (MISSING_REQUIRED, MISSING_YEAR, *ENERGY_NOTES, NOT_POSITIVE, NOT_FINITE,
-                EXCURSION, DEFLATOR,
+                EXCURSION, EXCURSION_MINOR, DEFLATOR,
                 IMPLAUSIBLE, IMPLAUSIBLE_INTENSITY, COLUMN_LEVEL)
 DERIVED_COLUMNS = (YOY_COLUMN, LEVEL_COLUMN, f"{LEVEL_COLUMN}_note", *NOTE_COLUMNS)
 

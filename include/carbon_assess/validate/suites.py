@@ -55,6 +55,7 @@ from carbon_assess.validate.checks import (
     COLUMN_MIN_PROVINCES,
     DEFLATOR,
     EXCURSION,
+    EXCURSION_MINOR,
     IMPLAUSIBLE,
     IMPLAUSIBLE_INTENSITY,
     LEVEL_COLUMN,
@@ -595,6 +596,14 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
             ERROR,
             "a single cell about 10^k times (k a non-zero integer) both its neighbours in its "
             "own series (reference/plausibility_bounds.csv excursion): a typo or a unit slip",
+        ))
+        rules.append(_null(
+            "excursion_minor",
+            EXCURSION_MINOR,
+            WARNING,
+            "a single cell about 10^k times both its neighbours where a dip or a small value "
+            "can be real (a fuel other than coal falling, values below the level floor): a "
+            "typo or a unit slip?; the verdicts that use the cell are provisional",
         ))
     if kind == "gdp_index":
         rules.append(_null(

@@ -7,6 +7,8 @@
 --     unit slip, noted at that cell (unless a level shift already names it). Downward only for
 --     the series where near zero is implausible (chk_level_both: coal, GDP, population), as
 --     for level shifts: other fuels do dip to near zero for real.
+--   excursion_minor (warning): the same shape where the error does not apply (a dip of another
+--     fuel, or neighbours below the level floor): the verdicts on the cell become provisional.
 --   implied_deflator (warning): d(t) = (GDP(t) / GDP(t-1)) / (index(t) / 100) - 1 outside the
 --     unit_year band, or beyond both peer bounds (deviation from the median d of the same year
 --     over units of the same level, and that deviation in MADs; >= chk_level_min_provinces
@@ -62,10 +64,19 @@ steps as (
         log10(value / next_value) as down
     from series
     where prev_year = year - 1 and next_year = year + 1
-        and least(prev_value, next_value) >= floor
 ),
 excursions as (
-    select steps.kind, steps.__idx, 'excursion' as col,
+    select steps.kind, steps.__idx,
+        -- an error where near zero is implausible and both neighbours are at least the kind's
+        -- level floor; elsewhere (a dip of a fuel that can fall for real, small values) a
+        -- warning: no real cell of 2000-2019 comes within the tolerance of either
+        case when least(steps.prev_value, steps.next_value) >= steps.floor
+            and (steps.up > 0 or exists (
+                select 1 from chk_level_both as both_ways
+                where both_ways.kind = steps.kind and both_ways.variable = steps.variable
+                    and both_ways.fuel = coalesce(steps.fuel, '')
+            ))
+            then 'excursion' else 'excursion_minor' end as col,
         chk_fmt(steps.value) || ' ' || steps.unit || ' is '
             || case when round(steps.up) > 0
                 then 'about ' || format('{:,}', (10 ** round(steps.up))::hugeint) || 'x'
@@ -78,11 +89,6 @@ excursions as (
     where round(steps.up) = round(steps.down) and round(steps.up) <> 0
         and abs(steps.up - round(steps.up)) <= bounds.excursion_tol
         and abs(steps.down - round(steps.down)) <= bounds.excursion_tol
-        and (steps.up > 0 or exists (  -- downward only where near zero is implausible
-            select 1 from chk_level_both as both_ways
-            where both_ways.kind = steps.kind and both_ways.variable = steps.variable
-                and both_ways.fuel = coalesce(steps.fuel, '')
-        ))
         and not exists (  -- a level shift (raw_level_shift.sql) already names the cell
             select 1 from chk_level_shift as shifted
             where shifted.kind = steps.kind and shifted.__idx = steps.__idx
