@@ -295,33 +295,11 @@ def test_show_fits_100_columns_and_explains_the_veto_on_the_real_data(nbs, capsy
 
 def test_show_csv_json_and_wide_carry_every_column(nbs, capsys) -> None:
     """Every format carries the reason and the margin. Qinghai's figures (0.46 pp, 9.54 %,
-    0.26 Mt, 0.51 %; DESIGN.md §7 margin) by hand:
-
-    Qinghai 630000, 12th FYP (base 2010, target T = 10 %), reference method, worked from the
-    raw cells of ../shared/data/nbs/provincial (a blank production cell is 0; 万吨 × kgCO2/kg
-    = 万t CO2; gas: 亿m³ × 1e8 m³ × 2.1622 kg/m³ = 21.622 万t CO2 per 亿m³):
-
-                 2010                                  2015
-      coal       1270.6803 × 1.9003        = 2414.6738  1508.12 × 1.9003          = 2865.8804
-      crude       127.9792 × 3.0202        =  386.5228   154.33 × 3.0202          =  466.1075
-      gas          23.723 × 21.622         =  512.9387    44.38 × 21.622          =  959.5844
-      coke     (160.1263 − 129.7576) × 2.8604 =  86.8666  (249.21 − 0) × 2.8604     =  712.8403
-      gasoline (26.192 − 40.7878) × 2.9251 =  −42.6942  (44.96 − 53.91) × 2.9251  =  −26.1796
-      kerosene (0.1731 − 0) × 3.0179       =    0.5224  (0.01 − 0) × 3.0179       =    0.0302
-      diesel   (89.8876 − 56.6857) × 3.0959 = 102.7898  (114.53 − 67.32) × 3.0959 =  146.1574
-      fuel oil (0.12 − 3.3445) × 3.1705    =  −10.2233  (0.03 − 3.5) × 3.1705     =  −11.0016
-      CO2      3451.3966 万t = 34.51397 Mt              5113.4189 万t = 51.13419 Mt
-
-    GDP at 2010 prices: 1144.2 亿元 × 1.125 × 1.112 × 1.108 × 1.092 × 1.082 (indices 2011-2015)
-      = 1287.225, 1431.3942, 1585.9848, 1731.8954, 1873.9108 亿元
-    I(2010) = 34.51397e6 t / 1144.2e4 万元 = 3.016428 t/万元
-    I(2015) = 51.13419e6 t / 1873.9108e4 万元 = 2.728742 t/万元
-    d(2015) = 1 − 2.728742 / 3.016428 = 9.5373 %                    → 9.54 %
-    margin m = d − T = 9.5373 − 10 = −0.4627 pp                     → short by 0.46 pp
-    CO2 at the threshold = (1 − T) · I(2010) · GDP_2010(2015)
-      = 0.9 × 3.016428 × 1873.9108e4 / 1e6 = 50.87265 Mt
-    ΔCO2 = 51.13419 − 50.87265 = 0.2615 Mt                         → 0.26 Mt CO2 less
-    ΔGDP% = 51.13419 / 50.87265 − 1 = 0.514 %                     → 0.51 % more GDP
+    0.26 Mt, 0.51 %; DESIGN.md §7 margin) are worked by hand, cell by cell, in the docstring of
+    tests/test_consistency.py::test_qinghai_12th_plan_decline_is_one_figure:
+    d(2015) = 1 − 2.728742 / 3.016428 = 9.5373 %; margin 9.5373 − 10 = −0.4627 pp;
+    CO2 at the threshold 0.9 × 3.016428 × 1873.9108e4 / 1e6 = 50.87265 Mt, so
+    51.13419 − 50.87265 = 0.2615 Mt less, or 51.13419 / 50.87265 − 1 = 0.514 % more GDP.
     """
     rows = list(csv.DictReader(io.StringIO(
         _show(capsys, "--warehouse", nbs, "--plan", "12th", "--format", "csv"))))
