@@ -24,6 +24,9 @@ from carbon_assess.ingest.regions import resolve_region
 from carbon_assess.pipeline import (
     DEFAULT_METHOD,
     METHODS,
+    assess_stage,
+    check_outputs_stage,
+    compute_stage,
     ingest_stage,
     new_run_id,
     run_pipeline,
@@ -145,7 +148,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     run = Run(Path(args.workdir)) if args.workdir else Run.in_home(run_id)
     ingested = ingest_stage(args.landing, run, run_id, vintage=_vintage(args))
     validated = validate_stage(run)
-    _print_lines(_summary_lines({"run_id": run_id, "ingest": ingested, "validate": validated}))
+    # every check a run makes before publishing: the models' own flags (post-compute check) and
+    # the output gate need the computed facts; nothing is published
+    compute_stage(run)
+    assessed = assess_stage(run)
+    checked = check_outputs_stage(run)
+    _print_lines(_summary_lines({"run_id": run_id, "ingest": ingested, "validate": validated,
+                                 "assess": assessed, "check_outputs": checked}))
     return EXIT_OK
 
 
@@ -173,6 +182,8 @@ _SHOW_SHORT = {"insufficient data": "no data"}
 _PROVINCE_WIDTH = 12
 _SHOW_FOOTER = ("decl%, tgt%: cumulative decline and target (%); no data = insufficient data; "
                 "--wide: every column")
+_SHOW_PROVISIONAL = ("*: provisional verdict, decided by an input cell validation flagged "
+                     "(provisional_cells, --wide)")
 
 
 def _cut(text: str, width: int) -> str:
@@ -189,15 +200,17 @@ def _narrow_table(columns: list[str], rows: list[tuple], width: int = SHOW_WIDTH
             return _cut(str(value), _PROVINCE_WIDTH)
         return value
 
-    picked = [tuple(short(c, v) for (_, c), v in zip(_SHOW_COLUMNS, (r[i] for i in index),
-                                                     strict=True))
+    provisional = columns.index("verdict_is_provisional")
+    picked = [tuple(f"{short(c, v)}*" if c == "status" and r[provisional] else short(c, v)
+                    for (_, c), v in zip(_SHOW_COLUMNS, (r[i] for i in index), strict=True))
               for r in rows]
     headers = [h for h, _ in _SHOW_COLUMNS]
     fixed = _format_table(headers[:-1], [r[:-1] for r in picked], " ").splitlines()[0]
     room = max(width - len(fixed) - 1, len("reason"))
     picked = [(*r[:-1], _cut(str(r[-1] or "-"), room)) for r in picked]
     lines = [line.rstrip() for line in _format_table(headers, picked, " ").splitlines()]
-    return "\n".join([*(_cut(line, width) for line in lines), _cut(_SHOW_FOOTER, width)])
+    footer = [_SHOW_FOOTER] + ([_SHOW_PROVISIONAL] if any(r[provisional] for r in rows) else [])
+    return "\n".join([*(_cut(line, width) for line in [*lines, *footer])])
 
 
 def _csv_text(columns: list[str], rows: list[tuple]) -> str:
@@ -361,7 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser(
-        "validate", parents=[common], help="ingest and validate only; publish nothing")
+        "validate", parents=[common],
+        help="every check a run makes (input suites, post-compute check, output gate); "
+             "publish nothing")
     validate.add_argument("--landing", required=True)
     validate.add_argument("--vintage")
     validate.add_argument("--workdir", help="keep the work directory here")

@@ -596,7 +596,9 @@ ASSESSMENT_QUERY = f"""
         a.margin_text,
         a.annual_target_score,
         a.cumulative_target_score,
-        a.note
+        a.note,
+        a.verdict_is_provisional,
+        a.provisional_cells
     from {SCHEMA}.fct_target_assessment as a
     join {SCHEMA}.dim_province as p on p.province_code = a.province_code
     where (cast(? as varchar) is null or a.plan_id = ?)

@@ -34,7 +34,8 @@ select
     a.rules_version,
     concat_ws('; ', n.reason, case when e.flagged_cells > 0
         and a.status in ('met', 'missed', 'on schedule', 'behind')
-        then 'provisional: decided by flagged input ' || e.provisional_cells end) as reason,
+        then 'verdict provisional, decided by flagged input ' || e.provisional_cells end)
+        as reason,
     a.margin_pp,
     a.margin_co2_mt,
     a.margin_gdp_pct,
