@@ -168,3 +168,26 @@ def test_a_minor_fuel_cell_a_tenth_of_its_neighbours_makes_the_verdict_provision
     assert provisional is True
     assert (f"prov_energy_production_by_fuel_physical.csv row {row} column 柴油生产量(万吨) "
             "(2015): excursion_minor") in cells
+
+
+def test_a_county_series_ten_thousand_times_off_is_refused_by_the_county_bounds(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two counties of Xining, 2009-2011 (too few for a year median): 城中区's coal in 吨 under a
+    万吨 header, every year, so its own series is smooth. Coal per GDP 500,000 万吨 / 200 亿元 =
+    2,500 t per 10,000 yuan in 2009, above the subprovince_year maximum 800 (the province bound
+    80 widened 10x: reference/plausibility_bounds.csv); 城东区's 50 / 200 = 0.25 passes."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    header = "地区编码,地区,年份,煤炭消费量(万吨),地区生产总值(亿元),地区生产总值指数(上年=100)," \
+             "年末常住人口(万人)\n"
+    lines = [f"{code},{name},{year},{coal},{200 + year - 2009},107.5,40"
+             for code, name, coal in (("630102", "城东区", 50), ("630103", "城中区", 500000))
+             for year in (2009, 2010, 2011)]
+    (landing / "xining.csv").write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["validate", "--landing", str(landing), "--workdir", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err
+    assert "xining.csv row 5 column '煤炭消费量(万吨)' value '500000'" in err  # 城中区 2009
+    report = Path(err.split("report: ")[1].split()[0]).read_text(encoding="utf-8")
+    assert ("城中区 (630103) 2009: coal consumption / GDP = 2.5e+03 t per 10,000 yuan, above the "
+            "plausible maximum 800") in report
+    assert "城东区 (630102) 2009: coal" not in report

@@ -1,5 +1,6 @@
 -- Raw validation in DuckDB (validate/sql_engine.py): `implausible` notes (checks.add_plausibility,
--- province_year bounds of chk_bounds = reference/plausibility_bounds.csv): a province-year whose
+-- province_year bounds of chk_bounds = reference/plausibility_bounds.csv, subprovince_year for
+-- prefectures, counties and declared units): a unit-year whose
 -- ratio is outside its bounds, noted at the row of the ratio's numerator (chk_ratio_terms; the
 -- last such row of the province-year, placeholders included); a carbon intensity above its maximum
 -- at the row of the fuel with the most CO2 that province-year, when there is one. Several findings
@@ -46,7 +47,11 @@ with outside as (
             else false
         end
     left join chk_ratio_inputs as inputs on inputs.name = culprits.culprit
-    where bounds.scope = 'province_year'
+    where bounds.scope = case
+            when ratios.region_code in (select code from chk_provinces)
+                or ratios.region_code = getvariable('chk_national') then 'province_year'
+            else 'subprovince_year'
+        end
         and (ratios.value < bounds.minimum or ratios.value > bounds.maximum)
         and not exists (  -- a whole column off (raw_column_level.sql) explains its ratios
             select 1 from chk_column_level as whole

@@ -1,7 +1,8 @@
 -- Raw validation in DuckDB (validate/sql_engine.py): the plausibility ratios of each province-year
 -- (checks.ratios) from the last positive finite value of each series (chk_ratio_inputs: coal
 -- consumption, GDP, population) and the fuel-combustion CO2 of the SQL models (chk_co2,
--- consumption method), for provinces only (chk_provinces: the bounds are calibrated on provinces)
+-- consumption method), for every unit (provinces are judged by the province_year bounds, calibrated
+-- on them; other units by the wider subprovince_year bounds, raw_implausible.sql)
 -- and without the province-years that already have a level shift (raw_level_flagged.sql,
 -- checks._shifted).
 --   coal_per_gdp      coal 万吨 / GDP 亿元                      = t per 10,000 yuan
@@ -42,8 +43,7 @@ ratios as (
 )
 select ratio, region_code, year, value
 from ratios
-where region_code in (select code from chk_provinces)
-    and not exists (
+where not exists (
     select 1 from chk_level_flagged as shifted
     where shifted.region_code = ratios.region_code and shifted.year = ratios.year
 )
