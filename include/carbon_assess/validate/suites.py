@@ -615,7 +615,7 @@ def rules_for(kind: str, run_id: str | None = None) -> list[Rule]:
             "index on another basis (cumulative?) or a GDP level off; the verdicts that use the "
             "cell are provisional",
         ))
-    if kind in ("energy_consumption", "energy_production", "population"):
+    if kind in ("energy_consumption", "energy_production", "gdp", "population"):
         rules.append(_null(
             "column_level",
             COLUMN_LEVEL,

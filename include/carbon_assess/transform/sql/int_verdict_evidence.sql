@@ -2,7 +2,8 @@
 -- makes that verdict provisional"; issue 18): for each unit, plan and assessment year, the raw
 -- cells validation flagged with a warning (stg_flagged_cells; reference/verdict_evidence_rules.csv
 -- exempts the documented blank-value and rounding policies) among the cells that decide it:
---   every fuel's consumption and production in the base year B and the assessment year t,
+--   every fuel's consumption and production in the base year B, the year before t (the annual
+--   decline and its target decide the grade) and the assessment year t,
 --   GDP at current prices of B (the constant-price base), and the GDP index chain B+1..t.
 -- One row per verdict with a flagged cell; the cells listed as "file row N column C (year): rule".
 with verdicts as (
@@ -18,7 +19,7 @@ deciding as (
         on f.region_code = v.region_code
         and (
             (f.kind in ('energy_consumption', 'energy_production')
-                and f.year in (v.base_year, v.assessment_year))
+                and f.year in (v.base_year, v.assessment_year - 1, v.assessment_year))
             or (f.kind = 'gdp' and f.variable = 'gdp_current' and f.year = v.base_year)
             or (f.kind = 'gdp_index' and f.year > v.base_year and f.year <= v.assessment_year)
         )

@@ -157,4 +157,7 @@ where column_rows.ratio_value is not null
         where blamed.ord = off_columns.ord and blamed.source_file = off_columns.source_file
             and blamed.source_column = off_columns.source_column
     )
+    -- a per-person median off because the population column is: that column's finding only
+    and not (off_columns.ratio in ('coal_per_capita', 'gdp_per_capita')
+        and exists (select 1 from blamed where blamed.name = 'population'))
 group by column_rows.kind, column_rows.__idx

@@ -4,8 +4,9 @@
 -- per person (gp) of chk_ratios. With dev = log10(ratio / median of the same year's units of
 -- the same level, >= chk_level_min_provinces of them), the culprit is the quantity whose two
 -- ratios are both off by at least `max` of the attribution bound, in the direction it moves
--- them, while the third ratio stays within `min` (reference/plausibility_bounds.csv
--- attribution): population (cp and gp off alike), coal (cp and cg off alike), GDP (gp and cg
+-- them, while the third ratio stays within `min`, or an order of magnitude closer than both
+-- (reference/plausibility_bounds.csv attribution; a coal-heavy province's own coal per GDP is
+-- off its peers for real): population (cp and gp off alike), coal (cp and cg off alike), GDP (gp and cg
 -- off in opposite directions). `power` is how many powers of ten the culprit looks off.
 with bound as (
     select minimum as within, maximum as off
@@ -39,12 +40,12 @@ judged as (
     select
         devs.*,
         case
-            when abs(cp) >= off and abs(gp) >= off and sign(cp) = sign(gp) and abs(cg) < within
-                then 'population'
-            when abs(cp) >= off and abs(cg) >= off and sign(cp) = sign(cg) and abs(gp) < within
-                then 'coal'
-            when abs(gp) >= off and abs(cg) >= off and sign(gp) <> sign(cg) and abs(cp) < within
-                then 'gdp'
+            when abs(cp) >= off and abs(gp) >= off and sign(cp) = sign(gp)
+                and abs(cg) < greatest(within, least(abs(cp), abs(gp)) - 1) then 'population'
+            when abs(cp) >= off and abs(cg) >= off and sign(cp) = sign(cg)
+                and abs(gp) < greatest(within, least(abs(cp), abs(cg)) - 1) then 'coal'
+            when abs(gp) >= off and abs(cg) >= off and sign(gp) <> sign(cg)
+                and abs(cp) < greatest(within, least(abs(gp), abs(cg)) - 1) then 'gdp'
         end as culprit
     from devs, bound
 )
