@@ -207,15 +207,21 @@ POST_FAULTS = {"coverage": [("energy_consumption", "gap"), ("energy_consumption"
                             ("energy_consumption", "assumed_zero")]}
 
 
-@pytest.mark.parametrize("fault", sorted(POST_FAULTS))
-def test_hand_made_blank_cells_fail_their_rules_after_compute(fault: str, demo_run: Path,
-                                                              tmp_path: Path) -> None:
+def _faulty(fault: str, demo_run: Path, tmp_path: Path) -> Path:
+    """A copy of the demo run whose raw Parquet has the edit of FAULTS[fault]."""
     edit, _ = FAULTS[fault]
     workdir = tmp_path / "runs" / fault
     shutil.copytree(demo_run, workdir, ignore=shutil.ignore_patterns("validation"))
     frames = _frames(workdir)
     edit(frames)
-    _write(workdir, frames)
+    _write(workdir, frames, typed=fault != "types")
+    return workdir
+
+
+@pytest.mark.parametrize("fault", sorted(POST_FAULTS))
+def test_hand_made_blank_cells_fail_their_rules_after_compute(fault: str, demo_run: Path,
+                                                              tmp_path: Path) -> None:
+    workdir = _faulty(fault, demo_run, tmp_path)
     assert not failed(sql_results(workdir)).keys() & set(POST_FAULTS[fault])  # input: never
     compute_stage(workdir)
     found = failed(sql_results(workdir, POST))
@@ -226,12 +232,8 @@ def test_hand_made_blank_cells_fail_their_rules_after_compute(fault: str, demo_r
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_hand_made_faults_fail_their_rules(fault: str, demo_run: Path,
                                                tmp_path: Path) -> None:
-    edit, expected = FAULTS[fault]
-    workdir = tmp_path / "runs" / fault
-    shutil.copytree(demo_run, workdir, ignore=shutil.ignore_patterns("validation"))
-    frames = _frames(workdir)
-    edit(frames)
-    _write(workdir, frames, typed=fault != "types")
+    _, expected = FAULTS[fault]
+    workdir = _faulty(fault, demo_run, tmp_path)
     rows = sql_results(workdir)
     found = failed(rows)
     missing = [k for k in expected if k not in found]

@@ -48,14 +48,20 @@ class PlausibilityBound:
     observed_max: float
 
 
+def newest_bounds(name: str) -> tuple[dict[str, str], ...]:
+    """The rows of a versioned bounds table (reference/<name>.csv) of its newest
+    `bounds_version`: a later release that leaves a range adds a version, older ones stay."""
+    rows = reference.load(name)
+    version = max(r["bounds_version"] for r in rows)
+    return tuple(r for r in rows if r["bounds_version"] == version)
+
+
 @cache
 def plausibility_bounds() -> tuple[PlausibilityBound, ...]:
-    rows = reference.load("plausibility_bounds")
-    version = max(r["bounds_version"] for r in rows)
     return tuple(
         PlausibilityBound(r["ratio"], r["scope"], r["unit"], float(r["min"]), float(r["max"]),
                           float(r["observed_min"]), float(r["observed_max"]))
-        for r in rows if r["bounds_version"] == version
+        for r in newest_bounds("plausibility_bounds")
     )
 
 

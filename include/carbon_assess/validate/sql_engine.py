@@ -76,6 +76,7 @@ from carbon_assess.validate.checks import (
 from carbon_assess.validate.common import (
     fmt,
     fossil_fuels,
+    newest_bounds,
     passing_row,
     peer_levels,
     plan_years,
@@ -335,9 +336,7 @@ def _load_parameters(con: Any, batches: dict[str, _Batch], run_id: str | None) -
             "maximum": num, "observed_min": num, "observed_max": num},
            [(r["kind"], r["variable"], r["fuel"], r["unit"], float(r["min"]), float(r["max"]),
              float(r["observed_min"]), float(r["observed_max"]))
-            for r in reference.load("column_level_bounds")
-            if r["bounds_version"] == max(b["bounds_version"]
-                                          for b in reference.load("column_level_bounds"))])
+            for r in newest_bounds("column_level_bounds")])
     _table(con, "chk_ratio_terms",
            {"ratio": text, "kind": text, "variable": text, "fuel": text, "made_of": text,
             "suspects": text},
@@ -844,13 +843,12 @@ def _flagged(con: Any, batch: _Batch, checks: list[_Check]) -> list[str]:
         if (rule.severity != WARNING or rule.key in exempt or not check.count
                 or check.unexpected is None or check.windowed or batch.path is None):
             continue
-        description = _literal(rule.description)
+        given = {"kind": _literal(batch.kind), "rule": _literal(rule.key),
+                 "description": _literal(rule.description)}  # the rest: the raw row's own
+        columns = ", ".join(f"{given.get(c, 'b.' + _quote(c))}::{t} as {c}"
+                            for c, t in FLAGGED_CELLS_COLUMNS)
         selects.append(
-            f"select '{batch.kind}' as kind, b.region_code::varchar as region_code, "
-            "b.year::bigint as year, b.variable::varchar as variable, b.fuel::varchar as fuel, "
-            "b.source_file::varchar as source_file, b.source_row::bigint as source_row, "
-            f"b.source_column::varchar as source_column, '{rule.key}' as rule, "
-            f"{description} as description from src_{batch.kind} as b where b.__idx in "
+            f"select {columns} from src_{batch.kind} as b where b.__idx in "
             f"(select __idx from {check.relation} where {check.unexpected})")
     return selects
 

@@ -13,7 +13,10 @@ with verdicts as (
     where i.year > p.base_year
 ),
 deciding as (
-    select v.plan_id, v.region_code, v.assessment_year, f.*
+    select v.plan_id, v.region_code, v.assessment_year, f.source_file, f.source_row,
+        f.source_column,
+        f.source_file || ' row ' || coalesce(f.source_row::varchar, '?') || ' column '
+            || coalesce(f.source_column, '?') || ' (' || f.year || '): ' || f.rule as cell
     from verdicts as v
     join stg_flagged_cells as f
         on f.region_code = v.region_code
@@ -29,11 +32,6 @@ select
     region_code,
     assessment_year,
     count(distinct (source_file, source_row, source_column)) as flagged_cells,
-    string_agg(
-        distinct source_file || ' row ' || coalesce(source_row::varchar, '?') || ' column '
-            || coalesce(source_column, '?') || ' (' || year || '): ' || rule,
-        '; ' order by source_file || ' row ' || coalesce(source_row::varchar, '?') || ' column '
-            || coalesce(source_column, '?') || ' (' || year || '): ' || rule
-    ) as provisional_cells
+    string_agg(distinct cell, '; ' order by cell) as provisional_cells
 from deciding
 group by plan_id, region_code, assessment_year

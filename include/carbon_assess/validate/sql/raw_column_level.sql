@@ -51,8 +51,7 @@ off_columns as (
         bounds.maximum,
         bounds.observed_min,
         bounds.observed_max,
-        round_even(log10(columns.median / sqrt(bounds.observed_min * bounds.observed_max)), 0)
-            ::bigint as power
+        chk_power(columns.median, bounds.observed_min, bounds.observed_max) as power
     from columns
     join chk_bounds as bounds using (ord, ratio)
     join chk_ratio_terms as terms using (ratio)
@@ -75,24 +74,21 @@ blamed as (
         on per_person.ratio = 'gdp_per_capita'
         and per_person.region_code = column_rows.region_code
         and per_person.year = column_rows.year
-    cross join (
-        select sqrt(observed_min * observed_max) as middle
-        from chk_bounds
-        where ratio = 'gdp_per_capita' and scope = 'column_median_reference'
-    ) as reference
+    cross join chk_bounds as reference
     where off_columns.ratio = 'coal_per_capita' and column_rows.ratio_value is not null
+        and reference.ratio = 'gdp_per_capita' and reference.scope = 'column_median_reference'
     group by off_columns.ord, off_columns.ratio, off_columns.source_file,
-        off_columns.source_column, off_columns.power
+        off_columns.source_column, off_columns.power, reference.observed_min,
+        reference.observed_max
     having off_columns.power <> 0
-        and round_even(log10(median(per_person.value) / any_value(reference.middle)), 0)
-            = off_columns.power
+        and chk_power(median(per_person.value), reference.observed_min,
+                      reference.observed_max) = off_columns.power
 ),
 denominator_rows as (
     select
         blamed.ord,
         obs.kind,
         obs.__idx,
-        chk_label(obs.region_code) as label,
         inputs.name,
         off_columns.power,
         off_columns.provinces,
@@ -115,14 +111,10 @@ select
     __idx,
     'column_level' as col,
     arg_max(
-        'median ' || made_of || ' of the release looks about '
-            || format('{:,}', (10 ** abs(power))::hugeint) || 'x too '
-            || case when power > 0 then 'large' else 'small' end || ' over ' || provinces
-            || ' provinces, ' || chk_span(first_year, last_year) || ', and so does GDP per '
-            || 'person while coal per GDP does not: the ' || name || ' column looks about '
-            || format('{:,}', (10 ** abs(power))::hugeint) || 'x too '
-            || case when power > 0 then 'small' else 'large' end
-            || '; is the unit in its header right?',
+        'median ' || made_of || ' of the release looks ' || chk_times_off(power) || ' over '
+            || provinces || ' provinces, ' || chk_span(first_year, last_year)
+            || ', and so does GDP per person while coal per GDP does not: the ' || name
+            || ' column looks ' || chk_times_off(-power) || '; is the unit in its header right?',
         ord
     ) as note
 from denominator_rows
@@ -140,24 +132,15 @@ select
             || chk_fmt(off_columns.minimum) || '-' || chk_fmt(off_columns.maximum)
             || ' (reference/plausibility_bounds.csv ' || off_columns.ratio || '; real NBS '
             || chk_fmt(off_columns.observed_min) || '-' || chk_fmt(off_columns.observed_max)
-            || '): the values look '
-            || case
-                when off_columns.power = 0 then 'off'
-                else 'about ' || format('{:,}', (10::hugeint ** abs(off_columns.power))::hugeint)
-                    || 'x too ' || case when off_columns.power > 0 then 'large' else 'small' end
-            end
+            || '): the values look ' || chk_times_off(off_columns.power)
             || '; is the unit in the header right?',
         off_columns.ord
     ) as note
 from column_rows
 join off_columns using (ord, ratio, source_file, source_column)
 where column_rows.ratio_value is not null
-    and not exists (
-        select 1 from blamed
-        where blamed.ord = off_columns.ord and blamed.source_file = off_columns.source_file
-            and blamed.source_column = off_columns.source_column
-    )
-    -- a per-person median off because the population column is: that column's finding only
+    -- a per-person median off because the population column is (the blamed coal column too):
+    -- that column's finding only
     and not (off_columns.ratio in ('coal_per_capita', 'gdp_per_capita')
         and exists (select 1 from blamed where blamed.name = 'population'))
 group by column_rows.kind, column_rows.__idx

@@ -157,9 +157,13 @@ chains as (
         backs.back,
         100 * exp(sum(ln(k.value / 100))) * f.growth / (1 + f.med) as expected
     from judged as f
+    cross join bounds as b
     cross join (select range as back from range(2, 11)) as backs
     join indices as k
         on k.region_code = f.region_code and k.year > f.year - backs.back and k.year < f.year
+    -- only the rows `flagged` can take: out of the band or the peers, or low enough to flag on
+    -- a fit
+    where f.outside_band or f.outside_peers or f.d - f.med <= b.cum_dev
     group by f.region_code, f.year, backs.back, f.growth, f.med
     having count(*) = backs.back - 1
 ),

@@ -53,8 +53,7 @@ off_columns as (
         bounds.maximum,
         bounds.observed_min,
         bounds.observed_max,
-        round_even(log10(columns.median / sqrt(bounds.observed_min * bounds.observed_max)), 0)
-            ::bigint as power
+        chk_power(columns.median, bounds.observed_min, bounds.observed_max) as power
     from columns
     join chk_column_bounds as bounds using (kind, variable, fuel)
     where columns.provinces >= getvariable('chk_column_min_provinces')
@@ -72,12 +71,7 @@ select
         || chk_fmt(off_columns.minimum) || '-' || chk_fmt(off_columns.maximum)
         || ' (reference/column_level_bounds.csv; real NBS yearly medians '
         || chk_fmt(off_columns.observed_min) || '-' || chk_fmt(off_columns.observed_max)
-        || '): the values look '
-        || case
-            when off_columns.power = 0 then 'off'
-            else 'about ' || format('{:,}', (10 ** abs(off_columns.power))::hugeint)
-                || 'x too ' || case when off_columns.power > 0 then 'large' else 'small' end
-        end
+        || '): the values look ' || chk_times_off(off_columns.power)
         || '; is the unit in the header right?' as note
 from column_rows
 join off_columns using (kind, variable, fuel, source_file, source_column)

@@ -23,9 +23,7 @@ with outside as (
         case when inputs.name is null then terms.suspects || ' in the wrong unit?'
             else case culprits.culprit when 'coal' then 'coal consumption' when 'gdp' then 'GDP'
                 else 'population' end
-                || ' looks about ' || format('{:,}', (10 ** abs(culprits.power))::hugeint)
-                || 'x too ' || case when culprits.power > 0 then 'large' else 'small' end
-                || ' against the same year''s peers (both of its ratios to the other two '
+                || ' looks ' || chk_times_off(culprits.power) || ' against the same year''s peers (both of its ratios to the other two '
                 || 'quantities are off alike, the third ratio is not): a unit slip in this cell?'
         end as suspects,
         inputs.name is not null as attributed,
