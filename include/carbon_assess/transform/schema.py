@@ -160,9 +160,8 @@ class _Resolver:
             key = entry["shared"]
             base = {"name": key, **self.shared[key]}
             return _column({**base, **{k: v for k, v in entry.items() if k != "shared"}}, where)
-        if parent and entry.get("name") in parent.column_names and "description" not in entry:
-            base = parent.column(entry["name"])
-            return _column({**base.__dict__, **entry}, where)
+        if parent and entry.get("name") in parent.column_names:  # the parent's, overridden
+            return _column({**parent.column(entry["name"]).__dict__, **entry}, where)
         return _column(entry, where)
 
 

@@ -1,30 +1,37 @@
-"""The output gate's expectation suites as code: one per computed fact table, run on
+"""The output gate's expectation suites, generated from the `tests` of the models' schema files
+(`transform/sql/<model>.yml`): one suite `output_<model>` per model that lists tests, run on
 `<workdir>/compute.duckdb` after the assess stage and before publish (see `output_gate`).
 
-- `output_fct_intensity`: numbers finite, intensity positive, declines within (-100, 100) %,
-  each decline the intensity ratio it stands for, one row per (plan, province, year);
-- `output_fct_target_assessment`: every province-year of every plan the data covers present with
-  a status, one row per key, known statuses and grades, numbers finite, declines within bounds,
-  status, target achieved, veto and grade consistent with the declines, targets, scoring rules
-  and thresholds (DESIGN.md §7), insufficient data without any figure, scores within 0..maximum,
-  margin_pp with the sign of the status, a reason on every row.
+The tests, in the order the yml lists them (the first failing one names the finding):
 
-Like the input suites (`suites.py`), the rules are plain `Rule` records turned into GX 1.x
-suites by `suites.gx_suite`, and kept as GX JSON beside them in `validate/suites/output_*.json`
+- `unique_key`: one row per the model's `key` (both rows of a duplicated key are reported);
+- `not_null: <column>`, `accepted_values: <column>` (`values`, after the values of column
+  `<column>` of the reference table `values_from`);
+- `finite: [<columns>]`: no NaN or infinity (GX reads NaN as a blank and skips blanks);
+- `accepted_range: <column or columns>` with `min` / `max` (`strict: true` excludes them):
+  `warn_without_verdict: true` makes it an error in a row that decides a verdict (the unit has a
+  target in the row's plan, dim_target) and a warning elsewhere (`<column>_range_no_verdict`);
+  a `max` that is text is an SQL expression over the gate relation (a per-row maximum);
+- `sql: <flag>`: a rule over several rows, columns or tables, computed as a boolean `<flag>` by
+  `validate/sql/gate_<model>.sql` (True when the row passes, with an optional `note` column
+  explaining a failure).
+
+Each becomes a `Rule` (`name`, `description`, `severity` default error, `note` optional), turned
+into a GX 1.x suite by `suites.gx_suite` and kept as GX JSON in `validate/suites/output_*.json`
 (regenerate with `python -m carbon_assess.validate.output_suites`; a test fails when code and
-JSON differ). A rule needing more than one column, or NaN and infinity (which pandas reads as
-blanks, and GX skips blanks), is an expectation on a derived column computed in SQL by
-`validate/sql/gate_<table>.sql`: a boolean `True` when the row passes, with a `note` column
-explaining a failure. Every rule is an invariant of the models: all are **error** severity (a
-failure blocks the publish), none is a warning.
+JSON differ). What GX cannot judge on the batch (NaN, a per-row maximum, `decides_verdict`) is a
+derived column added to the model's gate SQL by `gate_sql`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from carbon_assess import reference
+from carbon_assess.errors import CarbonAssessError
+from carbon_assess.transform.schema import Table, model_schema, tested_models
 from carbon_assess.validate.suites import (
     ERROR,
     SUITES_DIR,
@@ -38,15 +45,15 @@ from carbon_assess.validate.suites import (
 OUTPUT_SUITE_VERSION = "2026-12-07.1"  # bump when a rule, bound or severity changes
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
-# The published tables the gate checks and their keys (publish/catalog.py primary keys).
+# The models the gate checks (those whose schema file lists tests) and their keys.
 OUTPUT_TABLES: dict[str, tuple[str, ...]] = {
-    "fct_intensity": ("plan_id", "region_code", "year"),
-    "fct_target_assessment": ("plan_id", "region_code", "assessment_year"),
-}
-# The labels int_target_assessment.sql gives (status, and grades besides the threshold grades).
-STATUSES = ("met", "missed", "on schedule", "behind", "insufficient data", "no target")
-GRADE_LABELS = ("provisional", "insufficient data", "not assessed")
-DECLINE_MIN, DECLINE_MAX = -100, 100  # percent, both excluded
+    name: model_schema(name).primary_key for name in tested_models()}
+# The row's unit has a target in the row's plan: a range break is an error there, else a warning.
+DECIDES_VERDICT = """exists (
+        select 1 from dim_target as t
+        where t.plan_id = gate.plan_id and t.region_code = gate.region_code
+            and t.target_pct is not null
+    ) as decides_verdict"""
 
 
 def output_suite_name(table: str) -> str:
@@ -55,181 +62,150 @@ def output_suite_name(table: str) -> str:
     return f"output_{table}"
 
 
-def gate_sql(table: str) -> str:
-    """The SELECT giving the gate's batch for `table` (published rows + derived columns)."""
-    output_suite_name(table)
-    return (SQL_DIR / f"gate_{table}.sql").read_text(encoding="utf-8")
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
 
 
-def grades() -> tuple[str, ...]:
-    """Threshold grades of reference/grade_thresholds.csv, then the labels without a score."""
-    names = dict.fromkeys(row["grade"] for row in reference.load("grade_thresholds"))
-    return (*names, *GRADE_LABELS)
+def _values(test: Mapping[str, Any], column: str) -> list[str]:
+    """Accepted values: those of `column` in reference table `values_from`, then `values`."""
+    found = [row[column] for row in reference.load(test["values_from"])] \
+        if "values_from" in test else []
+    return list(dict.fromkeys([*found, *test.get("values", ())]))
 
 
-def _true(key: str, flag: str, description: str, cell: str, note: str | None = None) -> Rule:
-    """An error rule on a derived boolean column: every row must be True."""
+def _true(key: str, flag: str, description: str, cell: str, note: str | None = None,
+          severity: str = ERROR) -> Rule:
+    """A rule on a derived boolean column: every row must be True."""
     return Rule(key, "ExpectColumnValuesToBeInSet", {"column": flag, "value_set": [True]},
-                ERROR, description, cell=cell, note=note)
-
-
-def _finite(column: str) -> Rule:
-    # SQL: `column is null or isfinite(column)`; NaN, inf and -inf give False, a blank True.
-    return _true(f"{column}_finite", f"{column}_finite",
-                 f"{column} must be a finite number (no NaN or infinity)", column)
+                severity, description, cell=cell, note=note)
 
 
 def _decides(value: bool) -> dict[str, Any]:
-    """GX 1.x row condition `decides_verdict == value` (the gate relations' flag: the unit has a
-    target in the row's plan, dim_target)."""
+    """GX 1.x row condition `decides_verdict == value`."""
     return {"type": "comparison", "column": {"name": "decides_verdict"}, "operator": "==",
             "parameter": value}
 
 
-def _decline_range(column: str) -> list[Rule]:
-    # A decline of 100 % or more would need an intensity of 0 or below; -100 % or less an
-    # intensity at least doubled against the base (or previous) year. The real NBS declines lie
-    # between -25 % and 48 %; zero GDP or coal gave 100 % and -245 % (issue 10). The severity
-    # follows the verdict: an error in a row that decides one (the unit has a target in the
-    # plan), a warning elsewhere (the 11th FYP has no carbon targets: Hainan 2007, consumption
-    # method, -115 %, when its refinery opened and apparent consumption doubled).
-    kwargs = {"column": column, "min_value": DECLINE_MIN, "max_value": DECLINE_MAX,
-              "strict_min": True, "strict_max": True}
-    text = f"{column} must be strictly between {DECLINE_MIN} and {DECLINE_MAX} %"
-    return [
-        Rule(f"{column}_range", "ExpectColumnValuesToBeBetween",
-             {**kwargs, "row_condition": _decides(True)}, ERROR,
-             f"{text} (a row that decides a verdict)", cell=column),
-        Rule(f"{column}_range_no_verdict", "ExpectColumnValuesToBeBetween",
-             {**kwargs, "row_condition": _decides(False)}, WARNING,
-             f"{text} (a row that decides no verdict: a plan without a target for the unit)",
-             cell=column),
-    ]
+def _range(model: Table, test: Mapping[str, Any], column: str) -> Iterator[Rule]:
+    low, high, strict = test.get("min"), test.get("max"), bool(test.get("strict"))
+    if isinstance(high, str):  # a per-row maximum: a derived flag (gate_sql)
+        yield _true(f"{column}_range", f"{column}_in_range",
+                    test.get("description", f"{column} must be between {low} and its maximum"),
+                    column, f"{column}_range")
+        return
+    kwargs: dict[str, Any] = {"column": column}
+    for bound, value, flag in (("min_value", low, "strict_min"), ("max_value", high,
+                                                                    "strict_max")):
+        if value is not None:
+            kwargs[bound] = value
+            if strict:
+                kwargs[flag] = True
+    name = test.get("name", f"{column}_range")
+    unit = model.column(column).unit
+    text = test.get("description") or (
+        f"{column} must be {'strictly ' if strict else ''}between {low} and {high}"
+        + (f" {unit}" if unit else ""))
+    if not test.get("warn_without_verdict"):
+        yield Rule(name, "ExpectColumnValuesToBeBetween", kwargs, ERROR, text, cell=column)
+        return
+    yield Rule(name, "ExpectColumnValuesToBeBetween",
+               {**kwargs, "row_condition": _decides(True)}, ERROR,
+               f"{text} (a row that decides a verdict)", cell=column)
+    yield Rule(f"{name}_no_verdict", "ExpectColumnValuesToBeBetween",
+               {**kwargs, "row_condition": _decides(False)}, WARNING,
+               f"{text} (a row that decides no verdict: a plan without a target for the unit)",
+               cell=column)
 
 
-def _key(table: str) -> Rule:
-    key = list(OUTPUT_TABLES[table])
-    # pandas `duplicated` over the key columns: both rows of a duplicated key are reported.
-    return Rule("key_unique", "ExpectCompoundColumnsToBeUnique",
-                {"column_list": key, "ignore_row_if": "never"},
-                ERROR, f"one row per {', '.join(key)}", cell=",".join(key))
-
-
-def _intensity_rules() -> list[Rule]:
-    return [
-        _key("fct_intensity"),
-        *(_finite(c) for c in ("intensity_t_per_10k_yuan", "energy_intensity_tce_per_10k_yuan",
-                               "annual_decline_pct", "cumulative_decline_pct",
-                               "expected_decline_pct", "completion_pct")),
-        # I = CO2 / constant-price GDP: both positive for a province with data, else blank.
-        Rule("intensity_positive", "ExpectColumnValuesToBeBetween",
-             {"column": "intensity_t_per_10k_yuan", "min_value": 0, "strict_min": True},
-             ERROR, "carbon intensity must be above 0", cell="intensity_t_per_10k_yuan"),
-        *_decline_range("annual_decline_pct"),
-        *_decline_range("cumulative_decline_pct"),
-        # d(t) = 1 − I(t)/I(B) (int_intensity.sql), recomputed from the published intensities.
-        _true("cumulative_decline_is_ratio", "cumulative_ratio_ok",
-              "cumulative decline must be 100 × (1 − intensity / base-year intensity) "
-              "(within 1e-9 pp)", "cumulative_decline_pct", "cumulative_ratio_note"),
-        # annual decline = 1 − I(t)/I(t−1) (int_intensity.sql), likewise.
-        _true("annual_decline_is_ratio", "annual_ratio_ok",
-              "annual decline must be 100 × (1 − intensity / previous-year intensity) "
-              "(within 1e-9 pp)", "annual_decline_pct", "annual_ratio_note"),
-    ]
-
-
-def _score_range(column: str) -> Rule:
-    # Points = max_points × completion rate in 0..1 (scoring_rules.csv); measures points are
-    # 0..each sub-indicator's maximum; total = target points + measures. Maxima in SQL.
-    return _true(f"{column}_range", f"{column}_in_range",
-                 f"{column} must be between 0 and its maximum", column, f"{column}_range")
-
-
-def _assessment_rules() -> list[Rule]:
-    table = "fct_target_assessment"
-    return [
-        _key(table),
-        # The batch adds a blank row per missing province-year (full outer join with the grid
-        # dim_plan × dim_province × years of data), so a deleted row has a blank status.
-        Rule("complete", "ExpectColumnValuesToNotBeNull", {"column": "status"}, ERROR,
-             "every province (dim_province) in every year of every plan whose base year the "
-             "data covers must be in the table with a status", cell="status",
-             note="coverage_note"),
-        _true("row_in_plan", "in_grid",
-              "a row must be a year of its plan that the data covers, for a province of "
-              "dim_province", ",".join(OUTPUT_TABLES[table])),
-        Rule("status_known", "ExpectColumnValuesToBeInSet",
-             {"column": "status", "value_set": list(STATUSES)}, ERROR,
-             f"status must be one of: {', '.join(STATUSES)}", cell="status"),
-        Rule("grade_known", "ExpectColumnValuesToBeInSet",
-             {"column": "grade", "value_set": list(grades())}, ERROR,
-             f"grade must be one of: {', '.join(grades())} (reference/grade_thresholds.csv)",
-             cell="grade"),
-        *(_finite(c) for c in ("annual_decline_pct", "cumulative_decline_pct",
-                               "cumulative_decline_direct_pct", "expected_decline_pct",
-                               "completion_pct", "total_score", "margin_pp",
-                               "margin_co2_mt", "margin_gdp_pct")),
-        *_decline_range("annual_decline_pct"),
-        *_decline_range("cumulative_decline_pct"),
-        _true("end_of_plan", "end_of_plan_ok",
-              "end_of_plan must be true exactly in the plan's end year (dim_plan)", "end_of_plan"),
-        # The assessment reads its declines from int_intensity, published as fct_intensity.
-        _true("declines_from_intensity", "declines_match_intensity",
-              "annual and direct cumulative declines must be those of fct_intensity "
-              "(within 1e-9 pp)", "annual_decline_pct,cumulative_decline_direct_pct",
-              "intensity_note"),
-        # D(t) = chained figure where a confirmed decline was supplied, else the direct one.
-        _true("official_decline", "official_decline_ok",
-              "cumulative decline must be the chained figure where there is one, else the "
-              "direct figure", "cumulative_decline_pct"),
-        # status: blank decline → insufficient data; no target → no target; plan's end year →
-        # met iff reaches(decline, target), else missed; before → on schedule iff
-        # reaches(decline, expected decline), else behind; a non-finite figure → no verdict.
-        _true("status_follows_decline", "status_ok",
-              "status must follow the cumulative decline against the target (end year: met / "
-              "missed) or the expected decline (earlier: on schedule / behind), tolerance "
-              "1e-9 pp; insufficient data exactly when a decline is blank", "status",
-              "status_note"),
-        # target_achieved = reaches(decline, target) in the end year, blank before.
-        _true("target_achieved", "target_achieved_ok",
-              "target_achieved must be true for met, false for missed and blank otherwise",
-              "target_achieved"),
-        # DESIGN §7: missing data gives insufficient data, never a number.
-        _true("insufficient_data_has_no_figures", "insufficient_data_has_no_figures",
-              "an insufficient-data row must have no decline, completion, score, veto or "
-              "target_achieved", "status"),
-        # DESIGN §7: missing a part marked veto_if_missed (annual target, cumulative progress
-        # target) is a veto; blank where there is no decline or no target.
-        _true("veto_follows_declines", "veto_ok",
-              "veto must be true exactly when the annual decline misses the annual target or "
-              "the cumulative decline misses the expected decline (parts with "
-              "veto_if_missed in reference/scoring_rules.csv)", "veto", "veto_note"),
-        # DESIGN §7: "the grade is fail whatever the score". A province can be met and fail.
-        _true("veto_grade_fail", "veto_grade_ok",
-              "a vetoed row must be graded fail whatever its score", "grade"),
-        # grade: insufficient data / not assessed (no target) / fail (veto) / provisional (no
-        # measures score) / else the highest threshold the total reaches (grade_thresholds.csv).
-        _true("grade_follows_score", "grade_ok",
-              "grade must follow data, target, veto, measures score and the thresholds of "
-              "reference/grade_thresholds.csv", "grade", "grade_note"),
-        _true("provisional_flag", "provisional_flag_ok",
-              "grade_is_provisional must be true exactly when the grade is provisional",
-              "grade_is_provisional"),
-        # issue 12: the margin has the status's sign; every grade has a reason.
-        _true("margin_follows_status", "margin_sign_ok",
-              "margin_pp must be present with a verdict and blank without one, >= -1e-9 pp for "
-              "met or on schedule and < 0 for missed or behind", "margin_pp", "margin_note"),
-        _true("reason_present", "reason_ok", "every published row must have a reason",
-              "reason"),
-        *(_score_range(c) for c in ("annual_target_score", "cumulative_target_score",
-                                    "target_score", "measures_score", "total_score")),
-    ]
+def _rules(model: Table, test: Mapping[str, Any]) -> Iterator[Rule]:
+    severity, note = test.get("severity", ERROR), test.get("note")
+    if test.get("test") == "unique_key":
+        key = list(model.primary_key)
+        yield Rule("key_unique", "ExpectCompoundColumnsToBeUnique",
+                   {"column_list": key, "ignore_row_if": "never"}, severity,
+                   f"one row per {', '.join(key)}", cell=",".join(key))
+    elif "not_null" in test:
+        column = test["not_null"]
+        yield Rule(test.get("name", f"{column}_not_null"), "ExpectColumnValuesToNotBeNull",
+                   {"column": column}, severity,
+                   test.get("description", f"{column} must not be blank"), cell=column, note=note)
+    elif "accepted_values" in test:
+        column = test["accepted_values"]
+        values = _values(test, column)
+        where = f" (reference/{test['values_from']}.csv)" if "values_from" in test else ""
+        yield Rule(test.get("name", f"{column}_known"), "ExpectColumnValuesToBeInSet",
+                   {"column": column, "value_set": values}, severity,
+                   f"{column} must be one of: {', '.join(values)}{where}", cell=column)
+    elif "finite" in test:
+        for column in _listed(test["finite"]):
+            yield _true(f"{column}_finite", f"{column}_finite",
+                        f"{column} must be a finite number (no NaN or infinity)", column)
+    elif "accepted_range" in test:
+        for column in _listed(test["accepted_range"]):
+            yield from _range(model, test, column)
+    elif "sql" in test:
+        yield _true(test.get("name", test["sql"]), test["sql"], " ".join(
+            test["description"].split()), ",".join(_listed(test["column"])), note, severity)
+    else:
+        raise CarbonAssessError(f"{model.name}.yml: unknown test {dict(test)}")
 
 
 def output_rules(table: str) -> list[Rule]:
-    """The rules of the suite `output_<table>`."""
+    """The rules of the suite `output_<table>`: the model's yml tests, in order."""
     output_suite_name(table)
-    return _intensity_rules() if table == "fct_intensity" else _assessment_rules()
+    model = model_schema(table)
+    return [rule for test in model.tests for rule in _rules(model, test)]
+
+
+def _derived(model: Table) -> list[str]:
+    """The derived columns the generic tests read (finite flags, per-row maxima, whether a row
+    decides a verdict), as SELECT items over the gate relation `gate`."""
+    items: list[str] = []
+    for test in model.tests:
+        if "finite" in test:
+            items += [f"{c} is null or isfinite({c}) as {c}_finite"
+                      for c in _listed(test["finite"])]
+        elif "accepted_range" in test and isinstance(test.get("max"), str):
+            low, high = test.get("min", 0), test["max"]
+            blank = test.get("blank_max", "blank maximum")
+            for c in _listed(test["accepted_range"]):
+                items += [f"{c} is null or coalesce({c} between {low} and {high}, false)"
+                          f" as {c}_in_range",
+                          f"'between {low} and ' || coalesce(format('{{:.6g}}', {high}), "
+                          f"'? ({blank})') as {c}_range"]
+        if test.get("warn_without_verdict") and DECIDES_VERDICT not in items:
+            items.append(DECIDES_VERDICT)
+    return items
+
+
+def gate_sql(table: str) -> str:
+    """The SELECT giving the gate's batch for `table`: the rows of `validate/sql/gate_<table>.sql`
+    (the published rows with the flags of the `sql` tests; the table itself without one), the
+    derived columns of the generic tests, ordered by the key."""
+    output_suite_name(table)
+    path = SQL_DIR / f"gate_{table}.sql"
+    rows = path.read_text(encoding="utf-8").strip().rstrip(";") if path.exists() \
+        else f"select * from {table}"
+    items = ",\n    ".join(["*", *_derived(model_schema(table))])
+    return (f"select\n    {items}\nfrom (\n{rows}\n) as gate\n"
+            f"order by {', '.join(OUTPUT_TABLES[table])}")
+
+
+def grades() -> tuple[str, ...]:
+    """The grades fct_target_assessment may hold (its accepted values)."""
+    test = next(t for t in model_schema("fct_target_assessment").tests
+                if t.get("accepted_values") == "grade")
+    return tuple(_values(test, "grade"))
+
+
+def _statuses() -> tuple[str, ...]:
+    test = next(t for t in model_schema("fct_target_assessment").tests
+                if t.get("accepted_values") == "status")
+    return tuple(_values(test, "status"))
+
+
+# The labels int_target_assessment.sql gives its status.
+STATUSES = _statuses()
 
 
 def build_output_suite(table: str, rules: list[Rule] | None = None):

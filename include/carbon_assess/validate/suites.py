@@ -116,7 +116,7 @@ SHEET_RANGES = {  # value column -> (min, max, strict, description)
     "target_pct": (0, 100, True, "a reduction target is a percentage strictly between 0 and 100"),
     "annual_target_pct": (
         0, 100, True, "an annual reduction target is a percentage strictly between 0 and 100"),
-    # strictly, as the output gate holds every decline (output_suites.DECLINE_MIN/MAX): 100 %
+    # strictly, as the output gate holds every decline (accepted_range in fct_*.yml): 100 %
     # would mean no emissions at all, and a chained decline built on it could never be checked
     "confirmed_decline_pct": (
         -100, 100, True,

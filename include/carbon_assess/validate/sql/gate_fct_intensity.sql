@@ -1,14 +1,9 @@
--- Output gate on fct_intensity (suite output_fct_intensity, validate/output_suites.py): every
--- published row with the derived columns its expectations read. Read from compute.duckdb after
--- the assess stage, before anything is published.
---
--- NaN and infinity are judged here, in SQL: pandas reads NaN as a blank and GX skips blanks.
---   <column>_finite         the value is blank or a finite number (isfinite: NaN, ±inf → false)
+-- Output gate on fct_intensity: the flags of the `sql` tests of transform/sql/fct_intensity.yml
+-- (validate/output_suites.py adds the generic tests' columns: finite flags, decides_verdict),
+-- read from compute.duckdb after the assess stage, before anything is published.
 --   cumulative_ratio_ok     a cumulative decline is 100 × (1 − I(t)/I(B)), I(B) the intensity of
 --                           the same plan and province in the base year (years_into_plan = 0)
 --   annual_ratio_ok         an annual decline is 100 × (1 − I(t)/I(t − 1))
---   decides_verdict         the unit has a target in the plan (dim_target): range breaks are
---                           errors there, warnings elsewhere (output_suites._decline_range)
 -- "Is" means equal within the one tolerance of the macro reaches (1e-9 pp) both ways; a blank
 -- decline passes (blank declines are judged in the assessment: insufficient data), a decline
 -- whose ratio cannot be formed (no base-year or previous-year intensity) fails.
@@ -31,20 +26,6 @@ expected as (
 )
 select
     *,
-    exists (
-        select 1 from dim_target as t
-        where t.plan_id = expected.plan_id and t.region_code = expected.region_code
-            and t.target_pct is not null
-    ) as decides_verdict,
-    intensity_t_per_10k_yuan is null or isfinite(intensity_t_per_10k_yuan)
-        as intensity_t_per_10k_yuan_finite,
-    energy_intensity_tce_per_10k_yuan is null or isfinite(energy_intensity_tce_per_10k_yuan)
-        as energy_intensity_tce_per_10k_yuan_finite,
-    annual_decline_pct is null or isfinite(annual_decline_pct) as annual_decline_pct_finite,
-    cumulative_decline_pct is null or isfinite(cumulative_decline_pct)
-        as cumulative_decline_pct_finite,
-    expected_decline_pct is null or isfinite(expected_decline_pct) as expected_decline_pct_finite,
-    completion_pct is null or isfinite(completion_pct) as completion_pct_finite,
     cumulative_decline_pct is null or coalesce(
         isfinite(cumulative_decline_pct)
         and reaches(cumulative_decline_pct, cumulative_from_ratio)
@@ -64,4 +45,3 @@ select
         || ': 100 × (1 − ratio) = ' || coalesce(format('{:.6g}', annual_from_ratio), 'blank')
         as annual_ratio_note
 from expected
-order by plan_id, region_code, year

@@ -1,7 +1,8 @@
--- Output gate on fct_target_assessment (suite output_fct_target_assessment,
--- validate/output_suites.py): every published row, plus one blank row for each province-year the
--- table should hold and does not, with the derived columns the expectations read. Read from
--- compute.duckdb after the assess stage, before anything is published.
+-- Output gate on fct_target_assessment: every published row, plus one blank row for each
+-- province-year the table should hold and does not, with the flags of the `sql` tests of
+-- transform/sql/fct_target_assessment.yml (validate/output_suites.py adds the generic tests'
+-- columns: finite flags, score maxima, decides_verdict). Read from compute.duckdb after the
+-- assess stage, before anything is published.
 --
 -- The verdicts are re-derived from the published figures, the plan (dim_plan), the scoring rules
 -- (stg_scoring_rules) and the grade thresholds (stg_grade_thresholds) as DESIGN.md §7 states
@@ -11,7 +12,6 @@
 --                           each unit of int_geo_year (the 31 provinces and every unit with
 --                           data; not the nation) in each year of each plan whose base
 --                           year lies within the years of data (int_geo_year), up to the last one
---   <column>_finite         the value is blank or a finite number
 --   expected_status         insufficient data (a decline blank) / no target / met or missed in
 --                           the plan's end year (decline reaches the target) / on schedule or
 --                           behind before it (decline reaches the expected decline)
@@ -115,26 +115,10 @@ grades as (
 )
 select
     *,
-    exists (  -- the unit has a target in the plan: range breaks are errors, else warnings
-        select 1 from dim_target as t
-        where t.plan_id = grades.plan_id and t.region_code = grades.region_code
-            and t.target_pct is not null
-    ) as decides_verdict,
     case
         when not in_table then 'no row in fct_target_assessment'
         when status is null then 'status blank'
     end as coverage_note,
-    annual_decline_pct is null or isfinite(annual_decline_pct) as annual_decline_pct_finite,
-    cumulative_decline_pct is null or isfinite(cumulative_decline_pct)
-        as cumulative_decline_pct_finite,
-    cumulative_decline_direct_pct is null or isfinite(cumulative_decline_direct_pct)
-        as cumulative_decline_direct_pct_finite,
-    expected_decline_pct is null or isfinite(expected_decline_pct) as expected_decline_pct_finite,
-    completion_pct is null or isfinite(completion_pct) as completion_pct_finite,
-    total_score is null or isfinite(total_score) as total_score_finite,
-    margin_pp is null or isfinite(margin_pp) as margin_pp_finite,
-    margin_co2_mt is null or isfinite(margin_co2_mt) as margin_co2_mt_finite,
-    margin_gdp_pct is null or isfinite(margin_gdp_pct) as margin_gdp_pct_finite,
     not in_table or coalesce(
         case
             when status in ('met', 'on schedule') then margin_pp >= -1e-9
@@ -200,30 +184,5 @@ select
         || ': expected ' || coalesce('''' || expected_grade || '''', 'no grade')
         as grade_note,
     not in_table or grade_is_provisional is not distinct from (grade = 'provisional')
-        as provisional_flag_ok,
-    annual_target_score is null or coalesce(
-        annual_target_score between 0 and annual_target_score_max, false
-    ) as annual_target_score_in_range,
-    'between 0 and ' || coalesce(format('{:.6g}', annual_target_score_max), '? (no scoring rule)')
-        as annual_target_score_range,
-    cumulative_target_score is null or coalesce(
-        cumulative_target_score between 0 and cumulative_target_score_max, false
-    ) as cumulative_target_score_in_range,
-    'between 0 and '
-        || coalesce(format('{:.6g}', cumulative_target_score_max), '? (no scoring rule)')
-        as cumulative_target_score_range,
-    target_score is null or coalesce(target_score between 0 and target_score_max, false)
-        as target_score_in_range,
-    'between 0 and ' || coalesce(format('{:.6g}', target_score_max), '? (blank maximum)')
-        as target_score_range,
-    measures_score is null or coalesce(measures_score between 0 and measures_score_max, false)
-        as measures_score_in_range,
-    'between 0 and ' || coalesce(format('{:.6g}', measures_score_max), '? (blank maximum)')
-        as measures_score_range,
-    total_score is null or coalesce(
-        total_score between 0 and target_score_max + measures_score_max, false
-    ) as total_score_in_range,
-    'between 0 and ' || coalesce(format('{:.6g}', target_score_max + measures_score_max),
-        '? (blank maximum)') as total_score_range
+        as provisional_flag_ok
 from grades
-order by plan_id, region_code, assessment_year
