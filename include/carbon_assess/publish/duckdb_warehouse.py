@@ -1,27 +1,25 @@
-"""The embedded DuckDB warehouse: one file, schema `carbon`, previous release in `carbon_previous`.
+"""The embedded DuckDB warehouse (the `Dialect` of `warehouse.Warehouse` for one DuckDB file).
 
 A publish is one DuckDB transaction (DuckDB DDL is transactional): readers see the old release
-or the new one, never a mix; a crash before COMMIT leaves the previous release as it was. Tables
-get the catalog's primary keys, rows are inserted in key order, the analyst views and the
-`COMMENT ON` documentation are (re)applied in the same transaction. DuckDB's file lock is the
-publish lock (one writer per file; a second one waits up to the lock timeout).
+or the new one, never a mix; a crash before COMMIT leaves the previous release as it was.
+DuckDB's file lock is the publish lock (one writer per file; a second one waits up to the lock
+timeout).
 
-`carbon_control.release` records which run's release is in `carbon` and in `carbon_previous`;
-a rollback swaps the two releases and adds a 'rolled back' row to the run log, in the same
-transaction. A rollback never creates a warehouse file.
-
-The publish transaction also appends the release to schema `carbon_history` (`dim_release` and
-every published table keyed by `release_id`); a rollback leaves the history as it is.
+Inside that transaction the run's tables are staged beside the current ones
+(`carbon.<table>__staged`, built by `INSERT ... SELECT ... ORDER BY key` straight from the
+attached compute.duckdb: one sorted copy, no rows through Python), appended to the history, and
+renamed into place. DuckDB cannot move a table to another schema, so the outgoing release is not
+copied into `carbon_previous`: its tables there are views on the outgoing release's rows in
+`carbon_history` (a warehouse whose current release predates the history gets copies). A
+rollback copies `carbon_previous` back into `carbon` and makes the outgoing release the views.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,49 +27,20 @@ from carbon_assess.errors import WarehouseError
 from carbon_assess.publish.catalog import (
     META_TABLES,
     PUBLISHED_TABLES,
-    RELEASE_DIMENSION,
     VIEWS,
+    Table,
     comment_statements,
-    history_comment_statements,
     history_table,
     quote_ident,
     row_order,
+    sql_literal,
     table,
 )
-from carbon_assess.publish.common import (
-    CONTROL_SCHEMA,
-    HISTORY_SCHEMA,
-    PREVIOUS_SCHEMA,
-    RELEASE_STATUSES,
-    SCHEMA,
-    PublishResult,
-    history_backfill,
-    release_from_log,
-    release_row,
-    rollback_record,
-    rows_digest,
-    run_record,
-)
+from carbon_assess.publish.common import HISTORY_SCHEMA, PREVIOUS_SCHEMA, SCHEMA
 from carbon_assess.settings import duckdb_connect
 from carbon_assess.workdir import Run
 
-
-def _meta_ddl(name: str) -> str:
-    t = table(name)
-    columns = [f"{quote_ident(c.name)} {c.type}" for c in t.columns]
-    if t.primary_key:
-        columns.append(f"primary key ({', '.join(quote_ident(c) for c in t.primary_key)})")
-    return f"create table if not exists {SCHEMA}.{name} (\n    " + ",\n    ".join(columns) + "\n)"
-
-
-META_DDL = {name: _meta_ddl(name) for name in META_TABLES}
-RELEASE_DDL = (
-    f"create table if not exists {CONTROL_SCHEMA}.release (\n"
-    "    slot varchar primary key,  -- 'current' (schema carbon) or 'previous'\n"
-    "    run_id varchar,\n"
-    "    since timestamp with time zone\n"
-    ")"
-)
+STAGED_SUFFIX = "__staged"
 
 
 def connect_warehouse(path: Path, read_only: bool = False, wait: float = 0.0,
@@ -117,373 +86,220 @@ def _errors(path: Path, action: str) -> Iterator[None]:
         raise WarehouseError(f"{action} to {path} failed: {text[:400]}") from None
 
 
-def _tables_in(con: Any, schema: str, kind: str = "BASE TABLE") -> list[str]:
-    return [
-        r[0]
-        for r in con.execute(
+def _key(doc: Table | None, names: Iterable[str]) -> list[str]:
+    """The primary key DuckDB keeps for `doc`: none for the tables the catalog leaves unindexed
+    (an ART index of 100M keys must fit in memory)."""
+    if doc is None or not doc.key_indexed or not doc.primary_key:
+        return []
+    return list(doc.primary_key) if set(doc.primary_key) <= set(names) else []
+
+
+class DuckDBDialect:
+    """One DuckDB file as a warehouse."""
+
+    kind = "duckdb"
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.where = str(path)
+
+    # ---------------------------------------------------------------- sessions
+
+    @contextmanager
+    def open(self, action: str, *, wait: float, create: bool) -> Iterator[Any]:
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        with connect_warehouse(self.path, wait=wait, create=create) as con, \
+                _errors(self.path, action):
+            yield con
+
+    @contextmanager
+    def open_read(self, wait: float = 0.0) -> Iterator[Any | None]:
+        if not self.path.exists():
+            yield None
+            return
+        with connect_warehouse(self.path, read_only=True, wait=wait) as con, \
+                _errors(self.path, "read"):
+            yield con
+
+    def lock(self, con: Any, action: str, wait: float) -> Any:
+        return nullcontext()  # the file lock, taken by `open`
+
+    def check_lock(self, lock: Any, action: str) -> None:
+        return None
+
+    @contextmanager
+    def transaction(self, con: Any) -> Iterator[None]:
+        con.execute("begin transaction")
+        try:
+            yield
+        except BaseException:
+            con.execute("rollback")
+            raise
+        con.execute("commit")
+
+    # ---------------------------------------------------------------- SQL
+
+    def rows(self, con: Any, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        cursor = con.execute(sql, list(params))
+        return cursor.fetchall() if cursor.description else []
+
+    def dict_rows(self, con: Any, sql: str, params: Iterable[Any] = ()) -> list[dict]:
+        cursor = con.execute(sql, list(params))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def quote(self, *names: str) -> str:
+        return ".".join(quote_ident(n) for n in names)
+
+    def type_name(self, duck_type: str, where: str) -> str:
+        return duck_type
+
+    def relations(self, con: Any, schema: str, views: bool = False) -> list[str]:
+        kinds = ["BASE TABLE", "VIEW"] if views else ["BASE TABLE"]
+        return [r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = ? "
-            "and table_type = ? and table_catalog = current_database() order by 1",
-            [schema, kind],
-        ).fetchall()
-    ]
+            "and table_type in (select unnest(?)) and table_catalog = current_database() "
+            "order by 1", [schema, kinds]).fetchall()]
 
+    def columns(self, con: Any, schema: str, name: str) -> list[str]:
+        return [c for c, _ in self._typed_columns(con, schema, name)]
 
-def _columns(con: Any, catalog: str, schema: str, name: str) -> list[tuple[str, str]]:
-    return [
-        (r[0], r[1])
-        for r in con.execute(
+    def _typed_columns(self, con: Any, schema: str, name: str,
+                       catalog: str | None = None) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in con.execute(
             "select column_name, data_type from information_schema.columns "
-            "where table_catalog = ? and table_schema = ? and table_name = ? "
-            "order by ordinal_position",
-            [catalog, schema, name],
-        ).fetchall()
-    ]
+            "where table_catalog = coalesce(?, current_database()) and table_schema = ? "
+            "and table_name = ? order by ordinal_position", [catalog, schema, name]).fetchall()]
 
+    def schema_exists(self, con: Any, schema: str) -> bool:
+        return bool(con.execute("select 1 from information_schema.schemata where schema_name = ?"
+                                " and catalog_name = current_database()", [schema]).fetchall())
 
-def _create_table_sql(schema: str, name: str, columns: list[tuple[str, str]]) -> str:
-    parts = [f"{quote_ident(c)} {t}" for c, t in columns]
-    names = [c for c, _ in columns]
-    doc = table(name) if name in PUBLISHED_TABLES else None
-    key = list(doc.primary_key) if doc and doc.key_indexed else []
-    if key and set(key) <= set(names):
-        parts.append(f"primary key ({', '.join(quote_ident(c) for c in key)})")
-    return f"create table {schema}.{name} (" + ", ".join(parts) + ")"
+    def upsert(self, con: Any, schema: str, name: str, row: dict[str, Any],
+               key: tuple[str, ...]) -> None:
+        con.execute(f"insert or replace into {self.quote(schema, name)} "
+                    f"({', '.join(quote_ident(c) for c in row)}) "
+                    f"values ({', '.join('?' for _ in row)})", list(row.values()))
 
+    def create_table(self, con: Any, schema: str, name: str, columns: list[tuple[str, str]],
+                     doc: Table | None, if_not_exists: bool = False) -> None:
+        parts = [f"{quote_ident(c)} {t}" for c, t in columns]
+        key = _key(doc, (c for c, _ in columns))
+        if key:
+            parts.append(f"primary key ({', '.join(quote_ident(c) for c in key)})")
+        exists = "if not exists " if if_not_exists else ""
+        con.execute(f"create table {exists}{self.quote(schema, name)} ({', '.join(parts)})")
 
-def _copy_ordered(con: Any, source: str, target_schema: str, name: str,
-                  columns: list[tuple[str, str]]) -> None:
-    """(Re)create `target_schema.name` with its key and insert the rows of `source` in key order."""
-    names = [c for c, _ in columns]
-    con.execute(f"drop table if exists {target_schema}.{name}")
-    con.execute(_create_table_sql(target_schema, name, columns))
-    select = ", ".join(quote_ident(c) for c in names)
-    order = ", ".join(quote_ident(c) for c in row_order(name, names))
-    con.execute(
-        f"insert into {target_schema}.{name} ({select}) select {select} from {source} "
-        f"order by {order}"
-    )
-
-
-def _create_views(con: Any) -> None:
-    for view in VIEWS:
-        con.execute(
-            f"create or replace view {SCHEMA}.{view.name} as {view.sql.format(schema=SCHEMA)}"
-        )
-
-
-def _apply_comments(con: Any) -> None:
-    present = {
-        name: [c for c, _ in _columns(con, _current_catalog(con), SCHEMA, name)]
-        for name in (*PUBLISHED_TABLES, *META_TABLES, *(v.name for v in VIEWS))
-    }
-    for statement in comment_statements(SCHEMA, {k: v for k, v in present.items() if v},
-                                        views=[v.name for v in VIEWS]):
-        con.execute(statement)
-
-
-def _current_catalog(con: Any) -> str:
-    return con.execute("select current_database()").fetchall()[0][0]
-
-
-def init_duckdb(path: Path, wait: float = 0.0) -> None:
-    """Create the schemas and the run-log tables (idempotent)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with connect_warehouse(path, wait=wait) as con:
-        _ensure_base(con)
-
-
-def _ensure_base(con: Any) -> None:
-    """Schemas, run-log tables (with the catalog's columns: a warehouse from an older version
-    gets the new ones) and the release table."""
-    con.execute(f"create schema if not exists {SCHEMA}")
-    con.execute(f"create schema if not exists {PREVIOUS_SCHEMA}")
-    con.execute(f"create schema if not exists {CONTROL_SCHEMA}")
-    con.execute(f"create schema if not exists {HISTORY_SCHEMA}")
-    for name, ddl in META_DDL.items():
-        con.execute(ddl)
-        present = {c for c, _ in _columns(con, _current_catalog(con), SCHEMA, name)}
-        for column in table(name).columns:
-            if column.name not in present:
-                con.execute(f"alter table {SCHEMA}.{name} add column {quote_ident(column.name)} "
-                            f"{column.type}")
-    con.execute(RELEASE_DDL)
-
-
-def _release(con: Any, slot: str) -> str | None:
-    """The run whose release is in `carbon` ('current') or `carbon_previous` ('previous');
-    from the run log when the warehouse predates the release table."""
-    row = con.execute(f"select run_id from {CONTROL_SCHEMA}.release where slot = ?",
-                      [slot]).fetchall()
-    if row:
-        return row[0][0]
-    return _release_from_log(con, 0 if slot == "current" else 1)
-
-
-def _release_from_log(con: Any, back: int) -> str | None:
-    statuses = ", ".join(f"'{s}'" for s in RELEASE_STATUSES)
-    entries = con.execute(
-        f"select run_id, restored_run_id from {SCHEMA}.meta_pipeline_run "
-        f"where status in ({statuses}) or status is null "
-        "order by finished_at desc nulls last, started_at desc nulls last, run_id desc"
-    ).fetchall()
-    return release_from_log(entries, back=back)
-
-
-def _set_releases(con: Any, current: str | None, previous: str | None) -> None:
-    now = datetime.now(UTC)
-    for slot, run_id in (("current", current), ("previous", previous)):
-        con.execute(f"insert or replace into {CONTROL_SCHEMA}.release values (?, ?, ?)",
-                    [slot, run_id, now])
-
-
-def _record(con: Any, record: dict[str, Any]) -> None:
-    columns = ", ".join(quote_ident(c) for c in record)
-    placeholders = ", ".join("?" for _ in record)
-    con.execute(
-        f"insert or replace into {SCHEMA}.meta_pipeline_run ({columns}) values ({placeholders})",
-        list(record.values()),
-    )
-
-
-def _record_validation(con: Any, run_id: str, validation: Path) -> None:
-    """The run's validation results (results.parquet) into `meta_validation_result`,
-    replacing what an earlier attempt of the same run recorded."""
-    con.execute(f"delete from {SCHEMA}.meta_validation_result where run_id = ?", [run_id])
-    con.execute(
-        f"insert into {SCHEMA}.meta_validation_result by name "
-        "select run_id, source, expectation, \"column\", severity, success, "
-        "unexpected_count, examples from read_parquet(?) order by all",
-        [str(validation)],
-    )
-
-
-def record_run_duckdb(path: Path, record: dict[str, Any], validation: Path | None,
-                      lock_timeout: float = 0.0) -> None:
-    """A run that did not publish (rejected, failed, skipped) joins the run log with its
-    validation results, in one transaction that touches no published table."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with connect_warehouse(path, wait=lock_timeout) as con, _errors(path, "record the run"):
-        _ensure_base(con)
-        con.execute("begin transaction")
-        try:
-            _record(con, record)
-            if validation is not None and validation.exists():
-                _record_validation(con, record["run_id"], validation)
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
-
-
-def current_release_duckdb(path: Path, wait: float = 0.0) -> dict[str, Any] | None:
-    """The run-log row of the release in `carbon`; None when nothing was ever published (no
-    file is created)."""
-    if not path.exists():
+    def after_base(self, con: Any) -> None:
         return None
-    with connect_warehouse(path, read_only=True, wait=wait) as con:
-        tables = set(_tables_in(con, SCHEMA))
-        if "meta_pipeline_run" not in tables or not tables & set(PUBLISHED_TABLES):
-            return None
-        control = CONTROL_SCHEMA in {r[0] for r in con.execute(
-            "select schema_name from information_schema.schemata").fetchall()}
-        if control and "release" in _tables_in(con, CONTROL_SCHEMA):
-            return _run_row(con, _release(con, "current"))
-        return _run_row(con, _release_from_log(con, 0))
 
+    def load_validation(self, con: Any, path: Path) -> None:
+        con.execute(
+            f"insert into {self.quote(SCHEMA, 'meta_validation_result')} by name "
+            "select run_id, source, expectation, \"column\", severity, success, "
+            "unexpected_count, examples from read_parquet(?) order by all", [str(path)])
 
-def _ensure_history_table(con: Any, name: str, columns: list[tuple[str, str]]) -> list[str]:
-    """carbon_history.<name> with `release_id` first and the given columns (a table created by
-    an older release gets the new columns; dropped ones stay, null from then on)."""
-    doc = history_table(name)
-    have = [c for c, _ in _columns(con, _current_catalog(con), HISTORY_SCHEMA, name)]
-    if not have:
-        parts = [f"{quote_ident(c)} {t}" for c, t in [("release_id", "VARCHAR"), *columns]]
-        names = {"release_id", *(c for c, _ in columns)}
-        if doc.primary_key and doc.key_indexed and set(doc.primary_key) <= names:
-            parts.append(f"primary key ({', '.join(quote_ident(c) for c in doc.primary_key)})")
-        con.execute(f"create table {HISTORY_SCHEMA}.{name} (" + ", ".join(parts) + ")")
-        return ["release_id", *(c for c, _ in columns)]
-    added = []
-    for column, column_type in columns:
-        if column not in have:
-            con.execute(f"alter table {HISTORY_SCHEMA}.{name} add column {quote_ident(column)} "
-                        f"{column_type}")
-            have.append(column)
-            added.append(column)
-    for statement in history_backfill(f"{HISTORY_SCHEMA}.{quote_ident(name)}", added, have):
-        con.execute(statement)
-    _rekey_history(con, name, list(doc.primary_key) if doc.key_indexed else [])
-    return have
+    def rekey(self, con: Any, name: str, key: list[str], have: list[str]) -> None:
+        """DuckDB cannot drop a primary key: a history table keyed otherwise by an older release
+        (issue 13: province_code -> region_code) is rebuilt with the new key, once."""
+        key = _key(history_table(name), have)
+        found = con.execute(
+            "select constraint_column_names from duckdb_constraints() where schema_name = ? "
+            "and table_name = ? and constraint_type = 'PRIMARY KEY' and database_name = "
+            "current_database()", [HISTORY_SCHEMA, name]).fetchall()
+        old = list(found[0][0]) if found else []
+        if not old or old == key:
+            return
+        target, old_name = self.quote(HISTORY_SCHEMA, name), name + "__rekey"
+        columns = self._typed_columns(con, HISTORY_SCHEMA, name)
+        con.execute(f"alter table {target} rename to {quote_ident(old_name)}")
+        self.create_table(con, HISTORY_SCHEMA, name, columns, history_table(name))
+        con.execute(f"insert into {target} select * from {self.quote(HISTORY_SCHEMA, old_name)}")
+        con.execute(f"drop table {self.quote(HISTORY_SCHEMA, old_name)}")
 
+    def check_layouts(self, layouts: dict[str, list[tuple[str, str]]]) -> None:
+        return None
 
-def _rekey_history(con: Any, name: str, key: list[str]) -> None:
-    """Give a history table made by an older release the catalog's key when the key changed
-    (issue 13: province_code -> region_code). DuckDB cannot drop a primary key: the table is
-    rebuilt (same columns, same rows, the new key), inside the publish transaction."""
-    found = con.execute(
-        "select constraint_column_names from duckdb_constraints() where schema_name = ? "
-        "and table_name = ? and constraint_type = 'PRIMARY KEY' and database_name = "
-        "current_database()", [HISTORY_SCHEMA, name]).fetchall()
-    old = list(found[0][0]) if found else []
-    if not old or old == key:
-        return
-    table_sql = f"{HISTORY_SCHEMA}.{quote_ident(name)}"
-    columns = _columns(con, _current_catalog(con), HISTORY_SCHEMA, name)
-    parts = [f"{quote_ident(c)} {t}" for c, t in columns]
-    if key:
-        parts.append(f"primary key ({', '.join(quote_ident(c) for c in key)})")
-    con.execute(f"alter table {table_sql} rename to {quote_ident(name + '__rekey')}")
-    con.execute(f"create table {table_sql} ({', '.join(parts)})")
-    con.execute(f"insert into {table_sql} select * from "
-                f"{HISTORY_SCHEMA}.{quote_ident(name + '__rekey')}")
-    con.execute(f"drop table {HISTORY_SCHEMA}.{quote_ident(name + '__rekey')}")
+    # ---------------------------------------------------------------- publish and rollback
 
+    @staticmethod
+    def _staged(name: str) -> str:
+        return f"{quote_ident(SCHEMA)}.{quote_ident(name + STAGED_SUFFIX)}"
 
-def _append_history(con: Any, record: dict[str, Any], layouts: dict[str, list]) -> None:
-    """Keep this release in schema carbon_history (in the publish transaction): its
-    dim_release row and its rows of every published table; a republished run replaces its
-    rows."""
-    release_id = record["run_id"]
-    release = release_row(record)
-    _ensure_history_table(con, "dim_release", [(c.name, c.type) for c in RELEASE_DIMENSION.columns
-                                               if c.name != "release_id"])
-    present = {"dim_release": list(RELEASE_DIMENSION.column_names)}
-    con.execute(f"delete from {HISTORY_SCHEMA}.dim_release where release_id = ?", [release_id])
-    con.execute(
-        f"insert into {HISTORY_SCHEMA}.dim_release ({', '.join(quote_ident(c) for c in release)})"
-        f" values ({', '.join('?' for _ in release)})",
-        list(release.values()),
-    )
-    for name in PUBLISHED_TABLES:
-        present[name] = _ensure_history_table(con, name, layouts[name])
-        names = [c for c, _ in layouts[name]]
+    def _stage(self, con: Any, source: str, name: str, columns: list[tuple[str, str]]) -> None:
+        """carbon.<name>__staged: the rows of `source`, in key order, with the kept key."""
+        con.execute(f"drop table if exists {self._staged(name)}")
+        self.create_table(con, SCHEMA, name + STAGED_SUFFIX, columns,
+                          table(name) if name in PUBLISHED_TABLES else None)
+        names = [c for c, _ in columns]
         select = ", ".join(quote_ident(c) for c in names)
-        con.execute(f"delete from {HISTORY_SCHEMA}.{name} where release_id = ?", [release_id])
-        # carbon.<name> was just written in key order, and an insert keeps a scan's order
-        con.execute(
-            f"insert into {HISTORY_SCHEMA}.{name} (release_id, {select}) "
-            f"select ?, {select} from {SCHEMA}.{name}",
-            [release_id],
-        )
-    for statement in history_comment_statements(present):
-        con.execute(statement)
+        order = ", ".join(quote_ident(c) for c in row_order(name, names))
+        con.execute(f"insert into {self._staged(name)} ({select}) select {select} "
+                    f"from {source} order by {order}")
 
-
-def publish_duckdb(run: Run, path: Path, lock_timeout: float = 0.0) -> PublishResult:
-    record = run_record(run, status="published")
-    validation = run.validation_results
-    compute_db = run.compute_db
-    if not compute_db.exists():
-        raise WarehouseError(f"{compute_db} not found: run the compute and assess stages first")
-    started = time.monotonic()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with connect_warehouse(path, wait=lock_timeout) as con, _errors(path, "publish"):
-        _ensure_base(con)
-        con.execute("attach ? as compute (read_only)", [str(compute_db)])
-        record["factor_version"] = con.execute(
-            "select factor_version from compute.main.run_parameters"
-        ).fetchall()[0][0]
-        layouts = {t: _columns(con, "compute", "main", t) for t in PUBLISHED_TABLES}
-        missing = [t for t, cols in layouts.items() if not cols]
-        if missing:
-            raise WarehouseError(f"{compute_db} lacks table(s) {', '.join(missing)}")
-        counts = {
-            t: con.execute(f"select count(*) from compute.main.{t}").fetchall()[0][0]
-            for t in PUBLISHED_TABLES
-        }
-        record["row_counts"] = json.dumps(counts, sort_keys=True)
-        con.execute("begin transaction")
+    @contextmanager
+    def publishing(self, con: Any, lock: Any, run: Run, layouts: dict[str, list],
+                   counts: dict[str, int]) -> Iterator[Callable[[str], str]]:
+        con.execute("attach ? as compute (read_only)", [str(run.compute_db)])
         try:
-            for name in _tables_in(con, PREVIOUS_SCHEMA):
-                con.execute(f"drop table {PREVIOUS_SCHEMA}.{name}")
-            current = set(_tables_in(con, SCHEMA))
-            outgoing = _release(con, "current") if current & set(PUBLISHED_TABLES) else None
-            catalog = _current_catalog(con)
-            for name in PUBLISHED_TABLES:
-                if name in current:
-                    _copy_ordered(con, f"{SCHEMA}.{name}", PREVIOUS_SCHEMA, name,
-                                  _columns(con, catalog, SCHEMA, name))
-            for name in PUBLISHED_TABLES:
-                _copy_ordered(con, f"compute.main.{name}", SCHEMA, name, layouts[name])
-            _record(con, record)
-            _set_releases(con, record["run_id"], outgoing)
-            if validation.exists():
-                _record_validation(con, record["run_id"], validation)
-            _create_views(con)
-            _apply_comments(con)
-            _append_history(con, record, layouts)
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
-        con.execute("detach compute")
-    return {
-        "warehouse": str(path),
-        "run_id": record["run_id"],
-        "row_counts": counts,
-        "seconds": round(time.monotonic() - started, 3),
-    }
+            with self.transaction(con):
+                for name in PUBLISHED_TABLES:
+                    self._stage(con, f"compute.main.{quote_ident(name)}", name, layouts[name])
+                yield self._staged
+        finally:
+            con.execute("detach compute")
 
-
-def rollback_duckdb(path: Path, lock_timeout: float = 0.0) -> dict[str, Any]:
-    """Swap the previous release back in (and the current one out) and log the rollback in
-    `meta_pipeline_run`, in one transaction. A missing file is an error, never created."""
-    started_at = datetime.now(UTC)
-    with connect_warehouse(path, wait=lock_timeout, create=False) as con, \
-            _errors(path, "rollback"):
-        previous = [t for t in _tables_in(con, PREVIOUS_SCHEMA) if t in PUBLISHED_TABLES]
-        if not previous:
-            raise WarehouseError(f"warehouse {path} has no previous release to roll back to")
-        _ensure_base(con)
-        catalog = _current_catalog(con)
-        con.execute("begin transaction")
-        try:
-            restored, outgoing = _release(con, "previous"), _release(con, "current")
-            for name in previous:
-                current_columns = _columns(con, catalog, SCHEMA, name)
-                con.execute(f"alter table {SCHEMA}.{name} rename to {name}__swap")
-                _copy_ordered(con, f"{PREVIOUS_SCHEMA}.{name}", SCHEMA, name,
-                              _columns(con, catalog, PREVIOUS_SCHEMA, name))
-                _copy_ordered(con, f"{SCHEMA}.{name}__swap", PREVIOUS_SCHEMA, name,
-                              current_columns)
-                con.execute(f"drop table {SCHEMA}.{name}__swap")
-            counts = {
-                t: con.execute(f"select count(*) from {SCHEMA}.{t}").fetchall()[0][0]
-                for t in previous
-            }
-            record = rollback_record(started_at, _run_row(con, restored), restored, counts)
-            _record(con, record)
-            _set_releases(con, restored, outgoing)
-            _apply_comments(con)  # the views bind by name: they now read the restored tables
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
-    return {"warehouse": str(path), "restored_tables": previous, "run_id": record["run_id"],
-            "restored_run_id": restored}
-
-
-def _run_row(con: Any, run_id: str | None) -> dict[str, Any] | None:
-    if run_id is None:
-        return None
-    cursor = con.execute(f"select * from {SCHEMA}.meta_pipeline_run where run_id = ?", [run_id])
-    names = [d[0] for d in cursor.description]
-    rows = cursor.fetchall()
-    return dict(zip(names, rows[0], strict=True)) if rows else None
-
-
-def duckdb_checksums(path: Path, schema: str, tables: tuple[str, ...]) -> dict[str, str]:
-    with connect_warehouse(path, read_only=True) as con:
-        catalog = _current_catalog(con)
-        sums = {}
-        for name in tables:
-            names = [c for c, _ in _columns(con, catalog, schema, name)]
-            if not names:
+    def _keep_previous(self, con: Any, outgoing: str | None, in_history: bool) -> None:
+        """`carbon_previous` := the release now in `carbon`: views on its history rows, or
+        copies when the history does not hold it."""
+        for name in self.relations(con, PREVIOUS_SCHEMA, views=True):
+            kind = "view" if name not in self.relations(con, PREVIOUS_SCHEMA) else "table"
+            con.execute(f"drop {kind} {self.quote(PREVIOUS_SCHEMA, name)}")
+        history = set(self.relations(con, HISTORY_SCHEMA))
+        for name in self.relations(con, SCHEMA):
+            if name not in PUBLISHED_TABLES:
                 continue
-            order = ", ".join(quote_ident(c) for c in row_order(name, names))
-            rows = con.execute(
-                f"select {', '.join(quote_ident(c) for c in names)} from {schema}.{name} "
-                f"order by {order}"
-            ).fetchall()
-            sums[name] = rows_digest(names, rows)
-        return sums
+            names = self.columns(con, SCHEMA, name)
+            kept = (in_history and name in history
+                    and set(names) <= set(self.columns(con, HISTORY_SCHEMA, name)))
+            target = self.quote(PREVIOUS_SCHEMA, name)
+            if kept:
+                con.execute(f"create view {target} as select "
+                            f"{', '.join(quote_ident(c) for c in names)} from "
+                            f"{self.quote(HISTORY_SCHEMA, name)} where release_id = "
+                            f"{sql_literal(str(outgoing))}")
+            else:
+                con.execute(f"create table {target} as select * from {self.quote(SCHEMA, name)}")
+
+    def _replace(self, con: Any, names: list[str]) -> None:
+        for name in names:
+            con.execute(f"drop table if exists {self.quote(SCHEMA, name)}")
+            con.execute(f"alter table {self._staged(name)} rename to {quote_ident(name)}")
+
+    def swap_in(self, con: Any, staged: Callable[[str], str], outgoing: str | None,
+                in_history: bool, wait: float) -> None:
+        self._keep_previous(con, outgoing, in_history)
+        self._replace(con, list(PUBLISHED_TABLES))
+
+    def swap_back(self, con: Any, previous: list[str], outgoing: str | None,
+                  in_history: bool, wait: float) -> None:
+        for name in previous:
+            source = self.quote(PREVIOUS_SCHEMA, name)
+            self._stage(con, source, name, self._typed_columns(con, PREVIOUS_SCHEMA, name))
+        self._keep_previous(con, outgoing, in_history)
+        self._replace(con, previous)
+
+    def finish(self, con: Any) -> None:
+        """The analyst views (they bind by name) and the documentation of schema carbon."""
+        for view in VIEWS:
+            con.execute(f"create or replace view {SCHEMA}.{view.name} as "
+                        f"{view.sql.format(schema=SCHEMA)}")
+        present = {name: self.columns(con, SCHEMA, name)
+                   for name in (*PUBLISHED_TABLES, *META_TABLES, *(v.name for v in VIEWS))}
+        for statement in comment_statements(SCHEMA, {k: v for k, v in present.items() if v},
+                                            views=[v.name for v in VIEWS]):
+            con.execute(statement)
+
+    def result_extras(self) -> dict[str, Any]:
+        return {}

@@ -1,4 +1,4 @@
-"""The production warehouse on PostgreSQL (psycopg 3).
+"""The production warehouse on PostgreSQL (psycopg 3): the `Dialect` of `warehouse.Warehouse`.
 
 Roles (created by `carbon-assess warehouse init`, run once as a superuser or the database owner
 with CREATEROLE): `carbon_reader` (NOLOGIN; SELECT on schema `carbon`, nothing else) and
@@ -23,13 +23,16 @@ A publish, under the publish lock (a second publish waits, then fails clearly):
 
 1. Stage: in one transaction, create schema `carbon_staging_<run>`, create each table with the
    types of compute.duckdb (VARCHAR→text, DOUBLE→double precision, ...), bulk-load it with
-   `COPY ... FROM STDIN (FORMAT csv)` fed by Arrow record batches read out of compute.duckdb in
-   key order (CSV written by Arrow in C: no per-row Python, no INSERT), add the primary key and
-   indexes, the analyst views, the `COMMENT ON` documentation; check the row counts; ANALYZE.
+   `COPY ... FROM STDIN (FORMAT binary)` fed by Arrow record batches read out of compute.duckdb
+   in key order (encoded by numpy, `pg_binary`: no per-row Python, no INSERT, no number parsed
+   from text on the server), then add the primary key and indexes (a bulk index build, not one
+   insertion per row), the analyst views, the `COMMENT ON` documentation; check the row counts;
+   ANALYZE.
    Nobody else can see the staging schema. A crash here leaves `carbon` untouched (and, the
    transaction being rolled back, no staging schema either).
 2. Swap, in one short transaction: append the release to schema `carbon_history` (INSERT ...
-   SELECT from staging, before any lock on `carbon`), upsert the run log, take ACCESS EXCLUSIVE
+   SELECT from staging, before any lock on `carbon`; the new release's rows only), upsert the
+   run log, take ACCESS EXCLUSIVE
    locks on the outgoing release (retried under a short lock_timeout, so a reader can never
    deadlock it), move the run-log tables (`meta_*`) into the staging schema, drop the old
    `carbon_previous`, rename `carbon` → `carbon_previous` and staging → `carbon`, re-grant
@@ -50,13 +53,11 @@ not the names: they follow the release into `carbon_previous` and are dropped wi
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +65,10 @@ from carbon_assess.errors import WarehouseError, mask_url, one_line_error
 from carbon_assess.publish.catalog import (
     META_TABLES,
     PG_TYPES,
-    RELEASE_DIMENSION,
+    PUBLISHED_TABLES,
     VIEWS,
+    Table,
     comment_statements,
-    history_comment_statements,
     history_table,
     row_order,
     table,
@@ -76,20 +77,12 @@ from carbon_assess.publish.common import (
     CONTROL_SCHEMA,
     HISTORY_SCHEMA,
     PREVIOUS_SCHEMA,
-    PUBLISHED_TABLES,
     PUBLISHER_PASSWORD_ENV,
     PUBLISHER_ROLE,
     READER_ROLE,
-    RELEASE_STATUSES,
     SCHEMA,
-    PublishResult,
-    history_backfill,
-    release_from_log,
-    release_row,
-    rollback_record,
-    rows_digest,
-    run_record,
 )
+from carbon_assess.publish.pg_binary import binary_copy_chunks, encodable
 from carbon_assess.workdir import Run
 
 LOCK_TABLE = "publish_lock"  # in CONTROL_SCHEMA: one row, row-locked by a running publish
@@ -336,8 +329,11 @@ def _create_table(conn: Any, schema: str, name: str, columns: list[tuple[str, st
     )
 
 
-def _add_keys(conn: Any, schema: str, name: str, names: list[str]) -> None:
-    doc = table(name)
+def _add_keys(conn: Any, schema: str, name: str, names: list[str],
+              doc: Table | None = None) -> None:
+    """The catalog's primary key and indexes of `name` (`doc`: its history form), after the
+    load: one bulk index build each."""
+    doc = doc or table(name)
     key = [c for c in doc.primary_key if c in names]
     if key and len(key) == len(doc.primary_key):
         conn.execute(
@@ -547,101 +543,6 @@ def _ensure_control(conn: Any) -> None:
             time.sleep(0.1)
 
 
-def _release(conn: Any, slot: str) -> str | None:
-    """The run whose release is in `carbon` ('current') or `carbon_previous` ('previous');
-    from the run log when the warehouse predates the release table."""
-    row = conn.execute(
-        _sql("select run_id from {} where slot = %s", _ident(CONTROL_SCHEMA, RELEASE_TABLE)),
-        [slot],
-    ).fetchone()
-    if row:
-        return row[0]
-    return _release_from_log(conn, 0 if slot == "current" else 1)
-
-
-def _release_from_log(conn: Any, back: int) -> str | None:
-    """The run whose release was current `back` publishes or rollbacks ago, from the run log
-    (rejected, failed and skipped runs never changed the release)."""
-    if "meta_pipeline_run" not in _tables_in(conn, SCHEMA):
-        return None
-    entries = conn.execute(_sql(
-        "select run_id, restored_run_id from {} where status = any(%s) or status is null "
-        "order by finished_at desc nulls last, started_at desc nulls last, run_id desc",
-        _ident(SCHEMA, "meta_pipeline_run"),
-    ), [list(RELEASE_STATUSES)]).fetchall()
-    return release_from_log(entries, back=back)
-
-
-def _set_releases(conn: Any, current: str | None, previous: str | None) -> None:
-    for slot, run_id in (("current", current), ("previous", previous)):
-        conn.execute(
-            _sql("insert into {} (slot, run_id, since) values (%s, %s, now()) "
-                 "on conflict (slot) do update set run_id = excluded.run_id, since = now()",
-                 _ident(CONTROL_SCHEMA, RELEASE_TABLE)),
-            [slot, run_id],
-        )
-
-
-def _insert_run(conn: Any, record: dict[str, Any]) -> None:
-    """Upsert a meta_pipeline_run row (a republished run replaces its row)."""
-    columns = list(record)
-    conn.execute(
-        _sql(
-            "insert into {} ({}) values ({}) on conflict (run_id) do update set {}",
-            _ident(SCHEMA, "meta_pipeline_run"),
-            _join([_ident(c) for c in columns]),
-            _join([_sql("%s") for _ in columns]),
-            _join([_sql("{} = excluded.{}", _ident(c), _ident(c))
-                   for c in columns if c != "run_id"]),
-        ),
-        list(record.values()),
-    )
-
-
-def _run_row(conn: Any, run_id: str | None) -> dict[str, Any] | None:
-    if run_id is None:
-        return None
-    cursor = conn.execute(
-        _sql("select * from {} where run_id = %s", _ident(SCHEMA, "meta_pipeline_run")), [run_id])
-    row = cursor.fetchone()
-    return dict(zip([d.name for d in cursor.description], row, strict=True)) if row else None
-
-
-# ---------------------------------------------------------------------------------- base
-
-
-def _ensure_base(conn: Any) -> None:
-    """Schemas `carbon` and `carbon_previous`, the run-log tables (with the catalog's columns:
-    an older warehouse gets the new ones), their documentation, the reader's grants."""
-    with conn.transaction():
-        for schema in (SCHEMA, PREVIOUS_SCHEMA, HISTORY_SCHEMA):
-            if not _schema_exists(conn, schema):
-                conn.execute(_sql("create schema {}", _ident(schema)))
-        present = {}
-        for name in META_TABLES:
-            doc = table(name)
-            columns = [(c.name, c.type) for c in doc.columns]
-            _create_table(conn, SCHEMA, name, columns, if_not_exists=True)
-            have = {r[0] for r in conn.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = %s and table_name = %s", [SCHEMA, name]).fetchall()}
-            for column, duck_type in columns:
-                if column not in have:
-                    conn.execute(_sql("alter table {} add column {} "
-                                      + pg_type(duck_type, f"{name}.{column}"),
-                                      _ident(SCHEMA, name), _ident(column)))
-            exists_key = conn.execute(
-                "select 1 from pg_constraint where conrelid = to_regclass(%s) and contype = 'p'",
-                [f"{SCHEMA}.{name}"],
-            ).fetchone()
-            if not exists_key:
-                _add_keys(conn, SCHEMA, name, [c for c, _ in columns])
-            present[name] = [c for c, _ in columns]
-        for statement in comment_statements(SCHEMA, present):
-            conn.execute(statement)
-        _grant_reader(conn)
-
-
 def _grant_reader(conn: Any) -> bool:
     """`carbon_reader` may read schemas `carbon` (now and after future swaps) and
     `carbon_history`, nothing else."""
@@ -740,15 +641,40 @@ def _copy_arrow(conn: Any, reader: Any, schema: str, name: str, names: list[str]
     return rows
 
 
+def copy_binary(conn: Any, batches: Any, schema: str, name: str,
+                columns: list[tuple[str, str]]) -> int:
+    """COPY the record batches into schema.name in PostgreSQL's binary format (`pg_binary`);
+    the number of rows sent."""
+    statement = _sql("copy {} ({}) from stdin (format binary)", _ident(schema, name),
+                     _join([_ident(c) for c, _ in columns]))
+    rows = 0
+
+    def counted() -> Iterator[Any]:
+        nonlocal rows
+        for batch in batches:
+            rows += batch.num_rows
+            yield batch
+
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for chunk in binary_copy_chunks(counted(), [t for _, t in columns]):
+            copy.write(chunk)
+    return rows
+
+
 def _load_table(conn: Any, duck: Any, schema: str, name: str,
                 columns: list[tuple[str, str]]) -> int:
+    """Create schema.name, bulk-load the compute table in key order, then add its keys."""
     names = [c for c, _ in columns]
     _create_table(conn, schema, name, columns)
     select = ", ".join(_quote_duck(c) for c in names)
     order = ", ".join(_quote_duck(c) for c in row_order(name, names))
     with duck.cursor() as cursor:
-        reader = cursor.sql(f"select {select} from main.{_quote_duck(name)} order by {order}")
-        rows = _copy_arrow(conn, reader.to_arrow_reader(BATCH_ROWS), schema, name, names)
+        reader = cursor.sql(f"select {select} from main.{_quote_duck(name)} order by {order}"
+                            ).to_arrow_reader(BATCH_ROWS)
+        if encodable(t for _, t in columns):
+            rows = copy_binary(conn, reader, schema, name, columns)
+        else:
+            rows = _copy_arrow(conn, reader, schema, name, names)
     _add_keys(conn, schema, name, names)
     return rows
 
@@ -767,159 +693,8 @@ def _duck_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def publish_postgres(run: Run, url: str, lock_timeout: float) -> PublishResult:
-    import duckdb
-
-    record = run_record(run, status="published")
-    compute_db = run.compute_db
-    if not compute_db.exists():
-        raise WarehouseError(f"{compute_db} not found: run the compute and assess stages first")
-    validation = run.validation_results
-    started = time.monotonic()
-    duck = duckdb.connect(str(compute_db), read_only=True)
-    stack = ExitStack()  # the publish lock: released after the work connection has closed
-    try:
-        record["factor_version"] = duck.execute(
-            "select factor_version from run_parameters"
-        ).fetchall()[0][0]
-        layouts = {t: _duck_columns(duck, t) for t in PUBLISHED_TABLES}
-        missing = [t for t, cols in layouts.items() if not cols]
-        if missing:
-            raise WarehouseError(f"{compute_db} lacks table(s) {', '.join(missing)}")
-        for name, columns in layouts.items():  # fail before touching the warehouse
-            for column, duck_type in columns:
-                pg_type(duck_type, f"{name}.{column}")
-        counts = {
-            t: duck.execute(f"select count(*) from main.{_quote_duck(t)}").fetchall()[0][0]
-            for t in PUBLISHED_TABLES
-        }
-        record["row_counts"] = json.dumps(counts, sort_keys=True)
-        staging = staging_schema(record["run_id"])
-        with connect(url) as conn, _errors(url, "publish"):
-            notes = _prepare(conn, lock_timeout, create_roles=True, strict=False)
-            lock = stack.enter_context(_publish_lock(url, lock_timeout, "publish"))
-            _ensure_base(conn)
-            _drop_stale_staging(conn)
-            load_started = time.monotonic()
-            with conn.transaction():
-                conn.execute(_sql("create schema {}", _ident(staging)))
-                for name in PUBLISHED_TABLES:
-                    loaded = _load_table(conn, duck, staging, name, layouts[name])
-                    if loaded != counts[name]:
-                        raise WarehouseError(
-                            f"publish: {name} loaded {loaded} rows, compute has {counts[name]}"
-                        )
-                for view in VIEWS:
-                    conn.execute(
-                        _sql("create view {} as ", _ident(staging, view.name))
-                        + _raw(view.sql.format(schema=_quoted_pg(staging)))
-                    )
-                present = {
-                    name: [c for c, _ in layouts[name]] for name in PUBLISHED_TABLES
-                } | {v.name: list(v.column_names) for v in VIEWS}
-                for statement in comment_statements(staging, present,
-                                                    views=[v.name for v in VIEWS]):
-                    conn.execute(statement)
-                for name in PUBLISHED_TABLES:
-                    conn.execute(_sql("analyze {}", _ident(staging, name)))
-            load_seconds = time.monotonic() - load_started
-            swap_started = time.monotonic()
-            try:
-                _check_lock(lock, url, "publish")
-                _swap_in(conn, staging, record,
-                         _validation_reader(duck, validation) if validation.exists() else None,
-                         lock_timeout, layouts)
-            except BaseException:
-                if not conn.closed and conn.info.transaction_status == 0:  # idle: usable
-                    with suppress(Exception):
-                        conn.execute(_sql("drop schema if exists {} cascade", _ident(staging)))
-                raise
-            swap_seconds = time.monotonic() - swap_started
-    finally:
-        stack.close()
-        duck.close()
-    return {
-        "warehouse": mask_url(url),
-        "run_id": record["run_id"],
-        "row_counts": counts,
-        "seconds": round(time.monotonic() - started, 3),
-        "load_seconds": round(load_seconds, 3),
-        "swap_seconds": round(swap_seconds, 3),
-        "notes": notes,
-    }
-
-
-def record_run_postgres(url: str, record: dict[str, Any], validation: Path | None,
-                        lock_timeout: float) -> None:
-    """A run that did not publish (rejected, failed, skipped) joins the run log with its
-    validation results, as the publisher, in one transaction of row writes only: the published
-    tables and the release stay exactly as they were (no publish lock needed; a concurrent
-    swap moves the run-log tables, and these rows with them)."""
-    import duckdb
-
-    with connect(url) as conn, _errors(url, "record the run"):
-        _prepare(conn, lock_timeout, create_roles=False, strict=False)
-        _ensure_base(conn)
-        with conn.transaction():
-            _insert_run(conn, record)
-            if validation is not None and validation.exists():
-                conn.execute(_sql("delete from {} where run_id = %s",
-                                  _ident(SCHEMA, "meta_validation_result")), [record["run_id"]])
-                duck = duckdb.connect()
-                try:
-                    _copy_arrow(conn, _validation_reader(duck, validation), SCHEMA,
-                                "meta_validation_result",
-                                list(table("meta_validation_result").column_names))
-                finally:
-                    duck.close()
-
-
-def current_release_postgres(url: str) -> dict[str, Any] | None:
-    """The run-log row of the release in `carbon`; None when nothing was ever published
-    (read-only: creates nothing)."""
-    with connect(url) as conn, _errors(url, "read the current release"):
-        tables = set(_tables_in(conn, SCHEMA)) if _schema_exists(conn, SCHEMA) else set()
-        if "meta_pipeline_run" not in tables or not tables & set(PUBLISHED_TABLES):
-            return None
-        if _schema_exists(conn, CONTROL_SCHEMA):
-            return _run_row(conn, _release(conn, "current"))
-        return _run_row(conn, _release_from_log(conn, 0))
-
-
 def _quoted_pg(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _history_table(conn: Any, name: str, columns: list[tuple[str, str]]) -> list[str]:
-    """carbon_history.<name> with `release_id` first and `columns` (DuckDB types); a table
-    created by an older release gets the new columns (dropped ones stay, null from then on)."""
-    have = [r[0] for r in conn.execute(
-        "select column_name from information_schema.columns where table_schema = %s "
-        "and table_name = %s order by ordinal_position", [HISTORY_SCHEMA, name]).fetchall()]
-    if not have:
-        _create_table(conn, HISTORY_SCHEMA, name, [("release_id", "VARCHAR"), *columns])
-        names = ["release_id", *(c for c, _ in columns)]
-        doc = history_table(name)
-        if doc.primary_key and set(doc.primary_key) <= set(names):
-            conn.execute(_sql("alter table {} add constraint {} primary key ({})",
-                              _ident(HISTORY_SCHEMA, name), _ident(f"{name}_pkey"),
-                              _join([_ident(c) for c in doc.primary_key])))
-        else:
-            conn.execute(_sql("create index {} on {} (release_id)",
-                              _ident(f"{name}__release_id"), _ident(HISTORY_SCHEMA, name)))
-        return names
-    added = []
-    for column, duck_type in columns:
-        if column not in have:
-            conn.execute(_sql("alter table {} add column {} "
-                              + pg_type(duck_type, f"{name}.{column}"),
-                              _ident(HISTORY_SCHEMA, name), _ident(column)))
-            have.append(column)
-            added.append(column)
-    for statement in history_backfill(_ident(HISTORY_SCHEMA, name).as_string(conn), added, have):
-        conn.execute(statement)
-    _rekey_history(conn, name, have)
-    return have
 
 
 def _rekey_history(conn: Any, name: str, have: list[str]) -> None:
@@ -943,167 +718,220 @@ def _rekey_history(conn: Any, name: str, have: list[str]) -> None:
                       _join([_ident(c) for c in key])))
 
 
-def _append_history(conn: Any, staging: str, record: dict[str, Any],
-                    layouts: dict[str, list[tuple[str, str]]]) -> None:
-    """Keep this release in schema carbon_history, in the swap transaction (visible with the
-    release, at COMMIT; nothing if the swap fails): its dim_release row and its rows of every
-    published table, copied from the staging schema; a republished run replaces its rows."""
-    release_id = record["run_id"]
-    if not _schema_exists(conn, HISTORY_SCHEMA):
-        conn.execute(_sql("create schema {}", _ident(HISTORY_SCHEMA)))
-    present = {"dim_release": _history_table(
-        conn, "dim_release",
-        [(c.name, c.type) for c in RELEASE_DIMENSION.columns if c.name != "release_id"])}
-    release = release_row(record)
-    conn.execute(_sql("delete from {} where release_id = %s",
-                      _ident(HISTORY_SCHEMA, "dim_release")), [release_id])
-    conn.execute(_sql("insert into {} ({}) values ({})", _ident(HISTORY_SCHEMA, "dim_release"),
-                      _join([_ident(c) for c in release]), _join([_sql("%s") for _ in release])),
-                 list(release.values()))
-    for name in PUBLISHED_TABLES:
-        present[name] = _history_table(conn, name, layouts[name])
-        names = [c for c, _ in layouts[name]]
-        conn.execute(_sql("delete from {} where release_id = %s",
-                          _ident(HISTORY_SCHEMA, name)), [release_id])
-        conn.execute(
-            _sql("insert into {} (release_id, {}) select %s, {} from {} order by {}",
-                 _ident(HISTORY_SCHEMA, name), _join([_ident(c) for c in names]),
-                 _join([_ident(c) for c in names]), _ident(staging, name),
-                 _join([_ident(c) for c in row_order(name, names)])),
-            [release_id],
-        )
-    for statement in history_comment_statements(present):
-        conn.execute(statement)
+# ---------------------------------------------------------------------------------- dialect
+
+# per action: (create the roles and grant database rights, fail when that is not allowed)
+_PREPARE = {"warehouse init": (True, True), "publish": (True, False)}
 
 
-def _swap_in(conn: Any, staging: str, record: dict[str, Any], validation: Any,
-             lock_timeout: float, layouts: dict[str, list[tuple[str, str]]]) -> None:
-    with conn.transaction():
-        # The release's history first (no lock on `carbon` yet: readers are not held up).
-        _append_history(conn, staging, record, layouts)
-        # Which run's release goes out (read before this run's row joins the log).
-        replaced = (_release(conn, "current")
-                    if set(_tables_in(conn, SCHEMA)) & set(PUBLISHED_TABLES) else None)
-        # The run log first (row locks only): it becomes visible with the release, at COMMIT.
-        _insert_run(conn, record)
-        if validation is not None:
-            conn.execute(
-                _sql("delete from {} where run_id = %s", _ident(SCHEMA, "meta_validation_result")),
-                [record["run_id"]],
-            )
-            _copy_arrow(conn, validation, SCHEMA, "meta_validation_result",
-                        list(table("meta_validation_result").column_names))
-        outgoing = [(SCHEMA, t) for t in _tables_in(conn, SCHEMA)]
-        outgoing += [(PREVIOUS_SCHEMA, t) for t in _tables_in(conn, PREVIOUS_SCHEMA)]
-        _lock_exclusive(conn, outgoing, f"schema {SCHEMA}", lock_timeout)
-        for name in META_TABLES:
-            conn.execute(_sql("alter table {} set schema {}",
-                              _ident(SCHEMA, name), _ident(staging)))
-        conn.execute(_sql("drop schema if exists {} cascade", _ident(PREVIOUS_SCHEMA)))
-        conn.execute(_sql("alter schema {} rename to {}",
-                          _ident(SCHEMA), _ident(PREVIOUS_SCHEMA)))
-        conn.execute(_sql("alter schema {} rename to {}", _ident(staging), _ident(SCHEMA)))
-        _set_releases(conn, record["run_id"], replaced)
-        _grant_reader(conn)
+class PostgresDialect:
+    """A PostgreSQL database as a warehouse (see the module docstring)."""
 
+    kind = "postgresql"
 
-# ---------------------------------------------------------------------------------- admin
+    def __init__(self, url: str):
+        self.url = url
+        self.where = mask_url(url)
+        self._notes: list[str] = []
+        self._dropped: list[str] = []
+        self._action = ""
+        self._staging = ""
 
+    # ---------------------------------------------------------------- sessions
 
-def init_postgres(url: str, lock_timeout: float = 60.0) -> dict[str, Any]:
-    """Roles, rights, schemas, run-log and control tables (idempotent). The publisher may log
-    in with $CARBON_PUBLISHER_PASSWORD when that is set."""
-    password = os.environ.get(PUBLISHER_PASSWORD_ENV) or None
-    with connect(url) as conn, _errors(url, "warehouse init"):
-        notes = _prepare(conn, lock_timeout, create_roles=True, strict=True, password=password)
-        with _publish_lock(url, lock_timeout, "warehouse init"):
-            _ensure_base(conn)
-            stale = _drop_stale_staging(conn)
-        login = conn.execute("select rolcanlogin from pg_roles where rolname = %s",
-                             [PUBLISHER_ROLE]).fetchone()
-    return {
-        "warehouse": mask_url(url),
-        "schemas": [SCHEMA, PREVIOUS_SCHEMA],
-        "role": READER_ROLE,
-        "publisher": PUBLISHER_ROLE,
-        "publisher_login": bool(login and login[0]),
-        "dropped_staging": stale,
-        "notes": notes,
-    }
-
-
-def rollback_postgres(url: str, lock_timeout: float) -> dict[str, Any]:
-    """Swap `carbon_previous` and `carbon` back and log a 'rolled back' run, in one transaction.
-    Creates no warehouse: no schema `carbon` is an error."""
-    started_at = datetime.now(UTC)
-    with connect(url) as conn, _errors(url, "rollback"):
-        if not _schema_exists(conn, SCHEMA):
-            raise WarehouseError(
-                f"warehouse {mask_url(url)} has no schema {SCHEMA}: nothing to roll back "
-                "(is it the right database? nothing has been published there)"
-            )
-        notes = _prepare(conn, lock_timeout, create_roles=False, strict=False)
-        with _publish_lock(url, lock_timeout, "rollback") as lock:
-            previous = [t for t in _tables_in(conn, PREVIOUS_SCHEMA) if t in PUBLISHED_TABLES]
-            if not previous:
+    @contextmanager
+    def open(self, action: str, *, wait: float, create: bool) -> Iterator[Any]:
+        """A session as the publisher (roles and rights first, per `_PREPARE`)."""
+        self._action, self._notes, self._dropped = action, [], []
+        with connect(self.url) as conn, _errors(self.url, action):
+            if not create and not _schema_exists(conn, SCHEMA):
                 raise WarehouseError(
-                    f"warehouse {mask_url(url)} has no previous release to roll back to"
-                )
-            _ensure_base(conn)
-            _check_lock(lock, url, "rollback")
-            with conn.transaction():
-                restored, replaced = _release(conn, "previous"), _release(conn, "current")
-                outgoing = [(SCHEMA, t) for t in _tables_in(conn, SCHEMA)]
-                outgoing += [(PREVIOUS_SCHEMA, t) for t in _tables_in(conn, PREVIOUS_SCHEMA)]
-                _lock_exclusive(conn, outgoing, f"schema {SCHEMA}", lock_timeout)
-                for name in META_TABLES:
-                    if name in _tables_in(conn, SCHEMA):
-                        conn.execute(_sql("alter table {} set schema {}",
-                                          _ident(SCHEMA, name), _ident(PREVIOUS_SCHEMA)))
-                conn.execute(_sql("drop schema if exists {} cascade", _ident(SWAP_SCHEMA)))
-                conn.execute(_sql("alter schema {} rename to {}",
-                                  _ident(SCHEMA), _ident(SWAP_SCHEMA)))
-                conn.execute(_sql("alter schema {} rename to {}",
-                                  _ident(PREVIOUS_SCHEMA), _ident(SCHEMA)))
-                conn.execute(_sql("alter schema {} rename to {}",
-                                  _ident(SWAP_SCHEMA), _ident(PREVIOUS_SCHEMA)))
-                counts = {
-                    t: conn.execute(_sql("select count(*) from {}", _ident(SCHEMA, t)))
-                    .fetchone()[0]
-                    for t in previous
-                }
-                record = rollback_record(started_at, _run_row(conn, restored), restored, counts)
-                _insert_run(conn, record)
-                _set_releases(conn, restored, replaced)
-                _grant_reader(conn)
-    return {"warehouse": mask_url(url), "restored_tables": previous, "run_id": record["run_id"],
-            "restored_run_id": restored, "notes": notes}
+                    f"warehouse {self.where} has no schema {SCHEMA}: nothing to roll back "
+                    "(is it the right database? nothing has been published there)")
+            roles, strict = _PREPARE.get(action, (False, False))
+            password = (os.environ.get(PUBLISHER_PASSWORD_ENV) or None) if strict else None
+            self._notes = _prepare(conn, wait, create_roles=roles, strict=strict,
+                                   password=password)
+            yield conn
 
+    @contextmanager
+    def open_read(self, wait: float = 0.0) -> Iterator[Any | None]:
+        with connect(self.url) as conn, _errors(self.url, "read the warehouse"):
+            yield conn
 
-# ---------------------------------------------------------------------------------- reading
+    @contextmanager
+    def lock(self, con: Any, action: str, wait: float) -> Iterator[Any]:
+        """The publish lock; staging schemas left by a publish that died are dropped under it."""
+        with _publish_lock(self.url, wait, action) as lock:
+            self._dropped = _drop_stale_staging(con)
+            yield lock
 
+    def check_lock(self, lock: Any, action: str) -> None:
+        _check_lock(lock, self.url, action)
 
-def postgres_checksums(url: str, schema: str, tables: tuple[str, ...]) -> dict[str, str]:
-    with connect(url) as conn, _errors(url, "checksum"):
-        sums = {}
-        for name in tables:
-            names = [
-                r[0]
-                for r in conn.execute(
-                    "select column_name from information_schema.columns "
-                    "where table_schema = %s and table_name = %s order by ordinal_position",
-                    [schema, name],
-                ).fetchall()
-            ]
-            if not names:
-                continue
-            cursor = conn.execute(
-                _sql(
-                    "select {} from {} order by {}",
-                    _join([_ident(c) for c in names]),
-                    _ident(schema, name),
-                    _join([_ident(c) for c in row_order(name, names)]),
-                )
-            )
-            sums[name] = rows_digest(names, cursor)
-        return sums
+    def transaction(self, con: Any) -> Any:
+        return con.transaction()
+
+    # ---------------------------------------------------------------- SQL
+
+    def _execute(self, con: Any, sql: str, params: Iterable[Any]) -> Any:
+        values = list(params)
+        if values:  # `?` placeholders; without parameters a `%` in a comment stays as it is
+            return con.execute(sql.replace("?", "%s"), values)
+        return con.execute(sql)
+
+    def rows(self, con: Any, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        cursor = self._execute(con, sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+    def dict_rows(self, con: Any, sql: str, params: Iterable[Any] = ()) -> list[dict]:
+        cursor = self._execute(con, sql, params)
+        names = [d.name for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def quote(self, *names: str) -> str:
+        return ".".join(_quoted_pg(n) for n in names)
+
+    def type_name(self, duck_type: str, where: str) -> str:
+        return pg_type(duck_type, where)
+
+    def relations(self, con: Any, schema: str, views: bool = False) -> list[str]:
+        kinds = ["BASE TABLE", "VIEW"] if views else ["BASE TABLE"]
+        return [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = %s "
+            "and table_type = any(%s) order by 1", [schema, kinds]).fetchall()]
+
+    def columns(self, con: Any, schema: str, name: str) -> list[str]:
+        return [r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = %s "
+            "and table_name = %s order by ordinal_position", [schema, name]).fetchall()]
+
+    def schema_exists(self, con: Any, schema: str) -> bool:
+        return _schema_exists(con, schema)
+
+    def upsert(self, con: Any, schema: str, name: str, row: dict[str, Any],
+               key: tuple[str, ...]) -> None:
+        columns = list(row)
+        con.execute(_sql(
+            "insert into {} ({}) values ({}) on conflict ({}) do update set {}",
+            _ident(schema, name), _join([_ident(c) for c in columns]),
+            _join([_sql("%s") for _ in columns]), _join([_ident(c) for c in key]),
+            _join([_sql("{} = excluded.{}", _ident(c), _ident(c))
+                   for c in columns if c not in key]),
+        ), list(row.values()))
+
+    def create_table(self, con: Any, schema: str, name: str, columns: list[tuple[str, str]],
+                     doc: Table | None, if_not_exists: bool = False) -> None:
+        _create_table(con, schema, name, columns, if_not_exists=if_not_exists)
+        has_key = con.execute("select 1 from pg_constraint where conrelid = to_regclass(%s) "
+                              "and contype = 'p'", [self.quote(schema, name)]).fetchone()
+        if doc is not None and not has_key:
+            _add_keys(con, schema, name, [c for c, _ in columns], doc)
+
+    def after_base(self, con: Any) -> None:
+        """The run-log tables' documentation and the reader's grants."""
+        present = {name: self.columns(con, SCHEMA, name) for name in META_TABLES}
+        for statement in comment_statements(SCHEMA, present):
+            con.execute(statement)
+        _grant_reader(con)
+
+    def load_validation(self, con: Any, path: Path) -> None:
+        import duckdb
+
+        duck = duckdb.connect()
+        try:
+            _copy_arrow(con, _validation_reader(duck, path), SCHEMA, "meta_validation_result",
+                        list(table("meta_validation_result").column_names))
+        finally:
+            duck.close()
+
+    def rekey(self, con: Any, name: str, key: list[str], have: list[str]) -> None:
+        _rekey_history(con, name, have)
+
+    def check_layouts(self, layouts: dict[str, list[tuple[str, str]]]) -> None:
+        for name, columns in layouts.items():
+            for column, duck_type in columns:
+                pg_type(duck_type, f"{name}.{column}")
+
+    # ---------------------------------------------------------------- publish and rollback
+
+    @contextmanager
+    def publishing(self, con: Any, lock: Any, run: Run, layouts: dict[str, list],
+                   counts: dict[str, int]) -> Iterator[Callable[[str], str]]:
+        """Load the staging schema (committed: invisible to readers, who have no right on it),
+        then open the swap transaction; a failed swap drops the staging schema."""
+        import duckdb
+
+        staging = self._staging = staging_schema(run.info.run_id)
+        duck = duckdb.connect(str(run.compute_db), read_only=True)
+        try:
+            with con.transaction():
+                con.execute(_sql("create schema {}", _ident(staging)))
+                for name in PUBLISHED_TABLES:
+                    loaded = _load_table(con, duck, staging, name, layouts[name])
+                    if loaded != counts[name]:
+                        raise WarehouseError(
+                            f"publish: {name} loaded {loaded} rows, compute has {counts[name]}")
+                for view in VIEWS:
+                    con.execute(_sql("create view {} as ", _ident(staging, view.name))
+                                + _raw(view.sql.format(schema=_quoted_pg(staging))))
+                present = {name: [c for c, _ in layouts[name]] for name in PUBLISHED_TABLES} \
+                    | {v.name: list(v.column_names) for v in VIEWS}
+                for statement in comment_statements(staging, present,
+                                                    views=[v.name for v in VIEWS]):
+                    con.execute(statement)
+                for name in PUBLISHED_TABLES:
+                    con.execute(_sql("analyze {}", _ident(staging, name)))
+        finally:
+            duck.close()
+        try:
+            _check_lock(lock, self.url, "publish")
+            with con.transaction():
+                yield lambda name: self.quote(staging, name)
+        except BaseException:
+            if not con.closed and con.info.transaction_status == 0:  # idle: usable
+                with suppress(Exception):
+                    con.execute(_sql("drop schema if exists {} cascade", _ident(staging)))
+            raise
+
+    def _outgoing(self, con: Any) -> list[tuple[str, str]]:
+        return [(SCHEMA, t) for t in _tables_in(con, SCHEMA)] + \
+            [(PREVIOUS_SCHEMA, t) for t in _tables_in(con, PREVIOUS_SCHEMA)]
+
+    def swap_in(self, con: Any, staged: Callable[[str], str], outgoing: str | None,
+                in_history: bool, wait: float) -> None:
+        """ACCESS EXCLUSIVE on the outgoing release, the run log moves into the staging
+        schema, carbon -> carbon_previous, staging -> carbon (renames: no row is copied)."""
+        _lock_exclusive(con, self._outgoing(con), f"schema {SCHEMA}", wait)
+        for name in META_TABLES:
+            con.execute(_sql("alter table {} set schema {}", _ident(SCHEMA, name),
+                             _ident(self._staging)))
+        con.execute(_sql("drop schema if exists {} cascade", _ident(PREVIOUS_SCHEMA)))
+        con.execute(_sql("alter schema {} rename to {}", _ident(SCHEMA), _ident(PREVIOUS_SCHEMA)))
+        con.execute(_sql("alter schema {} rename to {}", _ident(self._staging), _ident(SCHEMA)))
+
+    def swap_back(self, con: Any, previous: list[str], outgoing: str | None,
+                  in_history: bool, wait: float) -> None:
+        """The two schemas trade names (the run log stays in `carbon`)."""
+        _lock_exclusive(con, self._outgoing(con), f"schema {SCHEMA}", wait)
+        for name in META_TABLES:
+            if name in _tables_in(con, SCHEMA):
+                con.execute(_sql("alter table {} set schema {}", _ident(SCHEMA, name),
+                                 _ident(PREVIOUS_SCHEMA)))
+        con.execute(_sql("drop schema if exists {} cascade", _ident(SWAP_SCHEMA)))
+        for old, new in ((SCHEMA, SWAP_SCHEMA), (PREVIOUS_SCHEMA, SCHEMA),
+                         (SWAP_SCHEMA, PREVIOUS_SCHEMA)):
+            con.execute(_sql("alter schema {} rename to {}", _ident(old), _ident(new)))
+
+    def finish(self, con: Any) -> None:
+        _grant_reader(con)
+
+    def result_extras(self) -> dict[str, Any]:
+        if self._action != "warehouse init":
+            return {"notes": self._notes}
+        with connect(self.url) as conn:
+            login = conn.execute("select rolcanlogin from pg_roles where rolname = %s",
+                                 [PUBLISHER_ROLE]).fetchone()
+        return {"role": READER_ROLE, "publisher": PUBLISHER_ROLE,
+                "publisher_login": bool(login and login[0]), "dropped_staging": self._dropped,
+                "notes": self._notes}
