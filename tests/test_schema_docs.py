@@ -1,6 +1,7 @@
-"""The data dictionary: one source of truth (publish/catalog.py) for the docs, the COMMENTs and
-the published tables; the committed docs/data_dictionary.md must be up to date and must agree
-with what a real publish creates (every column documented with its type, no stale entries)."""
+"""The data dictionary: one source of truth (the yml beside each model, and publish/schema/*.yml,
+loaded by publish/catalog.py) for the docs, the COMMENTs and the published tables; the committed
+docs/data_dictionary.md must be up to date and must agree with what a real publish creates (every
+column documented with its type, no stale entries)."""
 
 from __future__ import annotations
 
@@ -117,8 +118,8 @@ def test_dictionary_agrees_with_the_published_duckdb_tables(published: Path) -> 
     documented = {t.name: [(c.name, c.type) for c in t.columns] for t in TABLES + VIEWS}
     undocumented = sorted(set(actual) - set(documented))
     stale = sorted(set(documented) - set(actual))
-    assert not undocumented, f"published but not in catalog.py: {undocumented}"
-    assert not stale, f"in catalog.py but not published: {stale}"
+    assert not undocumented, f"published but in no schema yml: {undocumented}"
+    assert not stale, f"in a schema yml but not published: {stale}"
     problems = []
     for name, columns in actual.items():
         published_cols, doc_cols = dict(columns), dict(documented[name])
@@ -134,5 +135,5 @@ def test_dictionary_agrees_with_the_published_duckdb_tables(published: Path) -> 
             if comments.get((name, column)) != expected:
                 problems.append(f"{name}.{column}: COMMENT is {comments.get((name, column))!r}")
         if [c for c, _ in columns] != [c for c, _ in documented[name]] and not problems:
-            problems.append(f"{name}: column order differs from catalog.py")
-    assert not problems, "catalog.py and the published tables disagree:\n" + "\n".join(problems)
+            problems.append(f"{name}: column order differs from its yml")
+    assert not problems, "the schema yml and the published tables disagree:\n" + "\n".join(problems)
