@@ -12,9 +12,13 @@ row); the ingest report says each input's `format`. Memory stays bounded whateve
 folder holds: each file is streamed (readers.py states the limits: size, cells and unpacked
 bytes per file, rows per run), observations go to
 Parquet a record batch at a time, staged inside the work directory and moved to `raw/` only
-when every file passed. Large long-layout CSV and Parquet files (bulk.py: from
-CARBON_ASSESS_BULK_MIN_ROWS data rows, default 100,000) are read by DuckDB instead of cell by
-cell, with the same raw rows, report and errors.
+when every file passed.
+
+One path per kind of table, at every size: every long-layout table (CSV, Parquet, an XLSX sheet)
+is typed and written by DuckDB (bulk.py); Python reads headers, and the cells of what DuckDB
+cannot scan itself (XLSX, a CSV whose lines are not its rows: the report's `reader` says so).
+Portal exports (wide layout, one indicator a file) and assessment sheets are small and read in
+Python; their observations go to the same raw writer.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import stat
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, closing, contextmanager, suppress
+from contextlib import closing, suppress
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
@@ -35,7 +39,7 @@ from typing import Any, BinaryIO, TypedDict
 
 from carbon_assess.errors import InputError
 from carbon_assess.ingest import bulk
-from carbon_assess.ingest.layouts import Observation, ParsedTable, parse_table
+from carbon_assess.ingest.layouts import Observation, ParsedTable, detect_layout, parse_table
 from carbon_assess.ingest.readers import (
     MAX_BYTES_ENV,
     SUPPORTED_SUFFIXES,
@@ -156,15 +160,16 @@ class _RawWriter:
     """Observations → `raw/<kind>.parquet`, a record batch at a time.
 
     Batches go to Parquet files staged in a hidden folder of the work directory (one file per
-    source kind, whichever reader the rows come from: observations one by one with `add`, or
-    column-wise with `add_columns` from the bulk reader); `commit` moves them into `raw/`
-    (replacing a previous ingest's files), `discard` deletes them. Once discarded (a file was
-    rejected, so nothing will be written), observations are dropped. More than `max_rows()`
-    rows in all (observations, and the assessment-sheet rows `count`ed here too) is an
-    `InputError` on the file that crosses it (the bulk reader checks before it adds).
+    source kind, in landing order: column-wise with `add_columns` from the DuckDB reader, or
+    the observations of a portal export one by one with `add`); `commit` moves them into
+    `raw/` (replacing a previous ingest's files), `discard` deletes them. Once discarded (a file
+    was rejected, so nothing will be written), observations are dropped. More than
+    `max_rows()` rows in all (observations, and the assessment-sheet rows `count`ed here too)
+    is an `InputError` on the file that crosses it (the DuckDB reader checks before it adds).
+    It also holds the run's DuckDB connection (`duckdb`), closed with the stage.
     """
 
-    BATCH_ROWS = 50_000
+    BATCH_ROWS = bulk.BATCH_ROWS  # rows a row group of raw/<kind>.parquet, at most
     COLUMNS = ("region_code", "year", "variable", "fuel", "value", "unit", "source_value",
                "source_unit", "source_file", "source_sha256", "source_sheet", "source_row",
                "source_column")  # as `add` lays out a row; the rest of RAW_SCHEMA is constant
@@ -181,6 +186,8 @@ class _RawWriter:
         self.writers: dict[str, Any] = {}
         self.fixed: tuple[Any, dict[str, Any]] = (None, {})  # add_columns' constant columns
         self.stage: Path | None = None
+        self.con: Any = None
+        self.scratch: Path | None = None
         self.created_workdir = False
         self.discarded = False
         self.committed = False
@@ -230,19 +237,30 @@ class _RawWriter:
         self._write(kind, batch)
         self.total += rows
 
-    def scratch(self) -> AbstractContextManager[Path]:
-        """A scratch folder inside the work directory (the bulk reader's DuckDB spills and
-        staged CSV rows), deleted on leaving."""
-        return self._scratch()
+    def duckdb(self) -> tuple[Any, Path]:
+        """The run's DuckDB connection (made on first use, kept for every file: connecting
+        costs more than reading a provincial file) and its scratch folder inside the work
+        directory (DuckDB's spills, staged cell tables), removed with the stage."""
+        if self.con is None:
+            from carbon_assess.settings import duckdb_connect
 
-    @contextmanager
-    def _scratch(self) -> Iterator[Path]:
-        self._workdir()
-        folder = Path(tempfile.mkdtemp(prefix=".bulk-", suffix=".partial", dir=self.run.path))
-        try:
-            yield folder
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            self._workdir()
+            self.scratch = Path(tempfile.mkdtemp(prefix=".bulk-", suffix=".partial",
+                                                 dir=self.run.path))
+            (self.scratch / "duckdb").mkdir()
+            self.con = duckdb_connect(None, self.scratch / "duckdb", keep_order=True)
+            # one thread: CSV lines are numbered, and rows written, in file order (a parallel
+            # scan hands its chunks on out of order); and setting threads costs ms each time
+            self.con.execute("SET threads = 1")
+        return self.con, self.scratch
+
+    def _close_duckdb(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
 
     def _workdir(self) -> None:
         if not self.run.path.exists():
@@ -271,7 +289,7 @@ class _RawWriter:
             self.writers[kind] = pq.ParquetWriter(
                 self.stage / f"{kind}.parquet", RAW_SCHEMA,
                 write_statistics=statistics_columns(RAW_SCHEMA))
-        self.writers[kind].write_batch(batch)
+        self.writers[kind].write_batch(batch, row_group_size=self.BATCH_ROWS)
         self.counts[kind] += batch.num_rows
 
     def commit(self) -> dict[str, int]:
@@ -280,6 +298,7 @@ class _RawWriter:
             self._flush(kind)
         for writer in self.writers.values():
             writer.close()
+        self._close_duckdb()
         self.run.raw_dir.mkdir(parents=True, exist_ok=True)
         for kind in SOURCE_KINDS:
             target = self.run.raw(kind)
@@ -292,6 +311,7 @@ class _RawWriter:
 
     def discard(self) -> None:
         """Drop everything staged (and whatever comes later); nothing to do after a commit."""
+        self._close_duckdb()
         if self.committed:
             return
         self.discarded = True
@@ -346,10 +366,15 @@ class _Batch:
 
     def read_file(self, path: Path, name: str, limit: int) -> bool:
         """Read one landing file; True when a table of it was used."""
-        if path.suffix.lower() == ".parquet":
+        suffix = path.suffix.lower()
+        reader = "openpyxl" if suffix == ".xlsx" else None
+        if suffix == ".parquet":
             return self._read_parquet(path, name, limit)
-        if path.suffix.lower() == ".csv":
-            recognised = self._read_csv_bulk(path, name, limit)
+        if suffix == ".csv":
+            try:
+                recognised = self._read_csv(path, name, limit)
+            except bulk._Irregular as exc:  # the csv module tokenizes it: said in the report
+                recognised, reader = None, f"python csv module ({exc})"
             if recognised is not None:
                 return recognised
         data = _read_bytes(path, name, limit)
@@ -357,10 +382,10 @@ class _Batch:
         if not data or data.isspace():
             raise InputError(name, "file is empty")
         source = {"file": name, "sha256": sha256, "bytes": len(data)}
-        return self._read_tables(path, data, source)
+        return self._read_tables(path, data, source, reader)
 
     def _read_parquet(self, path: Path, name: str, limit: int) -> bool:
-        """A Parquet file is hashed, then parsed, from the one open file, never read whole: the
+        """A Parquet file is hashed, then read, from the one open file, never read whole: the
         file must not change in between (same size and modification time)."""
         handle, _ = _open(path, name, limit)
         with handle:
@@ -370,46 +395,43 @@ class _Batch:
                 raise InputError(name, "file is empty")
             source = {"file": name, "sha256": sha256, "bytes": size}
             self.writer.source = (name, sha256, None)
-            table = bulk.ingest_parquet(handle, name, sha256, size, self.writer,
-                                        self.writer.scratch)
+            table = bulk.ingest_parquet(handle, name, sha256, size, self.writer)
             if table is not None:
                 recognised = self._record(table.parsed, source, None, table.format,
-                                          table.encoding)
-            else:
+                                          table.encoding, table.reader)
+            else:  # not a long layout: an assessment sheet, or no NBS layout
                 handle.seek(0)
-                recognised = self._read_tables(path, handle, source)
+                recognised = self._read_tables(path, handle, source, None)
             if _stamp(handle) != stamp or size != stamp[0]:
                 raise _changed(name)
         return recognised
 
-    def _read_csv_bulk(self, path: Path, name: str, limit: int) -> bool | None:
-        """A large long-layout CSV read by DuckDB (bulk.py); None when it is not one (a file of
-        fewer bytes than the bulk reader's minimum rows is not even opened twice)."""
-        threshold = bulk.min_rows()
-        with suppress(OSError):
-            if os.stat(path, follow_symlinks=False).st_size <= threshold:
-                return None
-        handle, size = _open(path, name, limit)
+    def _read_csv(self, path: Path, name: str, limit: int) -> bool | None:
+        """A long-layout CSV, read by DuckDB (bulk.py); None when its header is not a long
+        layout (the caller reads its rows in Python)."""
+        handle, _ = _open(path, name, limit)
         with handle:
-            if size <= threshold or not size:
-                return None
             stamp = _stamp(handle)
-            table = bulk.ingest_csv(handle, name, self.writer, self.writer.scratch)
+            table = bulk.ingest_csv(handle, name, self.writer)
             if table is None:
                 return None
             if _stamp(handle) != stamp or table.size != stamp[0]:
                 raise _changed(name)
         source = {"file": name, "sha256": table.sha256, "bytes": table.size}
-        return self._record(table.parsed, source, None, table.format, table.encoding)
+        return self._record(table.parsed, source, None, table.format, table.encoding,
+                            table.reader)
 
-    def _read_tables(self, path: Path, data: bytes | BinaryIO, source: dict[str, Any]) -> bool:
+    def _read_tables(self, path: Path, data: bytes | BinaryIO, source: dict[str, Any],
+                     reader: str | None) -> bool:
         recognised = False
         with closing(_tables(path, data, source["file"])) as tables:  # closed on errors
             for table in tables:
-                recognised = self._read_table(table, source) or recognised
+                recognised = self._read_table(table, source, reader) or recognised
         return recognised
 
-    def _read_table(self, table: Table, source: dict[str, Any]) -> bool:
+    def _read_table(self, table: Table, source: dict[str, Any], reader: str | None) -> bool:
+        """A table whose cells Python read: an assessment sheet, a portal export, or a long
+        layout (its cells go to DuckDB, as a CSV's would)."""
         name, sheet = source["file"], table.sheet
         rows = iter(table.rows)
         first = next(rows, None)
@@ -428,19 +450,26 @@ class _Batch:
                                 "encoding": table.encoding,
                                 "layout": f"assessment_sheet:{kind}", "source_kinds": [kind],
                                 "observations": len(records),
-                                "columns_used": [c for c in header[1] if c]})
+                                "columns_used": [c for c in header[1] if c],
+                                "reader": "python (assessment sheet)"})
             return True
         where = name + (f" [sheet {sheet}]" if sheet else "")
         self.writer.source = (name, source["sha256"], sheet)
-        stream = chain([header], content) if header is not None else iter(())
-        parsed: ParsedTable | None = parse_table(stream, where, self.writer.add)
+        parsed: ParsedTable | None
+        if header is not None and detect_layout(header[1]) == "long":
+            parsed = bulk.ingest_rows(content, header[0], header[1], where, self.writer)
+            reader = reader or "python"
+        else:
+            stream = chain([header], content) if header is not None else iter(())
+            parsed = parse_table(stream, where, self.writer.add)  # a portal export, or None
+            reader = "python (portal export)"
         if parsed is None:  # (an all-blank table raised "file is empty")
             self._note(name, sheet, "skipped, header is not an NBS layout")
             return False
-        return self._record(parsed, source, sheet, table.format, table.encoding)
+        return self._record(parsed, source, sheet, table.format, table.encoding, reader)
 
     def _record(self, parsed: ParsedTable, source: dict[str, Any], sheet: str | None,
-                fmt: str, encoding: str | None) -> bool:
+                fmt: str, encoding: str | None, reader: str) -> bool:
         """Note what a parsed table held; True when it had observations."""
         name = source["file"]
         if parsed.columns_skipped:
@@ -454,7 +483,7 @@ class _Batch:
                             "encoding": encoding, "layout": parsed.layout,
                             "source_kinds": sorted(parsed.counts),
                             "observations": parsed.observation_count,
-                            "columns_used": parsed.columns_used})
+                            "columns_used": parsed.columns_used, "reader": reader})
         return True
 
     @staticmethod

@@ -1,40 +1,36 @@
-"""Bulk ingest: large long-layout CSV and Parquet files read by DuckDB, never cell by cell in
-Python, with the same raw rows, report and errors as the row-by-row reader (layouts.py).
+"""The one reader of long-layout tables: every long-layout table, whatever its size or format,
+is typed, checked and written by DuckDB here.
 
-A long-layout file (`地区编码,地区,年份,<indicator>(<unit>),...`, or `省份编码,省份,年份,...`,
-or national `年份,...`) of at least `min_rows()` data rows (CARBON_ASSESS_BULK_MIN_ROWS,
-default 100,000; 0: every long-layout file) is read here; any other file, and any file this
-module cannot read exactly as the row-by-row reader does, is left to it (`None` is returned):
+A long layout is `地区编码,地区,年份,<indicator>(<unit>),...` (or `省份编码,省份,年份,...`, or
+national `年份,...`). Python only reads headers and turns what DuckDB cannot scan into a cell
+table; DuckDB does the rest:
 
-- the header is found and analysed in Python by the row-by-row reader's own functions
-  (`detect_layout`, `long_header`: columns used and skipped, duplicate columns, units, notes);
-- DuckDB then reads the file streaming (Parquet directly; a CSV as one text column a line,
-  split on commas, staged as Parquet in the run's scratch folder). A CSV is read here only
-  when it has no quote character, NUL, lone carriage return or mixed line endings, so that a
-  line is a row and the line number is the row number `csv.reader` gives; GB18030 is
-  transcoded to UTF-8 first (chunk by chunk);
-- each cell's text is the text the row-by-row reader sees (strings stripped of the whitespace
-  `str.strip` removes; Parquet integers in digits, floats formatted by Arrow as in
-  `readers._parquet_texts`), each number is parsed as `parse_number` parses it: plain decimal
-  text by DuckDB's (correctly rounded) cast, NBS blank markers as blanks, and every other text
-  (thousands separators, full-width digits, ...) by `parse_number` itself, once per distinct
-  text; years and units (code and name) likewise through `LongHeader.year` / `.region`, once
-  per distinct value, then looked up by DuckDB through an ENUM (no join: the rows keep their
-  file order);
-- errors: the first bad row in file order (a short row, a bad year, an unknown or mismatched
-  unit, a bad number), the row where the run's row limit or (CSV) the file's cell limit is
-  crossed, whichever comes first, is parsed again by the row-by-row reader, which raises the
-  very `InputError` it raises on the whole file;
-- rows: one DuckDB statement per file UNPIVOTs the used columns into Arrow record batches, in
-  file order (that statement, and the numbering of CSV lines, run on one DuckDB thread: a
-  parallel scan may hand its chunks on out of order); Arrow adds the texts of float cells
-  and the lineage, and a writer thread hands the batches to the run's raw writer (Parquet
-  encoding overlaps DuckDB), which stages them with the other files' rows (one file per kind,
-  in landing order) and commits or discards them all together.
+- CSV: DuckDB reads the file itself, one text column a line split on commas (line number = the
+  row number `csv.reader` gives), staged as a table. The header is found and analysed in Python
+  (`long_header`: columns used and skipped, duplicate columns, units, notes), and the encoding
+  too (UTF-8, or GB18030 transcoded to UTF-8 chunk by chunk). A CSV whose lines are not its rows
+  (a quote character, NUL, lone carriage returns, mixed line endings, a line longer than the csv
+  module's field limit) is tokenized by Python's csv module into the same cell table, and the
+  ingest report's `reader` says so (`_Irregular`);
+- Parquet: DuckDB reads the file (`read_parquet`); types other than strings, integers and
+  float64 become DuckDB's text of them (`CAST AS VARCHAR`; binary cells must be UTF-8);
+- XLSX sheets (openpyxl) and irregular CSVs: `ingest_rows` stages Python's text cells as a
+  Parquet cell table in the run's scratch folder, and DuckDB reads that.
 
-DuckDB runs with a memory limit (CARBON_DUCKDB_MEMORY_LIMIT, else 2GB) and spills to a
-temporary folder inside the run's work directory; Python holds a few record batches at a time
-and the distinct keys (years, units, unusual number texts) of one file.
+Then, in DuckDB: each number is parsed (plain decimal text by DuckDB's correctly rounded cast,
+NBS blank markers as blanks, every other text by `parse_number` once per distinct text); years
+and units (code and name) through `LongHeader.year` / `.region` once per distinct value, looked
+up through an ENUM. The first bad row in file order (a short row, a bad year, an unknown or
+mismatched unit, a bad number), the row where the run's row limit is crossed, or where reading
+the file stopped (the cell limit, malformed CSV), whichever comes first, is checked again in
+Python by `LongHeader.check_row`, which raises the `InputError` naming file, row, column and rule.
+One statement per table UNPIVOTs the used columns into Arrow record batches in file order (on
+one DuckDB thread); a writer thread hands them to the run's raw writer.
+
+One DuckDB connection serves the whole run (`Sink.duckdb`), with a memory limit
+(CARBON_DUCKDB_MEMORY_LIMIT, else 2GB), spilling into the run's scratch folder; each table's
+objects are dropped after it. Python never hands Arrow data to DuckDB (that would import pandas
+into every ingest): only lists, as query parameters.
 """
 
 from __future__ import annotations
@@ -47,8 +43,7 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -57,53 +52,38 @@ from carbon_assess.errors import CarbonAssessError, InputError
 from carbon_assess.ingest.layouts import (
     BLANKS,
     LongHeader,
-    Observation,
     ParsedTable,
     detect_layout,
     long_header,
     parse_number,
-    parse_table,
 )
 from carbon_assess.ingest.readers import (
     CHUNK,
     CellBudget,
     _parquet_texts,
+    encoding_of,
     read_parquet,
     rows_exceeded,
 )
 from carbon_assess.ingest.schema import NATIONAL_CODE
 from carbon_assess.ingest.sheets import sheet_kind
-from carbon_assess.settings import duckdb_connect
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-MIN_ROWS_ENV = "CARBON_ASSESS_BULK_MIN_ROWS"
-# data rows; smaller files are read row by row (layouts.py). The real NBS provincial batch has
-# 12,780 rows in all; a county-level national file (benchmarks/generate_landing.py) 128,240
-DEFAULT_MIN_ROWS = 100_000
 BATCH_ROWS = 131_072  # raw rows a record batch (and a row group of raw/<kind>.parquet)
+STAGE_ROWS = 65_536  # Python cell rows a record batch of a staged cell table
 # what str.strip() removes: every character c with c.isspace() (tests check the list)
 WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
               "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 # text that DuckDB's cast and Python's float() read as the same double (tests check it)
 PLAIN_NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
-
-
-def min_rows() -> int:
-    """From how many data rows a long-layout CSV or Parquet file is read in bulk:
-    $CARBON_ASSESS_BULK_MIN_ROWS, else 100,000 (0: every long-layout file)."""
-    raw = os.environ.get(MIN_ROWS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MIN_ROWS
-    try:
-        return max(int(float(raw.replace("_", ""))), 0)
-    except (ValueError, OverflowError):
-        raise CarbonAssessError(f"{MIN_ROWS_ENV}={raw!r} is not a number of rows") from None
+# the ingest report's `reader` of a table DuckDB scanned itself
+DUCKDB = "duckdb"
 
 
 class Sink(Protocol):
-    """What bulk ingest needs of the run's raw writer (ingest._RawWriter)."""
+    """What the reader needs of the run's raw writer (ingest._RawWriter)."""
 
     discarded: bool
     total: int
@@ -112,20 +92,29 @@ class Sink(Protocol):
 
     def add_columns(self, kind: str, columns: dict[str, Any], rows: int) -> None: ...
 
+    def duckdb(self) -> tuple[Any, Path]:
+        """The run's DuckDB connection and a scratch folder for staged tables."""
+        ...
+
 
 @dataclass
-class BulkTable:
-    """A file read in bulk: what the row-by-row reader's table and parse would have said."""
+class LongTable:
+    """A long-layout table read: what it held (observations went to the sink) and how."""
 
     parsed: ParsedTable
-    format: str  # csv or parquet
+    format: str  # csv, parquet or xlsx
     encoding: str | None
     sha256: str
     size: int
+    reader: str = DUCKDB  # who scanned the cells: duckdb, or why Python did
 
 
-class _Decline(Exception):
-    """This file is not for bulk ingest (the row-by-row reader reads it)."""
+class _Irregular(Exception):
+    """A CSV whose lines are not its rows: Python's csv module tokenizes it (`ingest_rows`)."""
+
+
+class ReaderBug(CarbonAssessError):
+    """DuckDB and the Python checks disagree on a table: refused, never read another way."""
 
 
 # --- SQL text ---------------------------------------------------------------------------------
@@ -161,8 +150,8 @@ class _Col:
     """One column of the `src` view: `c<i>`, with what its cells are."""
 
     index: int
-    # text (a string column), stripped (a CSV field, stripped already), int, float (float64)
-    # or null (no values)
+    # text (a string column), stripped (a CSV field or staged cell, stripped already), int,
+    # float (float64) or null (no values)
     kind: str
 
     @property
@@ -174,7 +163,7 @@ class _Col:
         return self.kind in ("text", "stripped")
 
     def text(self) -> str:
-        """SQL: the cell text the row-by-row reader sees (not for float columns)."""
+        """SQL: the cell's text (not for float columns: Arrow writes those)."""
         if self.kind == "text":
             return _strip(f"coalesce({self.sql}, '')")
         if self.kind == "stripped":
@@ -204,22 +193,24 @@ class _Col:
 
 @dataclass
 class _Source:
-    """A file DuckDB reads as the view `src` (source_row, [nf,] c0..cN) and `rows` (its
-    non-empty data rows), with the header the row-by-row reader would find."""
+    """A table DuckDB reads as the view `src` (source_row, [nf,] c0..cN) and `rows` (its
+    non-empty data rows), with its header as read."""
 
     con: Any
-    name: str
+    name: str  # the file (and sheet) errors name
     header_row: int
     raw_header: list[str]
     cols: list[_Col]
-    short_rows: bool = False  # CSV: `nf` fields; fewer than the header is an error
+    short_rows: bool = False  # `nf` fields a row; fewer than the header is an error
     nonempty: str | None = None  # SQL: whether a row has a cell (None: one of its columns)
-    budget_row: int | None = None  # CSV: the row where the file's cell limit is crossed
-    budget: CellBudget | None = None
+    # where reading the table stopped early, and why (the cell limit, malformed CSV...): no
+    # row from `stop_row` on is in `src`
+    stop_row: int | None = None
+    stop: InputError | None = None
 
     def texts(self, table: Any, cols: list[_Col]) -> list[list[str]]:
         """The Python cell texts of columns `cols` in a DuckDB result (Arrow), row by row:
-        strings stripped, other types as `readers._parquet_texts` writes them."""
+        strings stripped, numbers as Arrow writes them (`readers._parquet_texts`)."""
         import pyarrow as pa
 
         out = []
@@ -234,7 +225,7 @@ class _Source:
         return [list(row) for row in zip(*out, strict=True)]
 
     def row_cells(self, row: int) -> list[str]:
-        """The cells of data row `row`, as the row-by-row reader reads them."""
+        """The cells of data row `row`, as read (as many as the row has)."""
         names = ", ".join(c.sql for c in self.cols)
         extra = ", nf" if self.short_rows else ""
         table = self.con.sql(f"SELECT {names}{extra} FROM src WHERE source_row = {row}"
@@ -246,93 +237,186 @@ class _Source:
         return cells
 
 
+def is_long_header(header: list[str]) -> bool:
+    """Whether `header` (a table's first non-empty row) is a long-layout header: not an
+    assessment sheet, and a year column."""
+    return any(header) and sheet_kind(header) is None and detect_layout(header) == "long"
+
+
 # --- entry points -----------------------------------------------------------------------------
 
-def ingest_parquet(handle: BinaryIO, name: str, sha256: str, size: int, sink: Sink,
-                   scratch: Callable[[], AbstractContextManager[Path]]) -> BulkTable | None:
-    """Read a long-layout Parquet file (`handle`, open and hashed) in bulk; None when it is not
-    for bulk ingest. Raises the row-by-row reader's `InputError` for bad input."""
+def ingest_parquet(handle: BinaryIO, name: str, sha256: str, size: int, sink: Sink
+                   ) -> LongTable | None:
+    """Read a Parquet file (`handle`, open and hashed) if its header is a long layout; None
+    when it is not (an assessment sheet, or no NBS layout: the caller reads its rows). Raises
+    `InputError` for bad input."""
+    import pyarrow.parquet as pq
+
+    handle.seek(0)
+    read_parquet(handle, name, CellBudget(name))  # the footer checks: magic, cells, unpacked
+    handle.seek(0)
+    schema = pq.ParquetFile(handle).schema_arrow
+    header = [str(n).strip() for n in schema.names]
+    if not is_long_header(header):
+        return None
+    con, _ = sink.duckdb()
+    path = _fd_path(handle)
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(path)}, "
+                                "hive_partitioning = false)").fetchall()
+        if len(described) != len(header):
+            raise InputError(name, f"not a readable Parquet file: DuckDB reads "
+                             f"{len(described)} columns, the schema names {len(header)}")
+        cols, select = [], []
+        for i, (field_, column) in enumerate(zip(schema, described, strict=True)):
+            kind, expr = _parquet_column(field_.type, _ident(column[0]))
+            cols.append(_Col(i, kind))
+            select.append(f"{expr} AS c{i}")
+        con.execute(
+            f"CREATE VIEW src AS SELECT file_row_number + 2 AS source_row, {', '.join(select)} "
+            f"FROM read_parquet({_lit(path)}, file_row_number = true, "
+            "hive_partitioning = false)")
+        _check_binary(con, name, header, schema, path)
+        parsed = _ingest(_Source(con, name, 1, header, cols), sink)
+    except _duckdb_errors() as exc:
+        raise InputError(name, f"not a readable Parquet file: {_first_line(exc)}") from None
+    finally:
+        _reset(con)
+    return LongTable(parsed, "parquet", None, sha256, size)
+
+
+def ingest_csv(handle: BinaryIO, name: str, sink: Sink) -> LongTable | None:
+    """Read a CSV (`handle`, open, size-checked) if its header is a long layout; None when it
+    is not (a portal export, an assessment sheet, no NBS layout, an empty file: the caller
+    reads its rows). Raises `InputError` for bad input, `_Irregular` when its lines are not
+    its rows."""
+    con, scratch = sink.duckdb()
+    scan = _scan_csv(handle, name, scratch)
+    try:
+        if scan.size == 0:
+            return None
+        if scan.path is None:
+            handle.seek(0)
+            header_row, header, used = _header(handle, scan.encoding, name)
+        else:
+            with scan.path.open("rb") as copy:
+                header_row, header, used = _header(copy, "utf-8", name)
+        if header is None or not is_long_header(header):
+            return None
+        sink.source = (name, scan.sha256, None)
+        try:
+            source = _stage_csv(con, handle, name, scan, header_row, header, used)
+            parsed = _ingest(source, sink)
+        except _duckdb_errors() as exc:
+            raise ReaderBug(f"{name}: DuckDB could not read the CSV: {_first_line(exc)}"
+                            ) from None
+        finally:
+            _reset(con)
+    finally:
+        if scan.path is not None:
+            scan.path.unlink(missing_ok=True)
+    return LongTable(parsed, "csv", scan.encoding, scan.sha256, scan.size)
+
+
+def ingest_rows(rows: Iterator[tuple[int, list[str]]], header_row: int, header: list[str],
+                where: str, sink: Sink) -> ParsedTable:
+    """Read a long-layout table whose cells Python read (an XLSX sheet, an irregular CSV):
+    `rows`, the data rows after the header, are staged as a Parquet cell table and typed by
+    the same DuckDB statements as a CSV. An `InputError` while reading them (the cell limit,
+    malformed CSV, an unreadable sheet) ends the table there; it is raised unless an earlier
+    row holds an error of its own."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    threshold = min_rows()
+    con, scratch = sink.duckdb()
+    width = len(header)
+    schema = pa.schema([("source_row", pa.int64()), ("nf", pa.int64()), ("ne", pa.bool_()),
+                        *((f"c{i}", pa.string()) for i in range(width))])
+    staged = scratch / "cells.parquet"
+    stop: InputError | None = None
+    last = header_row
     try:
-        handle.seek(0)
-        footer = pq.ParquetFile(handle)
-        rows, schema = footer.metadata.num_rows, footer.schema_arrow
-    except (pa.ArrowException, OSError, ValueError, TypeError, EOFError, KeyError, IndexError):
-        return None  # the row-by-row reader says what is wrong
-    if rows < max(threshold, 1):
-        return None
-    kinds = [_arrow_kind(f.type) for f in schema]
-    header = [str(n).strip() for n in schema.names]
-    if None in kinds or not _long_header_row(header):
-        return None
-    handle.seek(0)
-    read_parquet(handle, name, CellBudget(name))  # the footer checks: magic, cells, unpacked
-    with scratch() as folder, _connect(folder) as con:
-        try:
-            path = _fd_path(handle)
-            try:
-                described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(path)}, "
-                                        "hive_partitioning = false)").fetchall()
-                if len(described) != len(header):
-                    raise _Decline("DuckDB sees other columns")
-                select = ", ".join(f"{_ident(d[0])} AS c{i}" for i, d in enumerate(described))
-                con.execute(
-                    f"CREATE VIEW src AS SELECT file_row_number + 2 AS source_row, {select} "
-                    f"FROM read_parquet({_lit(path)}, file_row_number = true, "
-                    "hive_partitioning = false)")
-            except _duckdb_errors() as exc:
-                raise _Decline(f"DuckDB: {str(exc).splitlines()[0]}") from None
-            cols = [_Col(i, kind or "") for i, kind in enumerate(kinds)]
-            parsed = _ingest(_Source(con, name, 1, header, cols), sink)
-        except _Decline as exc:
-            log.info("%s: read row by row (%s)", name, exc)
-            return None
-    return BulkTable(parsed, "parquet", None, sha256, size)
+        with pq.ParquetWriter(staged, schema) as writer:
+            for batch in _row_batches(rows, width):
+                last = batch[0][-1]
+                writer.write_batch(pa.RecordBatch.from_arrays(
+                    [pa.array(column, type_) for column, type_ in
+                     zip(batch, schema.types, strict=True)], schema=schema))
+    except InputError as exc:
+        stop = exc
+    try:
+        con.execute(f"CREATE VIEW src AS SELECT * FROM read_parquet({_lit(str(staged))})")
+        stop_row = None
+        if stop is not None:
+            stop_row = stop.row if stop.row is not None else last + 1
+        source = _Source(con, where, header_row, header,
+                         [_Col(i, "stripped") for i in range(width)], short_rows=True,
+                         nonempty="ne", stop_row=stop_row, stop=stop)
+        return _ingest(source, sink)
+    except _duckdb_errors() as exc:
+        raise ReaderBug(f"{where}: DuckDB could not read the cell table: {_first_line(exc)}"
+                        ) from None
+    finally:
+        _reset(con)
+        staged.unlink(missing_ok=True)
 
 
-def ingest_csv(handle: BinaryIO, name: str, sink: Sink,
-               scratch: Callable[[], AbstractContextManager[Path]]) -> BulkTable | None:
-    """Read a long-layout CSV (`handle`, open, size-checked) in bulk; None when it is not for
-    bulk ingest. Raises the row-by-row reader's `InputError` for bad input."""
-    try:
-        with scratch() as folder:
-            scan = _scan_csv(handle, folder)
-            sink.source = (name, scan.sha256, None)
-            with _connect(folder) as con:
-                source = _stage_csv(con, handle, name, scan, folder)
-                parsed = _ingest(source, sink)
-    except _Decline as exc:
-        log.info("%s: read row by row (%s)", name, exc)
-        return None
-    return BulkTable(parsed, "csv", scan.encoding, scan.sha256, scan.size)
+def _row_batches(rows: Iterable[tuple[int, list[str]]], width: int
+                 ) -> Iterator[list[list[Any]]]:
+    """Python's cell rows as columns (source_row, nf, ne, c0..c<width-1>), STAGE_ROWS at a
+    time. Cells beyond the header's width are not kept (they are not read)."""
+    columns: list[list[Any]] = [[] for _ in range(width + 3)]
+    for number, cells in rows:
+        columns[0].append(number)
+        columns[1].append(len(cells))
+        columns[2].append(any(cells))
+        for i in range(width):
+            columns[i + 3].append(cells[i] if i < len(cells) else None)
+        if len(columns[0]) >= STAGE_ROWS:
+            yield columns
+            columns = [[] for _ in range(width + 3)]
+    if columns[0]:
+        yield columns
 
 
 # --- Parquet and CSV sources ------------------------------------------------------------------
 
-def _arrow_kind(kind: Any) -> str | None:
+def _parquet_column(kind: Any, column: str) -> tuple[str, str]:
+    """A Parquet column's kind for `_Col` and its SQL in `src`: strings, integers and float64
+    as they are; anything else (float32, decimals, dates, booleans, binary...) as DuckDB's
+    text of it."""
     import pyarrow as pa
 
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(
             kind):
-        return "text"
+        return "text", column
     if pa.types.is_integer(kind):
-        return "int"
+        return "int", column
     if pa.types.is_float64(kind):
-        return "float"
+        return "float", column
     if pa.types.is_null(kind):
-        return "null"
-    return None  # float32, decimals, dates, binary...: read row by row
+        return "null", column
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        return "text", f"decode({column})"
+    return "text", f"CAST({column} AS VARCHAR)"
 
 
-def _long_header_row(header: list[str]) -> bool:
-    """Whether the row-by-row reader would take `header` (the first row) as a long-layout
-    header: not blank, not an assessment sheet, and a year column."""
-    return any(header) and sheet_kind(header) is None and detect_layout(header) == "long"
+def _check_binary(con: Any, name: str, header: list[str], schema: Any, path: str) -> None:
+    """Binary cells must be UTF-8 text: the first one that is not is an error."""
+    import pyarrow as pa
+
+    for i, field_ in enumerate(schema):
+        if pa.types.is_binary(field_.type) or pa.types.is_large_binary(field_.type):
+            column = _ident(field_.name)
+            row = con.execute(
+                f"SELECT min(file_row_number) + 2 FROM read_parquet({_lit(path)}, "
+                f"file_row_number = true, hive_partitioning = false) "
+                f"WHERE {column} IS NOT NULL AND try(decode({column})) IS NULL").fetchall()[0][0]
+            if row is not None:
+                raise InputError(name, "binary cell is not UTF-8 text", row=row,
+                                 column=header[i])
 
 
 def _fd_path(handle: BinaryIO) -> str:
@@ -341,25 +425,21 @@ def _fd_path(handle: BinaryIO) -> str:
     if not os.path.exists(path):  # pragma: no cover (not Linux)
         path = handle.name if isinstance(handle.name, str) else ""
     if not path:  # pragma: no cover
-        raise _Decline("no path for the open file")
+        raise ReaderBug("no path for an open landing file")
     return path
 
 
-class _connect:
-    """A DuckDB connection with a memory limit, spilling inside the run's scratch folder."""
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [exc.__class__.__name__])[0]
 
-    def __init__(self, scratch: Path) -> None:
-        self.scratch = scratch
 
-    def __enter__(self) -> Any:
-
-        temp = self.scratch / "duckdb"
-        temp.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb_connect(None, temp, keep_order=True)
-        return self.con
-
-    def __exit__(self, *exc: object) -> None:
-        self.con.close()
+def _reset(con: Any) -> None:
+    """Drop one table's objects, so that the run's connection serves the next table."""
+    for statement in ("DROP VIEW IF EXISTS rows", "DROP VIEW IF EXISTS src",
+                      "DROP TABLE IF EXISTS csv_rows", "DROP TABLE IF EXISTS bad_keys",
+                      "DROP TABLE IF EXISTS enum_keys", "DROP TYPE IF EXISTS e_year",
+                      "DROP TYPE IF EXISTS e_region", "DROP TYPE IF EXISTS e_other"):
+        con.execute(statement)
 
 
 @dataclass
@@ -371,23 +451,23 @@ class _CsvScan:
     path: Path | None  # the transcoded UTF-8 copy (GB18030), else None: the file itself
 
 
-def _scan_csv(handle: BinaryIO, scratch: Path) -> _CsvScan:
-    """One pass over the file: SHA-256, line count and what the bulk reader needs (UTF-8 or
-    GB18030; no quote, NUL or SOH byte; LF or CRLF line ends, not mixed, no lone CR)."""
+def _scan_csv(handle: BinaryIO, name: str, scratch: Path) -> _CsvScan:
+    """One pass over the file: SHA-256, line count and encoding (UTF-8, else GB18030; anything
+    else is `encoding_of`'s error). `_Irregular` when a line is not a row: a quote, NUL or SOH
+    byte, a carriage return other than in CRLF line ends, or mixed line ends."""
     digest = hashlib.sha256()
     size = lf = cr = crlf = 0
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     utf8 = True
     bom = False
+    irregular = None
     last = b""
     handle.seek(0)
     while chunk := handle.read(CHUNK):
         if not size:
-            if chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                raise _Decline("UTF-16/32")
             bom = chunk.startswith(codecs.BOM_UTF8)
-        if b'"' in chunk or b"\x00" in chunk or b"\x01" in chunk:
-            raise _Decline("quotes, NUL or SOH bytes")
+        if irregular is None and (b'"' in chunk or b"\x00" in chunk or b"\x01" in chunk):
+            irregular = "quoted fields, NUL or SOH bytes"
         digest.update(chunk)
         size += len(chunk)
         lf += chunk.count(b"\n")
@@ -404,16 +484,37 @@ def _scan_csv(handle: BinaryIO, scratch: Path) -> _CsvScan:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
-    if cr != crlf or crlf not in (0, lf):
-        raise _Decline("carriage returns other than CRLF line ends")
-    if not size:
-        raise _Decline("empty file")
-    lines = lf + (last != b"\n")
-    if utf8:
-        return _CsvScan(digest.hexdigest(), size, lines, "utf-8-sig" if bom else "utf-8", None)
-    if bom:
-        raise _Decline("not UTF-8")
-    return _CsvScan(digest.hexdigest(), size, lines, "gb18030", _transcode(handle, scratch))
+    head = _head(handle)
+    if size and (head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head
+                 or (bom and not utf8)):
+        _encoding(handle, name)  # raises: UTF-16/32, or a UTF-8 BOM over other bytes
+    path = None
+    if size and not utf8:
+        try:
+            path = _transcode(handle, scratch)
+        except UnicodeDecodeError:
+            _encoding(handle, name)  # raises: neither UTF-8 nor GB18030, naming the line
+            raise ReaderBug(f"{name}: not GB18030, yet its encoding was accepted") from None
+    if irregular is None and (cr != crlf or crlf not in (0, lf)):
+        irregular = "carriage returns other than CRLF line ends"
+    if irregular is not None:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        raise _Irregular(irregular)
+    lines = lf + (last != b"\n") if size else 0
+    encoding = ("utf-8-sig" if bom else "utf-8") if utf8 else "gb18030"
+    return _CsvScan(digest.hexdigest(), size, lines, encoding, path)
+
+
+def _head(handle: BinaryIO) -> bytes:
+    handle.seek(0)
+    return handle.read(4096)
+
+
+def _encoding(handle: BinaryIO, name: str) -> str:
+    """The CSV's encoding as `readers.encoding_of` finds it (raising its error)."""
+    handle.seek(0)
+    return encoding_of(handle.read(), name)
 
 
 def _transcode(handle: BinaryIO, scratch: Path) -> Path:
@@ -421,19 +522,17 @@ def _transcode(handle: BinaryIO, scratch: Path) -> Path:
     decoder = codecs.getincrementaldecoder("gb18030")("strict")
     target = scratch / "transcoded.csv"
     handle.seek(0)
-    try:
-        with target.open("wb") as out:
-            while chunk := handle.read(CHUNK):
-                out.write(decoder.decode(chunk).encode("utf-8"))
-            out.write(decoder.decode(b"", final=True).encode("utf-8"))
-    except UnicodeDecodeError:
-        raise _Decline("neither UTF-8 nor GB18030") from None
+    with target.open("wb") as out:
+        while chunk := handle.read(CHUNK):
+            out.write(decoder.decode(chunk).encode("utf-8"))
+        out.write(decoder.decode(b"", final=True).encode("utf-8"))
     return target
 
 
-def _header(stream: BinaryIO, encoding: str, budget: CellBudget) -> tuple[int, list[str]]:
-    """The first non-empty row (line number, stripped cells), as `readers.read_csv` reads it,
-    counting the cells read so far against the file's cell budget."""
+def _header(stream: BinaryIO, encoding: str, name: str) -> tuple[int, list[str] | None, int]:
+    """The first non-empty row (line number, stripped cells; None: no such row), as
+    `readers.read_csv` reads it, and the cells read up to it (against the file's cell limit)."""
+    budget = CellBudget(name)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     try:
         reader = csv.reader(text, strict=True)
@@ -441,65 +540,52 @@ def _header(stream: BinaryIO, encoding: str, budget: CellBudget) -> tuple[int, l
             budget.take(len(cells), reader.line_num)
             stripped = [c.strip() for c in cells]
             if any(stripped):
-                return reader.line_num, stripped
-    except (csv.Error, UnicodeDecodeError, InputError):
-        raise _Decline("header not readable as the row-by-row reader reads it") from None
+                return reader.line_num, stripped, budget.used
+    except csv.Error:  # (a field longer than the csv module's limit)
+        raise _Irregular("a line the csv module refuses") from None
     finally:
         text.detach()
-    raise _Decline("no header")
+    return 0, None, budget.used
 
 
-def _stage_csv(con: Any, handle: BinaryIO, name: str, scan: _CsvScan, scratch: Path
-               ) -> _Source:
-    """The CSV's data lines as Parquet in the scratch folder (line number, field count, whether
-    the row is blank, stripped fields), and the `src` view over them."""
+def _stage_csv(con: Any, handle: BinaryIO, name: str, scan: _CsvScan, header_row: int,
+               header: list[str], used: int) -> _Source:
+    """The CSV's data lines as a DuckDB table (line number, field count, whether the row is
+    blank, stripped fields), and the `src` view over it."""
+    path = _fd_path(handle) if scan.path is None else str(scan.path)
     budget = CellBudget(name)
-    if scan.path is None:
-        handle.seek(0)
-        header_row, header = _header(handle, scan.encoding, budget)
-        path = _fd_path(handle)
-    else:
-        with scan.path.open("rb") as copy:
-            header_row, header = _header(copy, "utf-8", budget)
-        path = str(scan.path)
-    if not _long_header_row(header):
-        raise _Decline("not a long-layout header")
-    if scan.lines - header_row < max(min_rows(), 1):
-        raise _Decline("small file")
     width = len(header)
-    staged = scratch / "csv_rows.parquet"
-    fields = ", ".join(f"{_strip(f'f[{i + 1}]')} AS c{i}" for i in range(width))
-    try:
-        # one thread: a parallel scan would number the lines in the order its chunks arrive
-        con.execute("SET threads = 1")
-        con.execute(
-            f"COPY (SELECT source_row, CASE WHEN l IS NULL THEN 0 ELSE len(f) END AS nf, "
-            f"{_has_text('l', also=',')} AS ne, "
-            f"coalesce(length(l), 0) AS width, {fields} "
-            f"FROM (SELECT row_number() OVER () AS source_row, l, string_split(l, ',') AS f "
-            f"FROM read_csv({_lit(path)}, columns = {{'l': 'VARCHAR'}}, header = false, "
-            "delim = '\x01', quote = '', escape = '', auto_detect = false, "
-            "compression = 'none', null_padding = false)) "
-            f"WHERE source_row > {header_row}) TO {_lit(str(staged))} (FORMAT parquet)")
-        con.execute("RESET threads")
-        cells, longest, lines = con.execute(
-            f"SELECT coalesce(sum(nf), 0), coalesce(max(width), 0), count(*) "
-            f"FROM read_parquet({_lit(str(staged))})").fetchall()[0]
-    except _duckdb_errors() as exc:
-        raise _Decline(f"DuckDB: {str(exc).splitlines()[0]}") from None
+    fields = ", ".join(f"f[{i + 1}] AS c{i}" for i in range(width))
+    # one thread (the connection's): a parallel scan would number the lines in the order its
+    # chunks arrive. Fields are stripped in one lambda (written once, not once a column).
+    con.execute(
+        f"CREATE TABLE csv_rows AS SELECT source_row, nf, ne, width, {fields} FROM ("
+        f"SELECT source_row, CASE WHEN l IS NULL THEN 0 ELSE len(f) END AS nf, "
+        f"{_has_text('l', also=',')} AS ne, coalesce(length(l), 0) AS width, "
+        f"list_transform(f, lambda x: {_strip('x')}) AS f "
+        f"FROM (SELECT row_number() OVER () AS source_row, l, string_split(l, ',') AS f "
+        f"FROM read_csv({_lit(path)}, columns = {{'l': 'VARCHAR'}}, header = false, "
+        "delim = '\x01', quote = '', escape = '', auto_detect = false, "
+        "compression = 'none', null_padding = false)) "
+        f"WHERE source_row > {header_row})")
+    cells, longest, lines = con.execute(
+        "SELECT coalesce(sum(nf), 0), coalesce(max(width), 0), count(*) FROM csv_rows"
+    ).fetchall()[0]
     if lines != scan.lines - header_row:
-        raise _Decline("line count differs")
+        raise ReaderBug(f"{name}: DuckDB read {lines} lines after the header, the file has "
+                        f"{scan.lines - header_row}")
     if longest > csv.field_size_limit():
-        raise _Decline("a line longer than the csv module's field limit")
-    con.execute(f"CREATE VIEW src AS SELECT * FROM read_parquet({_lit(str(staged))})")
+        raise _Irregular("a line longer than the csv module's field limit")
+    con.execute("CREATE VIEW src AS SELECT * FROM csv_rows")
     source = _Source(con, name, header_row, header, [_Col(i, "stripped") for i in range(width)],
-                     short_rows=True, nonempty="ne", budget=budget)
-    if budget.used + cells > budget.limit:  # the row the row-by-row reader stops at
-        source.budget_row = con.execute(
+                     short_rows=True, nonempty="ne")
+    if used + cells > budget.limit:  # the row where reading stops: the file's cell limit
+        source.stop_row = con.execute(
             f"SELECT source_row FROM (SELECT source_row, sum(nf) OVER (ORDER BY source_row "
             f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS used FROM src) "
-            f"WHERE used > {budget.limit - budget.used} ORDER BY source_row LIMIT 1"
+            f"WHERE used > {budget.limit - used} ORDER BY source_row LIMIT 1"
         ).fetchall()[0][0]
+        source.stop = budget.exceeded(source.stop_row)
     return source
 
 
@@ -513,7 +599,7 @@ def _duckdb_errors() -> tuple[type[BaseException], ...]:
 
 @dataclass
 class _Map:
-    """Distinct cell keys of a column (or a pair) → what the row-by-row reader makes of them."""
+    """Distinct cell keys of a column (or a pair) → what the Python checks make of them."""
 
     keys: list[str] = field(default_factory=list)
     values: list[Any] = field(default_factory=list)
@@ -522,37 +608,33 @@ class _Map:
 
 def _ingest(source: _Source, sink: Sink) -> ParsedTable:
     con, name, cols = source.con, source.name, source.cols
-    try:
-        filled = source.nonempty or " OR ".join(c.filled() for c in cols)
-        con.execute(f"CREATE VIEW rows AS SELECT * FROM src WHERE {filled}")
-        count = con.execute("SELECT count(*) FROM rows").fetchall()[0][0]
-        if not count:
-            raise _Decline("no data rows")  # the row-by-row reader: "header only"
-        head = long_header(source.header_row, source.raw_header, name)
-        analysis = _analyse(source, head)
-    except _duckdb_errors() as exc:
-        raise _Decline(f"DuckDB: {str(exc).splitlines()[0]}") from None
+    filled = source.nonempty or " OR ".join(c.filled() for c in cols)
+    con.execute(f"CREATE VIEW rows AS SELECT * FROM src WHERE {filled}")
+    count = con.execute("SELECT count(*) FROM rows").fetchall()[0][0]
+    if not count:
+        if source.stop is not None:
+            raise source.stop
+        raise InputError(name, "header only, no data rows", row=source.header_row)
+    head = long_header(source.header_row, source.raw_header, name)
+    analysis = _analyse(source, head)
     nv = len(head.value_cols)
     observations = count * nv
     crossing = None
     if observations and not sink.discarded and sink.total + observations > sink.limit:
         crossing = sink.limit - sink.total  # 0-based: the observation of this file that fails
-    rows = [r for r in (analysis.first_bad, source.budget_row) if r is not None]
+    rows = [r for r in (analysis.first_bad, source.stop_row) if r is not None]
     over: tuple[int, int] | None = None  # the row crossing the run's row limit, and where
     if crossing is not None:
         over = (con.execute(f"SELECT source_row FROM rows ORDER BY source_row LIMIT 1 "
                             f"OFFSET {crossing // nv}").fetchall()[0][0], crossing % nv)
         rows.append(over[0])
     if rows:
-        try:
-            _raise_at(source, min(rows), over, sink.limit)
-        except _duckdb_errors() as exc:
-            raise _Decline(f"DuckDB: {str(exc).splitlines()[0]}") from None
+        _raise_at(source, head, min(rows), over, sink.limit)
     parsed = head.finish(analysis.unnamed_with_values, analysis.recoded)
     for _, indicator in head.value_cols:
         parsed.counts[indicator.source_kind] = parsed.counts.get(indicator.source_kind, 0) + count
     if observations and not sink.discarded:
-        _write(source, head, analysis, sink)
+        _write(source, head, analysis, sink, observations)
     return parsed
 
 
@@ -586,11 +668,16 @@ def _distinct(source: _Source, key: str, indexes: list[int]) -> tuple[list[str],
     (the key determines them: SQL gives the texts, but Arrow formats floats)."""
     cols = [source.cols[i] for i in indexes]
     values = ", ".join(f"{c.sql if c.kind == 'float' else c.text()} AS {c.sql}" for c in cols)
-    table = source.con.sql(f"SELECT DISTINCT {key} AS key, {values} FROM rows").to_arrow_table()
-    keys = table.column("key").to_pylist()
+    query = f"SELECT DISTINCT {key} AS key, {values} FROM rows"
+    if any(c.kind == "float" for c in cols):
+        table = source.con.sql(query).to_arrow_table()
+        keys, texts = table.column("key").to_pylist(), source.texts(table, cols)
+    else:  # text only: no Arrow round trip (it costs milliseconds a query)
+        found = source.con.execute(query).fetchall()
+        keys, texts = [r[0] for r in found], [[t.strip() for t in r[1:]] for r in found]
     if len(set(keys)) != len(keys):
-        raise _Decline("cell values that are not told apart by their text")
-    return keys, source.texts(table, cols)
+        raise ReaderBug(f"{source.name}: cell values that are not told apart by their text")
+    return keys, texts
 
 
 def _analyse(source: _Source, head: LongHeader) -> _Analysis:
@@ -662,62 +749,60 @@ def _analyse(source: _Source, head: LongHeader) -> _Analysis:
 
 def _first_bad(source: _Source, head: LongHeader, years: _Map, regions: _Map | None,
                others: _Map, floats: list[_Col], region_key: str | None) -> int | None:
-    """The first data row holding a cell the row-by-row reader refuses."""
-    import pyarrow as pa
-
+    """The first data row holding a cell the Python checks refuse."""
     con, cols = source.con, source.cols
     where = []
     if source.short_rows:
         where.append(f"nf < {len(cols)}")
     where += [f"isinf({c.sql})" for c in floats]
-    for table, values, key in (("bad_years", years.bad, cols[head.year_col].key()),
-                               ("bad_regions", regions.bad if regions else [], region_key),
-                               ("bad_numbers", others.bad, None)):
-        if not values:
-            continue
-        con.register(table, pa.table({"key": pa.array(values, pa.string())}))
+    bad = [(set_, values, key) for set_, values, key in (
+        (0, years.bad, cols[head.year_col].key()),
+        (1, regions.bad if regions else [], region_key),
+        (2, others.bad, None)) if values]
+    if bad:
+        con.execute("CREATE TABLE bad_keys AS SELECT unnest($1::INTEGER[]) AS set_, "
+                    "unnest($2::VARCHAR[]) AS key",
+                    [[s for s, values, _ in bad for _ in values],
+                     [v for _, values, _ in bad for v in values]])
+    for set_, _, key in bad:
+        lookup = f"(SELECT key FROM bad_keys WHERE set_ = {set_})"
         if key is not None:
-            where.append(f"{key} IN (SELECT key FROM {table})")
+            where.append(f"{key} IN {lookup}")
         else:
-            where += [f"{cols[i].text()} IN (SELECT key FROM {table})"
+            where += [f"{cols[i].text()} IN {lookup}"
                       for i, _ in head.value_cols if cols[i].is_text]
     return con.execute(f"SELECT min(source_row) FROM rows WHERE {' OR '.join(where)}"
                        ).fetchall()[0][0]
 
 
-def _raise_at(source: _Source, row: int, over: tuple[int, int] | None, limit: int) -> None:
-    """Raise the row-by-row reader's error for data row `row` (parsed again on its own; `over`:
-    the row where the run's row limit is crossed, and at which of its observations)."""
+def _raise_at(source: _Source, head: LongHeader, row: int, over: tuple[int, int] | None,
+              limit: int) -> None:
+    """Raise the error of data row `row`: where reading stopped, else the row's cells checked
+    in Python (`over`: the row where the run's row limit is crossed, and at which of its
+    observations)."""
     name = source.name
-    if row == source.budget_row and source.budget is not None:
-        raise source.budget.exceeded(row)
+    if row == source.stop_row and source.stop is not None:
+        raise source.stop
     cells = source.row_cells(row)
-    emitted = 0
     fails = over[1] if over is not None and over[0] == row else None
 
-    def emit(observation: Observation) -> None:
-        nonlocal emitted
-        if emitted == fails:
-            raise rows_exceeded(name, limit, observation.source_row)
-        emitted += 1
+    def checked(j: int) -> None:
+        if j == fails:
+            raise rows_exceeded(name, limit, row)
 
-    parse_table(iter([(source.header_row, source.raw_header), (row, cells)]), name, emit)
-    # not expected: the two readers disagree on this row; the row-by-row reader decides
-    log.warning("%s: row %s parsed without the error the bulk reader found there; reading the "
-                "file row by row", name, row)
-    raise _Decline(f"row {row} disagreement")
+    head.check_row(cells, name, row, checked)
+    raise ReaderBug(f"{name}: row {row} was refused by DuckDB, yet its cells check")
 
 
 def _enum(con: Any, type_name: str, keys: list[str]) -> None:
     """An ENUM of `keys` in this order (its codes index the mapped values)."""
-    import pyarrow as pa
-
-    con.register(f"{type_name}_keys", pa.table({"i": pa.array(range(len(keys)), pa.int64()),
-                                               "key": pa.array(keys, pa.string())}))
-    con.execute(f"CREATE TYPE {type_name} AS ENUM (SELECT key FROM {type_name}_keys ORDER BY i)")
+    con.execute("CREATE OR REPLACE TABLE enum_keys AS SELECT unnest($1::VARCHAR[]) AS key, "
+                "unnest(range(len($1::VARCHAR[]))) AS i", [keys])
+    con.execute(f"CREATE TYPE {type_name} AS ENUM (SELECT key FROM enum_keys ORDER BY i)")
 
 
-def _write(source: _Source, head: LongHeader, analysis: _Analysis, sink: Sink) -> None:
+def _write(source: _Source, head: LongHeader, analysis: _Analysis, sink: Sink,
+           observations: int) -> None:
     """One statement: the used columns UNPIVOTed, a row per cell in file order, each number
     parsed (and converted to the canonical unit); record batches to the raw writer."""
     import pyarrow as pa
@@ -735,32 +820,36 @@ def _write(source: _Source, head: LongHeader, analysis: _Analysis, sink: Sink) -
         _enum(con, "e_other", analysis.others.keys)
         con.execute("SET VARIABLE bulk_other = CAST($1 AS DOUBLE[])",
                     [[None if v is None else float(v) for v in analysis.others.values]])
-        other = "getvariable('bulk_other')[enum_code(TRY_CAST(t{j} AS e_other)) + 1]"
-    texts, cells = [], []
-    for j, (i, indicator) in enumerate(head.value_cols):
+        other = "getvariable('bulk_other')[enum_code(TRY_CAST(t AS e_other)) + 1]"
+    con.execute("SET VARIABLE bulk_factor = CAST($1 AS DOUBLE[])",
+                [[float(indicator.factor) for _, indicator in head.value_cols]])
+    # each used cell as (text to parse, number, source text, float): the cells are UNPIVOTed
+    # first and parsed after, so the parsing SQL is written (and planned) once, not per column
+    cells = []
+    for j, (i, _) in enumerate(head.value_cols):
         col = cols[i]
-        factor = f"CAST({_lit(repr(indicator.factor))} AS DOUBLE)"
         if col.is_text:
-            texts.append(f"{col.text()} AS t{j}")
-            number = (f"CASE WHEN t{j} IN ({_BLANKS}) THEN NULL "
-                      f"WHEN {_simple(f't{j}')} THEN TRY_CAST(t{j} AS DOUBLE) "
-                      f"ELSE {other.format(j=j)} END")
-            cells.append(f"{number} * {factor} AS v{j}, t{j} AS s{j}, NULL::DOUBLE AS n{j}")
+            cells.append(f"{col.text()} AS t{j}, NULL::DOUBLE AS x{j}, NULL::VARCHAR AS s{j}, "
+                         f"NULL::DOUBLE AS n{j}")
         elif col.kind == "int":
-            cells.append(f"CAST({col.sql} AS DOUBLE) * {factor} AS v{j}, "
+            cells.append(f"NULL::VARCHAR AS t{j}, CAST({col.sql} AS DOUBLE) AS x{j}, "
                          f"{col.text()} AS s{j}, NULL::DOUBLE AS n{j}")
         elif col.kind == "float":
-            cells.append(f"CASE WHEN isnan({col.sql}) THEN NULL ELSE {col.sql} * {factor} END "
-                         f"AS v{j}, NULL::VARCHAR AS s{j}, {col.sql} AS n{j}")
+            cells.append(f"NULL::VARCHAR AS t{j}, CASE WHEN isnan({col.sql}) THEN NULL "
+                         f"ELSE {col.sql} END AS x{j}, NULL::VARCHAR AS s{j}, {col.sql} AS n{j}")
         else:
-            cells.append(f"NULL::DOUBLE AS v{j}, '' AS s{j}, NULL::DOUBLE AS n{j}")
-    inner = ", ".join([*(f"{sql} AS {alias}" for alias, sql in keys.items()),
-                       *(c.sql for c in cols), *texts])
+            cells.append(f"NULL::VARCHAR AS t{j}, NULL::DOUBLE AS x{j}, '' AS s{j}, "
+                         f"NULL::DOUBLE AS n{j}")
     names = ", ".join(keys)
-    labels = ", ".join(f"(v{j}, s{j}, n{j}) AS '{j}'" for j in range(len(head.value_cols)))
-    sql = (f"SELECT {names}, CAST(col AS INTEGER) AS col, value, txt, num FROM ("
-           f"SELECT {names}, {', '.join(cells)} FROM (SELECT {inner} FROM rows)) "
-           f"UNPIVOT INCLUDE NULLS ((value, txt, num) FOR col IN ({labels}))")
+    inner = ", ".join([*(f"{sql} AS {alias}" for alias, sql in keys.items()), *cells])
+    labels = ", ".join(f"(t{j}, x{j}, s{j}, n{j}) AS '{j}'"
+                       for j in range(len(head.value_cols)))
+    number = (f"CASE WHEN t IS NULL THEN x WHEN t IN ({_BLANKS}) THEN NULL "
+              f"WHEN {_simple('t')} THEN TRY_CAST(t AS DOUBLE) ELSE {other} END")
+    sql = (f"SELECT {names}, col, {number} * getvariable('bulk_factor')[col + 1] AS value, "
+           f"coalesce(s, t) AS txt, num FROM (SELECT {names}, CAST(col AS INTEGER) AS col, t, x, "
+           f"s, num FROM (SELECT {inner} FROM rows) "
+           f"UNPIVOT INCLUDE NULLS ((t, x, s, num) FOR col IN ({labels})))")
 
     indicators = [indicator for _, indicator in head.value_cols]
     per_col = {
@@ -775,16 +864,25 @@ def _write(source: _Source, head: LongHeader, analysis: _Analysis, sink: Sink) -
         kinds.setdefault(indicator.source_kind, []).append(j)
     years = pa.array(analysis.years.values, pa.int32())
     regions = pa.array(analysis.regions.values if analysis.regions else [], pa.string())
-    # one DuckDB thread: rows in file order (a parallel streaming result may reorder chunks);
-    # Parquet encoding runs beside it in the writer thread
-    con.execute("SET threads = 1")
+    def parts(batch: Any) -> Iterator[tuple[str, dict[str, Any], int]]:
+        for kind, js in kinds.items():
+            part = batch if len(kinds) == 1 else batch.filter(
+                pc.is_in(batch.column("col"), value_set=pa.array(js, pa.int32())))
+            if part.num_rows:
+                yield kind, _columns(part, per_col, years, regions), part.num_rows
+
+    # (the connection runs one DuckDB thread: rows in file order; a parallel streaming result
+    # may reorder chunks)
+    if observations <= BATCH_ROWS:  # one batch: no reader, no writer thread
+        for batch in con.sql(sql).to_arrow_table().combine_chunks().to_batches():
+            for part in parts(batch):
+                sink.add_columns(*part)
+        return
+    # Parquet encoding runs beside DuckDB in the writer thread
     with con.sql(sql).to_arrow_reader(BATCH_ROWS) as reader, _Writer(sink) as out:
         for batch in reader:
-            for kind, js in kinds.items():
-                part = batch if len(kinds) == 1 else batch.filter(
-                    pc.is_in(batch.column("col"), value_set=pa.array(js, pa.int32())))
-                if part.num_rows:
-                    out.put(kind, _columns(part, per_col, years, regions), part.num_rows)
+            for part in parts(batch):
+                out.put(*part)
 
 
 class _Writer:

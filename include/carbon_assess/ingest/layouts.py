@@ -247,19 +247,16 @@ def detect_layout(cells: list[str]) -> str | None:
 
 
 def parse_table(rows: Rows, file: str, emit: Emit) -> ParsedTable | None:
-    """Parse a table, handing each observation to `emit`; None when its header is not an NBS
-    layout (nothing is emitted then)."""
+    """Parse a portal export (wide layout), handing each observation to `emit`; None when its
+    header is no wide layout (nothing is emitted then). Long layouts are read by DuckDB
+    (ingest.bulk), from `long_header` on."""
     content = _non_empty(rows)
     head = next(content, None)
     if head is None:
         raise InputError(file, "file is empty")
-    layout = detect_layout(head[1])
-    content = chain([head], content)
-    if layout == "wide":
-        return _parse_wide(content, file, emit)
-    if layout == "long":
-        return _parse_long(content, file, emit)
-    return None
+    if detect_layout(head[1]) != "wide":
+        return None
+    return parse_wide(chain([head], content), file, emit)
 
 
 @dataclass
@@ -267,9 +264,9 @@ class LongHeader:
     """The header of a long-layout table, analysed: which columns hold the year, the unit
     (code and/or name) and each used indicator, and what the run report says about the others.
 
-    Both the row-by-row parser (`_parse_long`) and the bulk reader (ingest.bulk, DuckDB) start
-    from `long_header`, so they recognise a header, refuse a duplicate column or an unknown unit
-    and word their notes the same way; `year` and `region` parse the key cells of one row.
+    The reader (ingest.bulk, DuckDB) starts from `long_header`; `year` and `region` parse the
+    key cells of one row (once per distinct value), `check_row` the row DuckDB found first at
+    fault, so that its error names the row, column and rule.
     """
 
     row: int  # the header's row number
@@ -312,6 +309,24 @@ class LongHeader:
                     file, rule, row=row, column=header[name_col], value=cells[name_col]
                 )
         return code, recoded
+
+    def check_row(self, cells: list[str], file: str, row: int,
+                  checked: Callable[[int], None]) -> None:
+        """Raise the first error of a data row, in the order a person reads it: too few
+        fields, the year, the unit, then each used cell left to right (`checked(j)` after the
+        j-th used cell parsed, so the caller can stop there)."""
+        if len(cells) < len(self.cells):
+            raise InputError(
+                file,
+                f"row has {len(cells)} fields but the header has {len(self.cells)} "
+                "(truncated file?)",
+                row=row,
+            )
+        self.year(cells, file, row)
+        self.region(cells, file, row)
+        for j, (i, _) in enumerate(self.value_cols):
+            parse_number(cells[i], file, row, self.cells[i])
+            checked(j)
 
     def finish(self, unnamed_with_values: set[int], recoded: dict[str, str]) -> ParsedTable:
         """The parsed table once every row is read: notes on unnamed columns that hold values
@@ -382,48 +397,9 @@ def long_header(header_row: int, raw: list[str], file: str) -> LongHeader:
                       name_col=name_col, value_cols=value_cols, unnamed=unnamed, parsed=parsed)
 
 
-def _parse_long(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
-                ) -> ParsedTable:
-    header_row, raw_header = next(content)
-    first_data = next(content, None)
-    if first_data is None:
-        raise InputError(file, "header only, no data rows", row=header_row)
-    head = long_header(header_row, raw_header, file)
-    header, value_cols, unnamed = head.cells, head.value_cols, head.unnamed
-    emit = head.parsed.emitter(emit)
-    unnamed_with_values: set[int] = set()
-    recoded: dict[str, str] = {}  # retired GB/T 2260 code -> current (region_code_changes.csv)
-    for row_number, cells in chain([first_data], content):
-        if unnamed:
-            unnamed_with_values.update(i for i in unnamed if i < len(cells) and cells[i])
-        if len(cells) < len(header):
-            raise InputError(
-                file,
-                f"row has {len(cells)} fields but the header has {len(header)} (truncated file?)",
-                row=row_number,
-            )
-        year = head.year(cells, file, row_number)
-        code, old = head.region(cells, file, row_number)
-        if old is not None:
-            recoded[old] = code
-        for i, indicator in value_cols:
-            value = parse_number(cells[i], file, row_number, header[i])
-            emit(
-                Observation(
-                    region_code=code,
-                    year=year,
-                    indicator=indicator,
-                    value=None if value is None else value * indicator.factor,
-                    source_value=cells[i],
-                    source_row=row_number,
-                    source_column=header[i],
-                )
-            )
-    return head.finish(unnamed_with_values, recoded)
-
-
-def _parse_wide(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
-                ) -> ParsedTable:
+def parse_wide(content: Iterator[tuple[int, list[str]]], file: str, emit: Emit
+               ) -> ParsedTable:
+    """A portal export (its first non-empty row on): each observation handed to `emit`."""
     indicator: Indicator | None = None
     indicator_text = ""
     for row_number, cells in content:
