@@ -1,14 +1,16 @@
-"""Bulk ingest (ingest/bulk.py): large long-layout CSV and Parquet files read by DuckDB give the
-raw Parquet, the ingest report and the errors of the row-by-row reader, exactly.
+"""The one long-layout reader (ingest/bulk.py): every long-layout CSV, Parquet file and XLSX
+sheet, whatever its size, is typed and written by DuckDB, and its errors name the file, row,
+column and rule of the first bad cell in file order.
 
-Every comparison ingests the same landing folder twice: with CARBON_ASSESS_BULK_MIN_ROWS so
-high that every file is read row by row, and with 0, so that every long-layout CSV and Parquet
-file is read in bulk (a spy checks that it was).
+The agreement of DuckDB's text handling with Python's rules (str.strip, float()) is checked
+directly; the rest checks what a user sees: raw rows and values, the report's `reader`, and the
+errors deep inside large files.
 """
 
 from __future__ import annotations
 
-import json
+import csv
+import io
 import random
 import shutil
 import sys
@@ -23,11 +25,10 @@ import pytest
 from carbon_assess.demo import write_demo_landing
 from carbon_assess.errors import InputError
 from carbon_assess.ingest import bulk, ingest_landing
+from carbon_assess.ingest.layouts import parse_indicator, parse_number
 from carbon_assess.ingest.schema import RAW_SCHEMA, SOURCE_KINDS
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO / "tests" / "data" / "bad"
-ROW_BY_ROW = 10**12
 SORT = [("source_file", "ascending"), ("source_row", "ascending"),
         ("source_column", "ascending")]
 ENERGY = ("地区编码", "地区", "年份", "煤炭消费量(万吨)", "焦炭消费量(万吨)",
@@ -41,38 +42,13 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CARBON_ASSESS_HOME", str(tmp_path / "home"))
 
 
-@pytest.fixture
-def spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The files read in bulk (to the end, or to the error it raised; not left to the
-    row-by-row reader)."""
-    seen: list[str] = []
-
-    def counted(real: Any) -> Any:
-        def read(handle: Any, name: str, *args: Any) -> Any:
-            try:
-                table = real(handle, name, *args)
-            except InputError:
-                seen.append(name)
-                raise
-            if table is not None:
-                seen.append(name)
-            return table
-        return read
-
-    monkeypatch.setattr(bulk, "ingest_csv", counted(bulk.ingest_csv))
-    monkeypatch.setattr(bulk, "ingest_parquet", counted(bulk.ingest_parquet))
-    return seen
-
-
-def _outcome(landing: Path, work: Path, min_rows: int, monkeypatch: pytest.MonkeyPatch
-             ) -> tuple[Any, dict[str, pa.Table]]:
-    """(ingest report, or the error's text and every file's error), raw tables sorted."""
-    monkeypatch.setenv(bulk.MIN_ROWS_ENV, str(min_rows))
+def _ingest(landing: Path, work: Path) -> tuple[Any, dict[str, pa.Table]]:
+    """The ingest report and the raw tables (sorted), or ("error", text)."""
     shutil.rmtree(work, ignore_errors=True)
     try:
         report: Any = ingest_landing(landing, work, "run-1", "v1")
     except InputError as exc:
-        return ("error", str(exc), [str(e) for e in exc.all_errors]), {}
+        return ("error", str(exc)), {}
     tables = {}
     for kind in SOURCE_KINDS:
         path = work / "raw" / f"{kind}.parquet"
@@ -84,22 +60,29 @@ def _outcome(landing: Path, work: Path, min_rows: int, monkeypatch: pytest.Monke
     return report, tables
 
 
-def _assert_same(landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                 spy: list[str] | None = None) -> Any:
-    slow = _outcome(landing, tmp_path / "row-by-row", ROW_BY_ROW, monkeypatch)
-    if spy is not None:
-        assert spy == [], "the row-by-row pass read a file in bulk"
-    fast = _outcome(landing, tmp_path / "bulk", 0, monkeypatch)
-    assert fast[0] == slow[0]
-    assert sorted(fast[1]) == sorted(slow[1])
-    for kind, table in slow[1].items():
-        assert fast[1][kind].num_rows == table.num_rows, kind
-        for column in table.column_names:
-            assert fast[1][kind].column(column).equals(table.column(column)), (kind, column)
-    return slow[0]
+def _expected_values(rows: list[list[str]], header_row: int = 1) -> dict[tuple[int, str], Any]:
+    """(row, column) -> value of every used cell, by the rules themselves (parse_number and the
+    header's unit factor) on the cells as the csv module reads them."""
+    header = rows[0]
+    used = {i: parse_indicator(h, "t", 1) for i, h in enumerate(header) if i > 2 and h}
+    out = {}
+    for n, cells in enumerate(rows[1:], start=header_row + 1):
+        if not any(c.strip() for c in cells):
+            continue
+        for i, indicator in used.items():
+            if indicator is None:
+                continue
+            value = parse_number(cells[i].strip(), "t", n, header[i])
+            out[(n, header[i])] = None if value is None else value * indicator.factor
+    return out
 
 
-# --- what bulk ingest relies on ---------------------------------------------------------------
+def _raw_values(tables: dict[str, pa.Table]) -> dict[tuple[int, str], Any]:
+    return {(r["source_row"], r["source_column"]): r["value"]
+            for table in tables.values() for r in table.to_pylist()}
+
+
+# --- DuckDB reads text as Python's rules do ------------------------------------------------
 
 def test_whitespace_is_what_str_strip_removes() -> None:
     spaces = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
@@ -141,14 +124,14 @@ def test_duckdb_reads_plain_numbers_as_python_does() -> None:
     for text, plain, number in rows:
         assert plain, text
         if number is None or number in (float("inf"), float("-inf")):
-            continue  # not read by DuckDB: bulk ingest asks parse_number
+            continue  # not read by DuckDB: the reader asks parse_number
         expected = float(text)
         assert number == expected and str(number)[0] == str(expected)[0], text
         read += 1
     assert read > len(rows) * 0.9  # all but overflowing exponents
 
 
-# --- same raw rows and report -----------------------------------------------------------------
+# --- what a user sees ---------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
@@ -171,28 +154,6 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return folders
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_generated_county_set_is_ingested_identically(
-        fmt: str, county: dict[str, Path], tmp_path: Path, spy: list[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    report = _assert_same(county[fmt], tmp_path, monkeypatch)
-    assert sorted(spy) == sorted(p.name for p in county[fmt].glob(f"synthetic_*.{fmt}"))
-    assert report["row_counts"]["energy_consumption"] > 10_000
-
-
-def test_demo_data_is_ingested_identically(tmp_path: Path, spy: list[str],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    landing = tmp_path / "landing"
-    write_demo_landing(landing)
-    report = _assert_same(landing, tmp_path, monkeypatch)
-    # the long-layout CSVs (UTF-8 with BOM, UTF-8, GB18030): portal exports, the score sheet and
-    # the workbook are read row by row
-    assert sorted(spy) == ["synthetic_prov_energy_consumption.csv",
-                           "synthetic_prov_energy_production.csv", "synthetic_prov_gdp.csv"]
-    assert {i["encoding"] for i in report["inputs"] if i["file"] in spy} == {
-        "utf-8-sig", "utf-8", "gb18030"}
-
-
 def _messy_rows() -> list[list[str]]:
     header = ["地区编码", "地区", "年份", "煤炭消费量(吨)", "焦炭消费量", "",
               "第一产业增加值(亿元)", "第一产业增加值(亿元)", "电力消费量(亿千瓦小时)",
@@ -213,13 +174,38 @@ def _messy_rows() -> list[list[str]]:
     return rows
 
 
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_generated_county_set_is_read_by_duckdb(fmt: str, county: dict[str, Path],
+                                               tmp_path: Path) -> None:
+    report, tables = _ingest(county[fmt], tmp_path / "work")
+    readers = {i["file"]: i["reader"] for i in report["inputs"]}
+    assert {readers[p.name] for p in county[fmt].glob(f"synthetic_*.{fmt}")} == {"duckdb"}
+    assert report["row_counts"]["energy_consumption"] > 10_000
+    assert {k: t.num_rows for k, t in tables.items()} == report["row_counts"]
+
+
+def test_demo_data_readers_are_recorded(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    write_demo_landing(landing)
+    report, _ = _ingest(landing, tmp_path / "work")
+    readers = {i["file"]: (i["reader"], i["encoding"]) for i in report["inputs"]}
+    # the long-layout CSVs (UTF-8 with BOM, UTF-8, GB18030) by DuckDB; the workbook's cells by
+    # openpyxl (then DuckDB); portal exports and the score sheet in Python
+    assert readers["synthetic_prov_energy_consumption.csv"][0] == "duckdb"
+    assert {e for r, e in readers.values() if r == "duckdb"} == {"utf-8-sig", "utf-8",
+                                                                  "gb18030"}
+    assert readers["synthetic_prov_population.xlsx"] == ("openpyxl", None)
+    assert readers["synthetic_portal_gdp_index.csv"][0] == "python (portal export)"
+    assert readers["synthetic_measures_score_sheet.csv"][0] == "python (assessment sheet)"
+
+
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
-def test_messy_csv_is_ingested_identically(newline: str, tmp_path: Path, spy: list[str],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_messy_csv_values(newline: str, tmp_path: Path) -> None:
     """Blank markers, full-width digits, spaces, a unit-less and a tonnes column, an unnamed
     column with a value, duplicated unused headers, a retired code, blank and comma-only lines,
     a row with extra fields, lines before the header, no newline at the end; two source kinds
-    (energy, population) in one file."""
+    (energy, population) in one file: every value is the rules' value of its cell."""
     rows = [",,,", *[",".join(r) for r in _messy_rows()]]
     rows.insert(30, "")
     rows.insert(40, ",,,,,,,,")
@@ -228,15 +214,30 @@ def test_messy_csv_is_ingested_identically(newline: str, tmp_path: Path, spy: li
     landing = tmp_path / "landing"
     landing.mkdir()
     (landing / "energy.csv").write_bytes(newline.join(rows).encode())
-    report = _assert_same(landing, tmp_path, monkeypatch)
-    assert spy == ["energy.csv"]
+    report, tables = _ingest(landing, tmp_path / "work")
+    assert [i["reader"] for i in report["inputs"]] == ["duckdb"]
     assert set(report["row_counts"]) == {"energy_consumption", "population"}
     notes = " | ".join(report["warnings"])
     assert "retired GB/T 2260 code" in notes and "no header" in notes and "without a unit" in notes
+    cells = list(csv.reader(io.StringIO("\n".join(rows))))
+    expected = _expected_values(cells[1:], header_row=2)
+    assert _raw_values(tables) == expected
 
 
-def test_messy_parquet_is_ingested_identically(tmp_path: Path, spy: list[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_quoted_csv_is_tokenized_by_python_and_said_so(tmp_path: Path) -> None:
+    rows = _messy_rows()
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    buffer = io.StringIO()
+    csv.writer(buffer, quoting=csv.QUOTE_ALL).writerows(rows)
+    (landing / "energy.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    report, tables = _ingest(landing, tmp_path / "work")
+    assert [i["reader"] for i in report["inputs"]] == [
+        "python csv module (quoted fields, NUL or SOH bytes)"]
+    assert _raw_values(tables) == _expected_values(rows)
+
+
+def test_messy_parquet_values(tmp_path: Path) -> None:
     """Typed columns: integer codes (one retired), a float64 year, float64 values with NaN,
     -0.0, huge and tiny numbers, string values with thousands separators, an integer column,
     an all-null column, dictionary-encoded names, an all-null row."""
@@ -261,15 +262,28 @@ def test_messy_parquet_is_ingested_identically(tmp_path: Path, spy: list[str],
     landing = tmp_path / "landing"
     landing.mkdir()
     pq.write_table(table, landing / "energy.parquet")
-    _assert_same(landing, tmp_path, monkeypatch)
-    assert spy == ["energy.parquet"]
+    report, tables = _ingest(landing, tmp_path / "work")
+    assert [i["reader"] for i in report["inputs"]] == ["duckdb"]
+    rows = {(r["source_row"], r["source_column"]): r for r in
+            tables["energy_consumption"].to_pylist()}
+    assert len(rows) == 4 * n and 42 not in {r for r, _ in rows}  # the blank row is skipped
+    coal, coke, oil = "煤炭消费量(万吨)", "焦炭消费量(万吨)", "原油消费量(万吨)"
+    assert rows[(2, coal)]["value"] is None and rows[(3, coal)]["value"] is None  # null, NaN
+    assert rows[(7, coal)]["value"] == 1270.68 and rows[(7, coal)]["source_value"] == "1270.68"
+    assert rows[(8, coal)]["value"] == 0.1 + 0.2
+    assert rows[(2, coke)]["value"] == 1234.5 and rows[(3, coke)]["value"] == 123.0
+    assert rows[(5, coke)]["value"] == 7.0 and rows[(5, coke)]["source_value"] == "7"
+    assert rows[(9, coke)]["value"] == 12_345_678.0
+    assert rows[(2, oil)]["value"] == -7.0 and rows[(2, oil)]["source_value"] == "-7"
+    codes_seen = {r["region_code"] for r in rows.values()}
+    assert "110118" in codes_seen and "110228" not in codes_seen  # the retired code, mapped
+    assert any("no header" in w for w in report["warnings"])
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_large_file_keeps_row_numbers_and_order(fmt: str, tmp_path: Path, spy: list[str],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """Large enough for DuckDB to read it in several chunks (and threads): every raw row names
-    its own line, and the raw rows are in file order."""
+def test_large_file_keeps_row_numbers_and_order(fmt: str, tmp_path: Path) -> None:
+    """Large enough for DuckDB to read it in several chunks: every raw row names its own line,
+    and the raw rows are in file order."""
     n = 400_000
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -283,53 +297,14 @@ def test_large_file_keeps_row_numbers_and_order(fmt: str, tmp_path: Path, spy: l
                           "年份": pa.array([2020] * n, pa.int32()),
                           "地区生产总值(亿元)": pa.array(values)})
         pq.write_table(table, landing / "gdp.parquet", row_group_size=30_000)
-    monkeypatch.setenv(bulk.MIN_ROWS_ENV, "1000")
     ingest_landing(landing, tmp_path / "work", "run-1", "v1")
-    assert spy == [f"gdp.{fmt}"]
     raw = pq.read_table(tmp_path / "work" / "raw" / "gdp.parquet",
                         columns=["source_row", "source_value"])
     assert raw.column("source_row").to_pylist() == list(range(2, n + 2))
     assert raw.column("source_value").to_pylist() == values
 
 
-# --- same errors ------------------------------------------------------------------------------
-
-CORPUS_CASES = sorted(spec["case"] for spec in json.loads(
-    (CORPUS / "cases.json").read_text(encoding="utf-8")) if spec["setup"] is None)
-# Files of the corpus that the bulk reader leaves to the row-by-row reader (it returns None),
-# and why; every other .csv and .parquet file of a case must be read in bulk.
-NOT_IN_BULK = {
-    "encoding_utf16": {"energy.csv": "UTF-16: neither UTF-8 nor GB18030"},
-    "encoding_bom_but_gbk": {"energy.csv": "a UTF-8 BOM over GB18030 bytes"},
-    "encoding_latin1": {"notes_latin1.csv": "Latin-1: neither UTF-8 nor GB18030"},
-    "empty_file": {"energy_2012.csv": "empty: not even opened twice"},
-    "header_only": {"energy_2012.csv": "a header and no data row"},
-    "truncated_in_quotes": {"energy.csv": "a quote character"},
-    "number_formats": {"energy.csv": "a quote character (a quoted thousands separator)"},
-    "portal_wide_gb18030": {"portal_gas.csv": "the portal's wide layout, not a long one"},
-}
-
-
-@pytest.mark.parametrize("case", CORPUS_CASES)
-def test_bad_input_corpus_gives_the_same_outcome(case: str, tmp_path: Path, spy: list[str],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """Same outcome from both readers, and the bulk reader really read the case's long-layout
-    CSV and Parquet files (all but those NOT_IN_BULK names): the row-by-row pass reads none in
-    bulk, the bulk pass all of them, even where another file of the case is refused."""
-    landing = CORPUS / case
-    _assert_same(landing, tmp_path, monkeypatch, spy)
-    left_to_row_by_row = NOT_IN_BULK.get(case, {})
-    expected = sorted(p.name for p in landing.iterdir()
-                      if p.suffix in (".csv", ".parquet") and p.name not in left_to_row_by_row)
-    assert expected, case
-    assert sorted(spy) == expected
-
-
-def test_the_corpus_exceptions_name_real_files() -> None:
-    for case, files in NOT_IN_BULK.items():
-        assert case in CORPUS_CASES, case
-        assert all((CORPUS / case / name).is_file() for name in files), case
-
+# --- errors deep in large files -------------------------------------------------------------
 
 ROWS = 3_000
 
@@ -354,49 +329,54 @@ def _large(landing: Path, fmt: str, changes: dict[tuple[int, int], str]) -> None
                        landing / "energy.parquet", row_group_size=700)
 
 
+# case -> the cells changed at (data row, column), and the error (data row, column, rule)
 BAD = {
-    "not a number": {(2_500, 4): "12x"},
-    "formula": {(1_800, 3): "=A1"},
-    "not finite": {(1_200, 5): "inf"},
-    "unknown code first": {(2_100, 0): "999999", (2_600, 3): "12x"},
-    "number before code": {(900, 4): "abc", (2_100, 0): "999999"},
-    "code before number, same row": {(1_000, 3): "abc", (1_000, 0): "999999"},
-    "bad year": {(1_500, 2): "二〇一〇"},
-    "name mismatch": {(2_222, 1): "三亚市"},
-    "unknown name": {(2_223, 1): "亚特兰蒂斯"},
-    "declared unit code": {(2_999, 0): "Z1234"},
+    "not a number": ({(2_500, 4): "12x"}, (2_500, 4, "not a number")),
+    "formula": ({(1_800, 3): "=A1"}, (1_800, 3, "formula cells are not accepted")),
+    "not finite": ({(1_200, 5): "inf"}, (1_200, 5, "not a finite number")),
+    "unknown code first": ({(2_100, 0): "999999", (2_600, 3): "12x"},
+                           (2_100, 0, "unknown region")),
+    "number before code": ({(900, 4): "abc", (2_100, 0): "999999"}, (900, 4, "not a number")),
+    "code before number, same row": ({(1_000, 3): "abc", (1_000, 0): "999999"},
+                                     (1_000, 0, "unknown region")),
+    "bad year": ({(1_500, 2): "二〇一〇"}, (1_500, 2, "not a year")),
+    "name mismatch": ({(2_222, 1): "三亚市"}, (2_222, 1, "region name does not match")),
+    "unknown name": ({(2_223, 1): "亚特兰蒂斯"}, (2_223, 1, "unknown region")),
+    "declared unit code": ({(2_999, 0): "Z1234"}, None),  # a unit's own code: no error
 }
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_cell_deep_in_a_large_file(case: str, fmt: str, tmp_path: Path, spy: list[str],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_cell_deep_in_a_large_file(case: str, fmt: str, tmp_path: Path) -> None:
     landing = tmp_path / "landing"
-    _large(landing, fmt, BAD[case])
-    outcome = _assert_same(landing, tmp_path, monkeypatch)
-    assert spy == [f"energy.{fmt}"]
-    if case != "declared unit code":
-        assert outcome[0] == "error"
+    changes, error = BAD[case]
+    _large(landing, fmt, changes)
+    outcome, _ = _ingest(landing, tmp_path / "work")
+    if error is None:
+        assert outcome["row_counts"] == {"energy_consumption": 3 * ROWS}
+        return
+    row, column, rule = error
+    assert outcome[0] == "error", outcome
+    assert outcome[1].startswith(f"energy.{fmt}, row {row + 2}, column '{ENERGY[column]}': "
+                                 f"{rule}"), outcome[1]
 
 
-def test_short_csv_row_deep_in_a_large_file(tmp_path: Path, spy: list[str],
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_short_csv_row_deep_in_a_large_file(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     _large(landing, "csv", {})
     path = landing / "energy.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[2_700] = lines[2_700].rsplit(",", 2)[0]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    outcome = _assert_same(landing, tmp_path, monkeypatch)
-    assert spy == ["energy.csv"]
-    assert "row 2701" in outcome[1] and "truncated file?" in outcome[1]
+    outcome, _ = _ingest(landing, tmp_path / "work")
+    assert outcome[1] == ("energy.csv, row 2701: row has 4 fields but the header has 6 "
+                          "(truncated file?)")
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 @pytest.mark.parametrize("limit", [3 * 2_000 - 1, 3 * 2_000, 3 * 2_000 + 1])
 def test_row_limit_crossed_deep_in_a_large_file(limit: int, fmt: str, tmp_path: Path,
-                                                spy: list[str],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The run's row limit crossed at the last observation of row 2001, or the first or second
     of row 2002, whose second number cell is bad: which error comes first depends on where the
@@ -404,46 +384,44 @@ def test_row_limit_crossed_deep_in_a_large_file(limit: int, fmt: str, tmp_path: 
     monkeypatch.setenv("CARBON_ASSESS_MAX_ROWS", str(limit))
     landing = tmp_path / "landing"
     _large(landing, fmt, {(2_000, 4): "bad"})
-    outcome = _assert_same(landing, tmp_path, monkeypatch)
-    assert spy == [f"energy.{fmt}"]
+    outcome, _ = _ingest(landing, tmp_path / "work")
     assert outcome[0] == "error"
-    assert ("not a number" in outcome[1]) == (limit == 3 * 2_000 + 1)
+    if limit == 3 * 2_000 + 1:
+        assert outcome[1].startswith(f"energy.{fmt}, row 2002, column '焦炭消费量(万吨)': "
+                                     "not a number")
+    else:
+        row = 2001 if limit == 3 * 2_000 - 1 else 2002
+        assert outcome[1].startswith(f"energy.{fmt}, row {row}: with this file the run has "
+                                     f"more than {limit:,} rows")
 
 
-def test_cell_limit_crossed_deep_in_a_large_csv(tmp_path: Path, spy: list[str],
+def test_cell_limit_crossed_deep_in_a_large_csv(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CARBON_ASSESS_MAX_CELLS", str(6 * 2_000 + 3))
     landing = tmp_path / "landing"
     _large(landing, "csv", {(2_500, 3): "bad"})
-    outcome = _assert_same(landing, tmp_path, monkeypatch)
-    assert spy == ["energy.csv"]
-    assert outcome[0] == "error" and "cells" in outcome[1]
+    outcome, _ = _ingest(landing, tmp_path / "work")
+    assert outcome[1].startswith("energy.csv, row 2001: file has more than 12,003 cells")
 
 
 # --- staged with the other files, committed or discarded together -----------------------------
 
-def test_a_kind_from_both_readers_is_one_raw_file(tmp_path: Path, spy: list[str],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_files_of_a_kind_are_one_raw_file_in_landing_order(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     _large(landing, "parquet", {})
     rows = [",".join(ENERGY), "460200,三亚市,2021,1,2,3", "469001,五指山市,2021,4,,6"]
     (landing / "a_small.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     (landing / "z_small.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    slow = _outcome(landing, tmp_path / "slow", ROW_BY_ROW, monkeypatch)
-    fast = _outcome(landing, tmp_path / "fast", 100, monkeypatch)
-    assert spy == ["energy.parquet"]
-    assert fast[0] == slow[0]
-    assert fast[1]["energy_consumption"].equals(slow[1]["energy_consumption"])
-    assert [p.name for p in (tmp_path / "fast" / "raw").iterdir()] == [
+    report, _ = _ingest(landing, tmp_path / "work")
+    assert report["row_counts"] == {"energy_consumption": 3 * ROWS + 12}
+    assert [p.name for p in (tmp_path / "work" / "raw").iterdir()] == [
         "energy_consumption.parquet"]
-    # in landing order, as the row-by-row reader writes them
-    files = pq.read_table(tmp_path / "fast" / "raw" / "energy_consumption.parquet",
+    files = pq.read_table(tmp_path / "work" / "raw" / "energy_consumption.parquet",
                           columns=["source_file"]).column(0).to_pylist()
     assert files == sorted(files)
 
 
-def test_a_rejected_batch_writes_nothing(tmp_path: Path, spy: list[str],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_rejected_batch_writes_nothing(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     _large(landing, "parquet", {})
     (landing / "z_bad.csv").write_text(",".join(ENERGY) + "\n999999,x,2020,1,2,3\n",
@@ -453,10 +431,8 @@ def test_a_rejected_batch_writes_nothing(tmp_path: Path, spy: list[str],
     previous = work / "raw" / "gdp.parquet"
     previous.parent.mkdir()
     previous.write_bytes(b"an earlier run's file")
-    monkeypatch.setenv(bulk.MIN_ROWS_ENV, "100")
     with pytest.raises(InputError, match="z_bad.csv, row 2"):
         ingest_landing(landing, work, "run-1", "v1")
-    assert spy == ["energy.parquet"]
     assert sorted(p.name for p in work.iterdir()) == ["raw"]  # no stage, no scratch left
     assert [p.name for p in (work / "raw").iterdir()] == ["gdp.parquet"]
     assert previous.read_bytes() == b"an earlier run's file"
