@@ -117,7 +117,7 @@ def duckdb_connect(database: Path | str | None, temp_directory: Path, *,
     warehouse): a memory limit (`memory_limit`, else $CARBON_DUCKDB_MEMORY_LIMIT, else 2GB;
     DuckDB spills to `temp_directory` beyond it, so a 50M-row batch runs in bounded memory), no
     progress bar and, unless `keep_order` (the warehouse stores tables in key order,
-    catalog.row_order; bulk ingest keeps file order), no insertion-order preservation. Set
+    catalog.row_order; ingest keeps file order), no insertion-order preservation. Set
     with SET after connecting, not as connect-time config: DuckDB refuses a second connection
     to a file that another connection of the process opened with other config."""
     import duckdb

@@ -216,7 +216,7 @@ class _RawWriter:
         self.total += len(rows)
 
     def add_columns(self, kind: str, columns: dict[str, Any], rows: int) -> None:
-        """`rows` observations of one kind as Arrow arrays (the bulk reader's): every column
+        """`rows` observations of one kind as Arrow arrays (the DuckDB reader's): every column
         of `COLUMNS` but the source's file, sha256 and sheet, which `source` gives."""
         import pyarrow as pa
         import pyarrow.compute as pc

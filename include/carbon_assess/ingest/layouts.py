@@ -8,8 +8,10 @@ Two NBS layouts are understood:
   a header `地区, 2019年, 2018年, ...` (national: `指标, 2019年, ...`), one row per province or
   indicator, and footer lines (`注：...`, `数据来源：...`).
 
-Rows are consumed as a stream and each observation is handed to an `emit` callback as soon as its
-cell is parsed, so a table is never held whole (see readers.py for the limits).
+A long layout's header is analysed here (`long_header`) and its rows are typed by DuckDB
+(ingest.bulk), with these rules for the one row it finds first at fault (`LongHeader.check_row`).
+A portal export's rows are consumed as a stream, each observation handed to an `emit` callback as
+soon as its cell is parsed (see readers.py for the limits).
 """
 
 from __future__ import annotations
