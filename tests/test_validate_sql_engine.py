@@ -385,8 +385,7 @@ def test_a_rule_without_a_sql_form_raises(demo_run: Path) -> None:
     batch = _Batch("gdp", demo_run / "raw" / "gdp.parquet")
     with duckdb.connect() as con:
         compiler = _Compiler(con, batch, {})
-        batch.arrow = {"value": pa.float64(), "source_row": pa.int32()}
-        batch.dtypes = {"value": "float64", "source_row": "int32"}
+        batch.types = {"value": "DOUBLE", "source_row": "INTEGER"}
         unknown = Rule("pair", "ExpectColumnPairValuesAToBeGreaterThanB",
                        {"column_A": "value", "column_B": "source_row"}, ERROR, "a > b")
         mostly = Rule("mostly", "ExpectColumnValuesToNotBeNull",

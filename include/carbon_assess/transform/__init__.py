@@ -134,17 +134,30 @@ def load_sources(con: Any, run: Run) -> None:
     load_official_results(con)
 
 
+# the raw Parquet's columns and their DuckDB types (an empty raw_* table when a run has no such
+# file; the placeholder rows of raw validation)
+RAW_SQL_TYPES = {
+    f.name: {"string": "VARCHAR", "int32": "INTEGER", "double": "DOUBLE",
+             "timestamp[us, tz=UTC]": "TIMESTAMP WITH TIME ZONE"}[str(f.type)]
+    for f in RAW_SCHEMA}
+RAW_COLUMNS_DDL = ", ".join(f"{name} {sql_type}" for name, sql_type in RAW_SQL_TYPES.items())
+
+
+def reference_csv(name: str) -> str:
+    """The SQL that reads reference table `name` as `reference.load` does: every column text,
+    an empty field '' (never NULL). DuckDB reads the CSV itself: handing it Arrow data would
+    import pandas into every task that computes."""
+    columns = ", ".join(f"'{c}': 'VARCHAR'" for c in reference.load(name)[0])
+    path = str(reference.path(name)).replace("'", "''")
+    return (f"read_csv('{path}', header = true, auto_detect = false, delim = ',', quote = '\"', "
+            f"escape = '\"', nullstr = '\\0none', columns = {{{columns}}})")
+
+
 def load_statistics(con: Any, run: Run) -> None:
     """The reference tables, the run's raw Parquet, the cells validation flagged
     (`raw_flagged_cells`, the evidence of provisional verdicts) and the macros."""
-    import pyarrow as pa
-
     for name in reference.names():
-        rows = reference.load(name)
-        table = pa.table({column: [row[column] for row in rows] for column in rows[0]})
-        con.register("reference_arrow", table)
-        con.execute(f"create or replace table ref_{name} as select * from reference_arrow")
-        con.unregister("reference_arrow")
+        con.execute(f"create or replace table ref_{name} as select * from {reference_csv(name)}")
     for view, kinds in RAW_GROUPS.items():
         files = [str(run.raw(kind)) for kind in kinds if run.raw(kind).exists()]
         if files:
@@ -153,9 +166,7 @@ def load_statistics(con: Any, run: Run) -> None:
             paths = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
             con.execute(f"create or replace view {view} as select * from read_parquet([{paths}])")
             continue
-        con.register(f"{view}_arrow", RAW_SCHEMA.empty_table())
-        con.execute(f"create or replace table {view} as select * from {view}_arrow")
-        con.unregister(f"{view}_arrow")
+        con.execute(f"create or replace table {view} ({RAW_COLUMNS_DDL})")
     flagged = str(run.flagged_cells).replace("'", "''")
     con.execute(
         f"create or replace view raw_flagged_cells as select * from read_parquet('{flagged}')"

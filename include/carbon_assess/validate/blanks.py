@@ -7,8 +7,6 @@ emissions in the nearest reported year."""
 
 from __future__ import annotations
 
-from carbon_assess.validate.common import percent
-
 ENERGY_NOTES = ("gap", "assumed_zero", "coal_missing", "no_fuel_data", "not_covered")
 CONSEQUENCES = {  # value_status (int_energy_activity) -> what happens downstream
     "missing": "province-years without coal are insufficient data downstream",
@@ -16,17 +14,3 @@ CONSEQUENCES = {  # value_status (int_energy_activity) -> what happens downstrea
     "assumed_zero": "taken as 0 downstream (assumed_zero)",
 }
 
-
-def _as_applied(flag: str) -> str:
-    """`taken as 0 (assumed_zero)`, or what the models did instead."""
-    if flag == "assumed_zero":
-        return "taken as 0 (assumed_zero)"
-    return CONSEQUENCES.get(flag, f"value status {flag} downstream")
-
-
-def _share(value: float | None, total: float | None, fuel: str, year: int) -> str:
-    if value is None:
-        return f"{fuel} has no combustion emission factor (share of emissions n/a)"
-    if not total:
-        return f"share of the province's fuel-combustion CO2 in {year}: n/a"
-    return f"{percent(value / total)} of the province's fuel-combustion CO2 in {year}"

@@ -1,6 +1,5 @@
-"""Shared by the derived checks and the engines: reference lookups, whether a batch can be
-checked at all, how a finding names a province, a span of years and a number, and the shape of a
-result row."""
+"""Shared by the derived checks and the output gate: reference lookups, how a number reads, and
+the shape of a result row."""
 
 from __future__ import annotations
 
@@ -11,10 +10,6 @@ from typing import Any
 
 from carbon_assess import reference
 from carbon_assess.transform import current_factor_version
-
-_NEEDED = {"region_code", "year", "variable", "fuel", "value", "unit", "source_file",
-           "source_column"}
-
 
 
 @cache
@@ -72,37 +67,8 @@ def peer_levels() -> dict[str, str]:
     return {row["code"]: row["level"] for row in reference.load("regions")}
 
 
-def year_span(years: list[int]) -> str:
-    years = sorted(years)
-    return str(years[0]) if years[0] == years[-1] else f"{years[0]}-{years[-1]}"
-
-
 def fmt(value: float) -> str:
     return f"{value:.6g}"
-
-
-def times(ratio: float) -> str:
-    """How many times, for people: 12, 10,000, 987,654, then 1.2e+07 (never a 300-digit
-    number, whatever the input, e.g. 1e308 against a median of 1,700)."""
-    return f"{ratio:,.0f}" if ratio < 1e6 else f"{ratio:.2g}"
-
-
-def usable(df) -> bool:
-    """Derived checks need the raw columns with sane types; otherwise the type and column
-    expectations fail and the derived columns stay blank."""
-    import pandas as pd
-
-    if not set(df.columns) >= _NEEDED:
-        return False
-    return pd.api.types.is_integer_dtype(df["year"]) and pd.api.types.is_float_dtype(df["value"])
-
-
-def percent(share: float) -> str:
-    """12.3 %, 0.41 %, 0.0072 %: enough digits to tell a small share from none."""
-    percent = 100 * share
-    if percent == 0:
-        return "0 %"
-    return f"{percent:.1f} %" if percent >= 10 else f"{percent:.2g} %"
 
 
 def passing_row(run_id: str, source: str, rule: Any) -> dict[str, Any]:

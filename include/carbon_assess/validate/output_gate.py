@@ -168,20 +168,6 @@ def _numbered_sql(con: Any, table: str) -> str:
             f"from ({sql}) as gate")
 
 
-def _dtypes(types: list[Any], columns: list[str]) -> dict[str, str]:
-    """The value family of each column of a gate relation, by its DuckDB type, in the names the
-    rule compiler reads (`sql_engine._Compiler.locate`): float64, int64, bool or str."""
-    families = {}
-    for column, sql_type in zip(columns, types, strict=True):
-        name = str(sql_type).upper()
-        families[column] = (
-            "float64" if name in ("DOUBLE", "FLOAT", "REAL") or name.startswith("DECIMAL")
-            else "int64" if name in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
-                                     "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
-            else "bool" if name == "BOOLEAN" else "str")
-    return families
-
-
 def _check_computed(run: Run, con: Any) -> None:
     present = {name for (name,) in con.execute("select table_name from duckdb_tables()")
                .fetchall()}
@@ -208,8 +194,7 @@ def _sql_rows(run: Run, run_id: str, con: Any) -> list[dict[str, Any]]:
             batch = _Batch(
                 table, None,
                 rows=con.execute(f"select count(*) from {relation}").fetchall()[0][0],
-                arrow=dict(zip(empty.columns, empty.types, strict=True)),
-                dtypes=_dtypes(empty.types, empty.columns),
+                types={c: str(t) for c, t in zip(empty.columns, empty.types, strict=True)},
                 name=relation, derived=(), scratch=f"{SCRATCH}.", lineage=None,
                 locate=_locate(table, _input_cells(con)))
             compiler = _Compiler(con, batch, {})

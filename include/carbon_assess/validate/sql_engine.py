@@ -6,26 +6,24 @@ rule (`common.passing_row`, filled in: success, unexpected_count, examples, note
 file / sheet / row / column / value / detail of at most MAX_REPORT_ROWS offending rows, in the
 batch's row order; examples from the first MAX_EXAMPLES).
 
-How a batch is built without pandas holding it:
+How a batch is evaluated:
 
-- each raw file is a view over `read_parquet` (row index = the Parquet row number, which is the
-  DataFrame index GX reports); `obs` unions the kinds whose columns the derived checks can read
-  (`common.usable`: year an integer column without blanks, value a float column; here also the
-  text columns text);
-- the derived check columns of `checks.prepare_batches` are `validate/sql/raw_*.sql`, one
-  transformation per file (see each file's header): year-on-year factor, level shift, zeros,
-  non-finite values, the blank-value notes of `blanks.energy_notes` (from the statuses and CO2 of
-  the SQL models `int_energy_activity` / `int_emissions`, staged here over the same Parquet),
-  coverage findings and their placeholder rows, plausibility ratios and column medians. Thresholds
-  and reference data come from the Python modules that define them (tables `chk_*`, variables
-  `chk_*`), and the sentences are formatted with the same helpers (`common.fmt`, `times`,
-  `province_label`, `blanks._share`, `_as_applied`: registered as SQL functions), so a note reads
-  exactly as the pandas one;
+- each raw file is a view over `read_parquet` (row index `__idx` = the Parquet row number); `obs`
+  unions the kinds whose columns the derived checks can read (year an integer column, value a
+  float column, the text columns text);
+- the derived check columns are `validate/sql/raw_*.sql`, one transformation per file (see each
+  file's header): year-on-year factor, level shift, zeros, non-finite values, cross-series
+  consistency, coverage findings and their placeholder rows, plausibility ratios and column
+  medians, and, after compute (stage "post"), the blank-value notes from the models' own
+  decisions (`int_energy_adjustments`) and CO2 (`int_emissions`). Thresholds and reference data
+  come from the Python modules that define them (tables `chk_*`, variables `chk_*`); a few
+  formatting helpers are Python functions registered in the connection;
 - every rule compiles to a predicate "this row is unexpected" over the relation holding its column
   (the raw rows plus placeholders, or a derived table), with Great Expectations' semantics: a
-  column-map expectation skips blank values (NULL, and NaN in a float column, as pandas does)
-  except ExpectColumnValuesToNotBeNull / ToBeNull. An expectation type, argument or column type
-  this module does not know raises `UnsupportedRule`: a rule never passes by default;
+  column-map expectation skips blank values (NULL, and NaN in a float column) except
+  ExpectColumnValuesToNotBeNull / ToBeNull; a type is the column's DuckDB type. An expectation
+  type, argument or column type this module does not know raises `UnsupportedRule`: a rule never
+  passes by default;
 - one aggregate query per relation counts the unexpected rows of all its rules and keeps the
   first MAX_REPORT_ROWS row indexes of each (`min(x, n)`); only those rows are fetched.
 
@@ -44,15 +42,16 @@ from pathlib import Path
 from typing import Any
 
 from carbon_assess import reference
-from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SCHEMA, SOURCE_KINDS
+from carbon_assess.ingest.schema import NATIONAL_CODE, SOURCE_KINDS
 from carbon_assess.quarantine import MAX_EXAMPLES, MAX_REPORT_ROWS, render_offender
-from carbon_assess.reference import province_label, province_names
+from carbon_assess.reference import province_names, region_names
 from carbon_assess.settings import duckdb_connect
 from carbon_assess.transform import (
     FLAGGED_CELLS_COLUMNS,
     NEGATIVE_NOISE,
+    RAW_SQL_TYPES,
 )
-from carbon_assess.validate.blanks import CONSEQUENCES, _as_applied, _share
+from carbon_assess.validate.blanks import CONSEQUENCES
 from carbon_assess.validate.checks import (
     COLUMN_MIN_PROVINCES,
     DEFAULT_COLUMNS,
@@ -74,14 +73,12 @@ from carbon_assess.validate.checks import (
     YOY_RULES,
 )
 from carbon_assess.validate.common import (
-    fmt,
     fossil_fuels,
     newest_bounds,
     passing_row,
     peer_levels,
     plan_years,
     plausibility_bounds,
-    times,
 )
 from carbon_assess.validate.offenders import offender
 from carbon_assess.validate.suites import POST_COMPUTE_RULES, WARNING, Rule, rules_for
@@ -97,7 +94,7 @@ TEMP_DIR = "duckdb_tmp"  # below <workdir>/validation/
 INPUT, POST = "input", "post"  # the stages: input validation, the post-compute check
 # the derived transformations, in order: validate/sql/raw_<name>.sql -> view or table chk_<name>
 TRANSFORMS = (
-    ("yoy", "view"),
+    ("yoy", "table"),  # a table: four batches and the flagged cells read it
     ("level_shift", "table"),
     ("level_flagged", "table"),
     ("not_positive", "table"),
@@ -118,6 +115,9 @@ TRANSFORMS = (
     ("consistency", "table"),
     ("notes", "table"),
 )
+# Transforms that no post-compute rule reads (directly or through another transform): after
+# compute they are created empty, with their columns, so that chk_notes still binds.
+INPUT_ONLY_TRANSFORMS = frozenset({"yoy", "not_finite", "fuel_columns", "consistency"})
 # the columns of `obs` (what the derived checks read) and their SQL types
 OBS_COLUMNS = {
     "region_code": "varchar",
@@ -131,7 +131,7 @@ OBS_COLUMNS = {
     "source_column": "varchar",
 }
 _NEEDED = ("region_code", "year", "variable", "fuel", "value", "unit", "source_file",
-           "source_column")  # common.usable
+           "source_column")
 _TEXT_NEEDED = ("region_code", "variable", "fuel", "unit", "source_file", "source_column")
 LINEAGE = ("source_value", "value", "source_file", "source_sheet", "source_row", "source_column",
            "region_code", "year")
@@ -147,11 +147,11 @@ RATIO_INPUTS = {
     "gdp": RATIO_ROWS["gdp_per_capita"],
     "population": ("population", "population", None),
 }
-_INT_DTYPES = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
-_FLOAT_DTYPES = {"float16", "float32", "float64"}
-_TYPE_NAMES = {"str", "bool", *_INT_DTYPES, *_FLOAT_DTYPES}  # type_ values checked here
-_MISSING = 'Error: The column "{}" in BatchData does not exist.'  # GX's words, to match
-_MIXED = "Column values, min_value, and max_value must either be None or of the same type."
+_INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+              "UINTEGER", "UBIGINT"}
+_FLOAT_TYPES = {"FLOAT", "REAL", "DOUBLE"}
+_MISSING = "no column {}"
+_MIXED = "bounds on a text column"
 
 
 class UnsupportedRule(NotImplementedError):
@@ -159,28 +159,18 @@ class UnsupportedRule(NotImplementedError):
     type, argument or column type it does not know): raised, never passed over."""
 
 
-# --- what pandas makes of a Parquet column -------------------------------------------------------
+# --- value families ----------------------------------------------------------------------------
 
 
-def _pandas_dtype(arrow_type: Any, has_nulls: bool) -> str:
-    """The name GX reports for the pandas dtype of a Parquet column (`dtype.type.__name__`) as
-    pandas 3 reads it: integers with blanks become float64, booleans with blanks object."""
-    import pyarrow as pa
-    import pyarrow.types as t
-
-    if t.is_integer(arrow_type):
-        return "float64" if has_nulls else str(arrow_type.to_pandas_dtype().__name__)
-    if t.is_floating(arrow_type):
-        return {pa.float16(): "float16", pa.float32(): "float32"}.get(arrow_type, "float64")
-    if t.is_string(arrow_type) or t.is_large_string(arrow_type) or t.is_string_view(arrow_type):
-        return "str"
-    if t.is_boolean(arrow_type):
-        return "object_" if has_nulls else "bool"
-    if t.is_dictionary(arrow_type):
-        return "CategoricalDtypeType"
-    if t.is_timestamp(arrow_type):
-        return "Timestamp" if arrow_type.tz else "datetime64"
-    return "object_"
+def family(sql_type: str) -> str:
+    """What the rules compare in a column of DuckDB type `sql_type`: numbers (`int`, `float`:
+    only a float can be NaN, a blank as NULL is), `bool`, `str`; any other type by its name."""
+    name = sql_type.upper()
+    if name in _FLOAT_TYPES or name.startswith("DECIMAL"):
+        return "float"
+    if name in _INT_TYPES:
+        return "int"
+    return {"BOOLEAN": "bool", "VARCHAR": "str"}.get(name, name.lower())
 
 
 def raw_row_count(paths: Any) -> int:
@@ -217,8 +207,8 @@ def _literal(value: Any) -> str:
 
 @dataclass
 class _Batch:
-    """One kind's batch: its raw file (if any), what pandas would make of its columns, and the
-    placeholder rows coverage appends.
+    """One kind's batch: its raw file (if any), its columns' DuckDB types, and the placeholder
+    rows coverage appends.
 
     Other batches (the output gate's tables) set `name` (their relation, with a row index
     `__idx`), `derived=()` (no raw check tables), `scratch` (the schema prefix of the helper
@@ -228,8 +218,7 @@ class _Batch:
     kind: str
     path: Path | None
     rows: int = 0
-    arrow: dict[str, Any] = field(default_factory=dict)  # column -> arrow (or SQL) type
-    dtypes: dict[str, str] = field(default_factory=dict)  # column -> pandas dtype name
+    types: dict[str, str] = field(default_factory=dict)  # column -> DuckDB type name
     usable: bool = False
     placeholders: int = 0
     name: str | None = None  # the relation, if not bat_<kind>
@@ -245,41 +234,29 @@ class _Batch:
     @property
     def columns(self) -> set[str]:
         """The batch's columns as GX sees them: the raw ones and the derived check columns."""
-        return set(self.arrow) | set(self.derived)
+        return set(self.types) | set(self.derived)
 
 
 def _describe(con: Any, batch: _Batch) -> None:
-    """The view `src_<kind>` over the raw file, its row count and columns (Parquet metadata), the
-    pandas dtype of each column, and whether the derived checks can read it."""
-    import pyarrow.parquet as pq
-    import pyarrow.types as t
-
-    schema = pq.read_schema(batch.path)
-    batch.rows = pq.ParquetFile(batch.path).metadata.num_rows
-    batch.arrow = {f.name: f.type for f in schema if f.name != "file_row_number"}
+    """The view `src_<kind>` over the raw file, its row count and column types (Parquet
+    metadata), and whether the derived checks can read it."""
     path = str(batch.path).replace("'", "''")
     con.execute(
         f"create or replace view src_{batch.kind} as select * exclude (file_row_number), "
         f"file_row_number::bigint as __idx from read_parquet('{path}', file_row_number = true)")
-    # integers and booleans with blanks change dtype in pandas: count the blanks of those only
-    counted = [c for c, a in batch.arrow.items() if t.is_integer(a) or t.is_boolean(a)]
-    nulls: dict[str, int] = {}
-    if counted:
-        select = ", ".join(f"count(*) - count({_quote(c)})" for c in counted)
-        values = con.execute(f"select {select} from src_{batch.kind}").fetchall()[0]
-        nulls = dict(zip(counted, values, strict=True))
-    batch.dtypes = {c: _pandas_dtype(a, nulls.get(c, 0) > 0) for c, a in batch.arrow.items()}
-    text_ok = all(t.is_string(batch.arrow[c]) or t.is_large_string(batch.arrow[c])
-                  or t.is_null(batch.arrow[c]) for c in _TEXT_NEEDED if c in batch.arrow)
-    batch.usable = (set(_NEEDED) <= set(batch.arrow) and batch.dtypes["year"] in _INT_DTYPES
-                    and batch.dtypes["value"] in _FLOAT_DTYPES and text_ok)
+    batch.rows = con.execute(f"select count(*) from src_{batch.kind}").fetchall()[0][0]
+    batch.types = {name: str(sql_type) for name, sql_type, *_ in
+                   con.execute(f"describe src_{batch.kind}").fetchall() if name != "__idx"}
+    text_ok = all(family(batch.types[c]) == "str" for c in _TEXT_NEEDED if c in batch.types)
+    batch.usable = (set(_NEEDED) <= set(batch.types) and family(batch.types["year"]) == "int"
+                    and family(batch.types["value"]) == "float" and text_ok)
 
 
 def _obs_sql(batches: list[_Batch]) -> str:
     parts = []
     for b in batches:
         columns = ", ".join(
-            (f"{_quote(c)}::{t} as {c}" if c in b.arrow else f"null::{t} as {c}")
+            (f"{_quote(c)}::{t} as {c}" if c in b.types else f"null::{t} as {c}")
             for c, t in OBS_COLUMNS.items())
         parts.append(f"select '{b.kind}' as kind, __idx, {columns} from src_{b.kind}")
     if not parts:
@@ -343,6 +320,7 @@ def _load_parameters(con: Any, batches: dict[str, _Batch], run_id: str | None) -
            [(r, *RATIO_ROWS[r], *RATIO_TERMS[r]) for r in RATIO_ROWS])
     _table(con, "chk_ratio_inputs", {"name": text, "kind": text, "variable": text, "fuel": text},
            [(n, *row) for n, row in RATIO_INPUTS.items()])
+    _table(con, "chk_region_names", {"code": text, "name": text}, sorted(region_names().items()))
     _table(con, "chk_consequences", {"ord": integer, "status": text, "text": text},
            [(i, s, t) for i, (s, t) in enumerate(CONSEQUENCES.items())])
     for name, value in (("chk_national", NATIONAL_CODE),
@@ -356,38 +334,15 @@ def _load_parameters(con: Any, batches: dict[str, _Batch], run_id: str | None) -
         con.execute(f"set variable {name} = ?", [value])
 
 
-def _cell_note(text: str | None) -> str | None:
-    """checks.add_not_finite for a blank value: the note when the cell text is a finite number
-    (Python's float() without thousands separators), else None."""
-    if not text:
-        return None
-    try:
-        number = float(str(text).replace(",", ""))
-    except ValueError:
-        return None
-    if not math.isfinite(number):
-        return None
-    return f"the cell holds {text!r}, the raw value is NaN"
-
-
 def _register_functions(con: Any) -> None:
-    special = {"null_handling": "special"}
-    con.create_function("chk_fmt", lambda x: fmt(math.nan if x is None else x), ["DOUBLE"],
-                        "VARCHAR", **special)
-    con.create_function("chk_times", times, ["DOUBLE"], "VARCHAR")
-    con.create_function("chk_label", lambda c: "nan" if c is None else province_label(c),
-                        ["VARCHAR"], "VARCHAR", **special)
-    con.create_function("chk_share", lambda v, total, fuel, year: _share(v, total, fuel, year),
-                        ["DOUBLE", "DOUBLE", "VARCHAR", "BIGINT"], "VARCHAR", **special)
-    con.create_function("chk_as_applied", _as_applied, ["VARCHAR"], "VARCHAR")
-    con.create_function("chk_cell_note", _cell_note, ["VARCHAR"], "VARCHAR", **special)
+    """The SQL macros of raw_macros.sql (the notes' wording)."""
     con.execute((SQL_DIR / "raw_macros.sql").read_text(encoding="utf-8"))
 
 
 def _load_flags(con: Any, run: Run, stage: str) -> bool:
     """`chk_status` (value_status other than 'reported' of each consumption cell) and `chk_co2`
     (CO2 per unit, year and fuel, consumption method): what the SQL models made of the batch,
-    read from the run's computed `int_energy_activity` and `int_emissions` after compute
+    read from the run's computed `int_energy_adjustments` and `int_emissions` after compute
     (stage "post"). Input validation (stage "input") runs no model: the tables stay empty and
     the rules that read them are the post-compute rules (suites.POST_COMPUTE_RULES)."""
     _table(con, "chk_status", {"region_code": "varchar", "year": "bigint", "fuel": "varchar",
@@ -402,7 +357,7 @@ def _load_flags(con: Any, run: Run, stage: str) -> bool:
         con.execute("""
             insert into chk_status
             select region_code, year, fuel, any_value(value_status)
-            from computed.int_energy_activity
+            from computed.int_energy_adjustments
             where flow = 'consumption' and value_status <> 'reported' and region_code is not null
             group by region_code, year, fuel""")
         con.execute("""
@@ -441,7 +396,7 @@ class _Check:
     relation: str | None = None
     unexpected: str | None = None
     payload: tuple[str, ...] = ()  # derived columns fetched with the offending rows
-    windowed: bool = False  # uniqueness: a window query of its own
+    windowed: bool = False  # uniqueness: a grouped query of its own
     error: str | None = None  # "could not evaluate" (GX raised)
     done: dict[str, Any] | None = None  # fields of the result row already decided
     count: int = 0
@@ -479,11 +434,8 @@ class _Compiler:
             return (f"(select __idx, level_shift, level_shift_note from chk_level_shift "
                     f"where kind = '{kind}')", "float" if column == LEVEL_COLUMN else "str",
                     (LEVEL_COLUMN, f"{LEVEL_COLUMN}_note"))
-        if column in self.batch.arrow:
-            dtype = self.batch.dtypes[column]
-            family = ("float" if dtype in _FLOAT_DTYPES else "int" if dtype in _INT_DTYPES
-                      else "str" if dtype == "str" else dtype)
-            return self.batch.relation, family, ()
+        if column in self.batch.types:
+            return self.batch.relation, family(self.batch.types[column]), ()
         return None
 
     @staticmethod
@@ -499,7 +451,7 @@ class _Compiler:
             keep = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
             sql_type = "double"
         elif family == "bool" and all(isinstance(v, bool) for v in values):
-            # pandas `isin` would match True with 1 and False with 0: only booleans here
+            # a set of booleans only: True is not 1 here
             keep, sql_type = list(values), "boolean"
         else:
             raise UnsupportedRule(f"value sets on a {family} column")
@@ -572,7 +524,7 @@ class _Compiler:
             if low is not None and high is not None and low > high:
                 check.error = "min_value cannot be greater than max_value"
                 return check
-            if family == "str":  # pandas compares values one by one: raises on the first one
+            if family == "str":  # numeric bounds on text: an error once a value is present
                 if any(isinstance(b, str) for b in (low, high)):
                     raise UnsupportedRule(f"{rule.key}: text bounds")
                 present = self.con.execute(
@@ -597,21 +549,14 @@ class _Compiler:
         return check
 
     def of_type(self, check: _Check, kwargs: dict[str, Any]) -> _Check:
+        """The column's DuckDB type is `type_` (e.g. INTEGER, DOUBLE, VARCHAR)."""
         column, expected = kwargs["column"], kwargs["type_"]
-        if expected not in _TYPE_NAMES:
-            raise UnsupportedRule(f"{check.rule.key}: type {expected!r}")
-        if column not in self.batch.arrow:
-            check.error = "list index out of range"  # GX's IndexError on a missing column
+        if column not in self.batch.types:
+            check.error = _MISSING.format(column)
             return check
-        observed = self.batch.dtypes[column]
-        if observed == "object_":  # GX checks the values one by one: only blanks pass
-            present = self.con.execute(
-                f"select count({_quote(column)}) from {self.batch.relation}").fetchall()[0][0]
-            success, observed = not present, None
-        else:
-            success = observed == expected
-        check.done = {"success": success}
-        if not success:
+        observed = self.batch.types[column]
+        check.done = {"success": observed == expected}
+        if observed != expected:
             check.done["unexpected_count"] = self.batch.rows + self.batch.placeholders
             check.done["examples"] = f"column {column} is {observed}, expected {expected}"
             check.done["note"] = check.done["examples"]
@@ -634,10 +579,14 @@ class _Compiler:
         check.relation = self.batch.relation
         check.windowed = True
         keys = ", ".join(_quote(c) for c in columns)
+        # the duplicated keys by a hash aggregate, then their rows (a window over every row
+        # sorted the whole batch); blank keys are one key, as in a window's partition
+        where = f"({keep}) and ({self.condition(check.rule, self.batch.relation)})"
+        same = " and ".join(f"d.{k} is not distinct from r.{k}" for k in keys.split(", "))
+        rows = f"(select __idx, {keys} from {self.batch.relation} where {where})"
         check.unexpected = (
-            f"(select __idx, count(*) over (partition by {keys}) as copies from "
-            f"{self.batch.relation} where ({keep}) and "
-            f"({self.condition(check.rule, self.batch.relation)}))")
+            f"(select r.__idx from {rows} as r semi join (select {keys} from {rows} "
+            f"group by all having count(*) > 1) as d on {same})")
         return check
 
 
@@ -653,9 +602,10 @@ def _evaluate(con: Any, checks: list[_Check]) -> None:
             continue
         if check.windowed:
             count, first = con.execute(
-                f"select count(*), min(__idx, {MAX_REPORT_ROWS}) from {check.unexpected} "
-                "where copies > 1").fetchall()[0]
-            check.count, check.offending = count, [{"__idx": i} for i in sorted(first or [])]
+                f"select count(*), min(__idx, {MAX_REPORT_ROWS}) "
+                f"from {check.unexpected}").fetchall()[0]
+            check.count = int(count or 0)
+            check.offending = [{"__idx": i} for i in first or []]
             continue
         by_relation.setdefault(check.relation, []).append(check)
     for relation, group in by_relation.items():
@@ -682,11 +632,11 @@ def _records(con: Any, batch: _Batch, checks: list[_Check]) -> dict[int, dict[st
     wanted = sorted({o["__idx"] for c in checks for o in c.offending})
     if not wanted:
         return {}
-    columns = set(batch.arrow if batch.lineage is None else batch.lineage)
+    columns = set(batch.types if batch.lineage is None else batch.lineage)
     for check in checks:
         if check.offending:
             columns |= set((check.rule.column or "").split(","))
-    present = sorted(c for c in columns if c in batch.arrow)
+    present = sorted(c for c in columns if c in batch.types)
     select = ", ".join(["__idx", *(_quote(c) for c in present)])
     out: dict[int, dict[str, Any]] = {}
     for start in range(0, len(wanted), 1000):
@@ -730,19 +680,21 @@ def _result_row(run_id: str, kind: str, check: _Check, records: dict[int, dict[s
 # --- the entry point ----------------------------------------------------------------------------
 
 
-def _transform(con: Any, name: str, materialise: str) -> None:
+def _transform(con: Any, name: str, materialise: str, empty: bool = False) -> None:
     sql = (SQL_DIR / f"raw_{name}.sql").read_text(encoding="utf-8")
+    if empty:  # DuckDB plans a LIMIT 0 as an empty result: the columns without the work
+        sql = f"select * from (\n{sql}\n) limit 0"
     con.execute(f"create or replace {materialise} chk_{name} as {sql}")
 
 
 def _batch_view(con: Any, batch: _Batch) -> None:
     """`bat_<kind>`: the raw rows and, after them, the kind's placeholder rows (only the columns
-    the raw file has, as pandas reindexes the placeholders to the batch's columns)."""
+    the raw file has: a placeholder never adds a column to a batch)."""
     if batch.path is not None:
-        shared = [c for c in PLACEHOLDER_COLUMNS if c in batch.arrow]
-        # a blank value: NaN in a float column, missing in any other (pandas concatenation)
+        shared = [c for c in PLACEHOLDER_COLUMNS if c in batch.types]
+        # a placeholder's value is blank: NaN in a float column, NULL in any other
         select = ", ".join(["__idx", *(
-            "null as value" if c == "value" and batch.dtypes[c] not in _FLOAT_DTYPES
+            "null as value" if c == "value" and family(batch.types[c]) != "float"
             else _quote(c) for c in shared)])
         con.execute(
             f"create or replace view {batch.relation} as select * from src_{batch.kind} "
@@ -777,7 +729,7 @@ def validate_raw_in_duckdb(run: Run | str | Path, run_id: str, parameters: dict[
     temp = run.validation_dir / TEMP_DIR
     temp.mkdir(parents=True, exist_ok=True)
     try:
-        with duckdb_connect(temp / "validation.duckdb", temp,
+        with duckdb_connect(None, temp,
                             memory_limit=memory_limit) as con:
             # a Parquet file written elsewhere may carry min/max statistics without its NaN
             # values, from which DuckDB would fold isnan() to false (ingest.schema)
@@ -799,12 +751,10 @@ def _validate(con: Any, run: Run, run_id: str, files: dict[str, Path], pinned: s
     has_flags = _load_flags(con, run, stage)
     con.execute("set variable chk_has_flags = ?", [has_flags])
     for name, materialise in TRANSFORMS:
-        _transform(con, name, materialise)
+        _transform(con, name, materialise, empty=stage == POST and name in INPUT_ONLY_TRANSFORMS)
     for kind, count in con.execute(
             "select kind, count(*) from chk_placeholders group by kind").fetchall():
-        batches.setdefault(kind, _Batch(kind, None, arrow={f.name: f.type for f in RAW_SCHEMA},
-                                        dtypes={f.name: _pandas_dtype(f.type, False)
-                                                for f in RAW_SCHEMA}))
+        batches.setdefault(kind, _Batch(kind, None, types=dict(RAW_SQL_TYPES)))
         batches[kind].placeholders = count
     results: dict[str, list[dict[str, Any]]] = {}
     flagged: list[str] = []

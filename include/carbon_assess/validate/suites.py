@@ -85,7 +85,7 @@ from carbon_assess.validate.sheet_checks import (
 
 ERROR = "error"
 WARNING = "warning"
-SUITE_VERSION = "2026-12-07.1"  # bump when a rule, threshold or severity changes
+SUITE_VERSION = "2026-12-08.1"  # bump when a rule, threshold or severity changes
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 
 YEAR_MIN = 1949
@@ -97,11 +97,11 @@ _NOISE = f"{NEGATIVE_NOISE:.0e}".replace("e-0", "e-")  # 1e-6, as the descriptio
 GDP_INDEX_MIN, GDP_INDEX_MAX = 80, 130  # previous year = 100; catches 1.07 written for 107
 
 ENERGY_KINDS = ("energy_consumption", "energy_production")
-COLUMN_TYPES = {  # pandas dtype names of the raw Parquet columns as read by pandas 3
-    "region_code": "str",
-    "year": "int32",
-    "variable": "str",
-    "value": "float64",
+COLUMN_TYPES = {  # DuckDB types of the raw Parquet columns (ingest.schema.RAW_SCHEMA)
+    "region_code": "VARCHAR",
+    "year": "INTEGER",
+    "variable": "VARCHAR",
+    "value": "DOUBLE",
 }
 
 SHEET_KINDS = tuple(SHEETS)  # measures, targets, annual_targets, confirmed_declines

@@ -3,7 +3,7 @@
 -- 'reported') among the years the release covers the fuel, for provinces with any fossil-fuel
 -- figure. A run is noted at its first cell (by year, then file order) with its neighbouring
 -- reported cells and the fuel's share of the province's CO2 in the nearest reported year
--- (chk_share: blanks._share; chk_as_applied: blanks._as_applied).
+-- (chk_share, chk_as_applied: raw_macros.sql).
 with blank_series as (
     select distinct region_code, fuel
     from chk_energy_cells

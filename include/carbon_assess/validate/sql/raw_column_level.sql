@@ -1,8 +1,8 @@
--- Raw validation in DuckDB (validate/sql_engine.py): `column_level` notes (checks.add_plausibility,
+-- Raw validation in DuckDB (validate/sql_engine.py): `column_level` notes (the plausibility checks,
 -- column_median bounds of chk_bounds): per source column (file, header) of the numerator's
 -- province rows (chk_provinces), the median of the ratio over the province-years that have one; a column of
 -- >= column_min_provinces provinces whose median is outside the bounds is noted on every such row,
--- with the power of ten it looks off by (Python's round(): halves to even). The last bound wins.
+-- with the power of ten it looks off by (rounded half to even). The last bound wins.
 with column_rows as (
     select
         bounds.ord,

@@ -1,6 +1,6 @@
 -- Raw validation in DuckDB (validate/sql_engine.py): the energy-consumption cells the blank-value
 -- notes explain (blanks.energy_notes): every non-national consumption row with a fuel, with the
--- value_status the SQL models give it (int_energy_activity; chk_status holds the statuses other
+-- value_status the SQL models give it (int_energy_adjustments; chk_status holds the statuses other
 -- than 'reported'). Empty when the models could not stage the batch (chk_has_flags false).
 select
     obs.__idx,

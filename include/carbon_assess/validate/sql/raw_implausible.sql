@@ -1,4 +1,4 @@
--- Raw validation in DuckDB (validate/sql_engine.py): `implausible` notes (checks.add_plausibility,
+-- Raw validation in DuckDB (validate/sql_engine.py): `implausible` notes (the plausibility checks,
 -- province_year bounds of chk_bounds = reference/plausibility_bounds.csv, subprovince_year for
 -- prefectures, counties and declared units): a unit-year whose
 -- ratio is outside its bounds, noted at the row of the ratio's numerator (chk_ratio_terms; the

@@ -1,4 +1,4 @@
--- Raw validation in DuckDB (validate/sql_engine.py): the level shift of checks.add_level_shift.
+-- Raw validation in DuckDB (validate/sql_engine.py): the level shift of each value.
 -- For each positive finite value of a kind with a level rule (chk_level_rules): how many times it
 -- is off the median of its series (region, variable, fuel; >= level_min_series values) or of its
 -- year (year, variable, fuel over the non-national units of the same GB/T 2260 level: chk_peers
@@ -6,8 +6,8 @@
 -- is not a typical park; >= level_min_provinces values), counted only from a usual level >= the
 -- kind's floor. Upward value / level; for the series of chk_level_both (checks.LEVEL_BOTH_WAYS)
 -- also downward, level / value. The note (what the usual level is) where the shift exceeds
--- level_shift_max. pandas groups leave out rows whose region or variable is blank: so do the
--- joins to the medians.
+-- level_shift_max. A row whose region or variable is blank has no series or year median (the
+-- joins to the medians leave it out).
 with positive as (
     select
         obs.kind,

@@ -1,7 +1,6 @@
--- Raw validation in DuckDB (validate/sql_engine.py): values that are not finite numbers
--- (checks.add_not_finite): infinity, or NaN where the cell held a number. Whether the cell text
--- is a finite number is Python's float() of it without thousands separators, as in the pandas
--- check: chk_cell_note (a Python function) gives the note, or null when the text is no number.
+-- Raw validation in DuckDB (validate/sql_engine.py): values that are not finite numbers:
+-- infinity, or NaN where the cell held a number (chk_cell_note, raw_macros.sql: DuckDB's cast of
+-- the text without thousands separators; null when the text is no finite number).
 with suspect as (
     select
         kind,

@@ -1,5 +1,5 @@
--- Raw validation in DuckDB (validate/sql_engine.py): zeros where a province-year cannot have one
--- (checks.add_not_positive). A cell of chk_positive (checks.POSITIVE_REQUIRED: GDP, GDP index,
+-- Raw validation in DuckDB (validate/sql_engine.py): zeros where a province-year cannot have one.
+-- A cell of chk_positive (checks.POSITIVE_REQUIRED: GDP, GDP index,
 -- population, coal consumption) that is 0 within rounding noise gets a `not_positive` note; coal 0
 -- in a province-year for which no other fossil fuel is reported, of a province that does report
 -- other fossil fuels in other years (checks._unreported_years: the portal's 0 for a year without

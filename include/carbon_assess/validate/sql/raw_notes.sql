@@ -1,7 +1,7 @@
 -- Raw validation in DuckDB (validate/sql_engine.py): every note of a raw row or placeholder, one
--- row per (kind, row index, note column), as the derived note columns of checks.prepare_batches
--- hold them (checks.NOTE_COLUMNS). A zero coal cell's `coal_missing` note stays off a row that
--- already has a blank-cell `coal_missing` note (checks.add_not_positive).
+-- row per (kind, row index, note column): the derived note columns (checks.NOTE_COLUMNS). A zero
+-- coal cell's `coal_missing` note (raw_not_positive.sql) stays off a row that already has a
+-- blank-cell `coal_missing` note.
 with energy as (
     select kind, __idx, col, note from chk_no_fuel_data
     union all

@@ -1,9 +1,9 @@
 -- Raw validation in DuckDB (validate/sql_engine.py): placeholder rows for coverage findings whose
--- cell does not exist (checks._placeholder): value blank, no source row, the header, unit and files
+-- cell does not exist : value blank, no source row, the header, unit and files
 -- of the series (the province's own rows if any, else every province's; the most frequent header
 -- and unit, ties to the smallest), or the kind's default header (chk_default_columns). They follow
 -- the raw rows of their kind (row index = raw row count + rank by region, year, variable, fuel),
--- so offenders come in the order pandas appends them.
+-- so offenders come in a stable order, after the raw rows.
 with wanted as (
     select * from chk_coverage_findings where existing_idx is null
 ),

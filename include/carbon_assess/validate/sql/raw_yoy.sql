@@ -1,8 +1,8 @@
--- Raw validation in DuckDB (validate/sql_engine.py): the year-on-year factor of checks.add_yoy_factor.
+-- Raw validation in DuckDB (validate/sql_engine.py): the year-on-year factor of each value.
 -- One row per raw row of a kind with a year-on-year rule (chk_yoy_rules, from checks.YOY_RULES):
 -- max(v, prev) / min(v, prev) between consecutive years of one (region, variable, fuel) series,
 -- when both values are > 0 and one is >= the kind's floor; null when not comparable.
--- pandas sorts each series by year, ties in file order; NaN compares as false there, hence the
+-- Each series is sorted by year, ties in file order; NaN is no value here, hence the
 -- explicit isnan (DuckDB orders NaN above every number).
 with ordered as (
     select
