@@ -200,6 +200,22 @@ class DuckDBDialect:
             "select run_id, source, expectation, \"column\", severity, success, "
             "unexpected_count, examples from read_parquet(?) order by all", [str(path)])
 
+    def create_history_table(self, con: Any, name: str, columns: list[tuple[str, str]],
+                             doc: Table) -> None:
+        self.create_table(con, HISTORY_SCHEMA, name, columns, doc)
+
+    def append_history(self, con: Any, name: str, release_id: str, columns: list[str],
+                       source: str, republished: bool) -> None:
+        """An INSERT appends row groups after the earlier releases' (zone maps on release_id
+        keep a read of one release from scanning the others)."""
+        target = self.quote(HISTORY_SCHEMA, name)
+        if republished:
+            con.execute(f"delete from {target} where release_id = ?", [release_id])
+        select = ", ".join(quote_ident(c) for c in columns)
+        # the staged table is in key order, and an INSERT ... SELECT keeps a scan's order
+        con.execute(f"insert into {target} (release_id, {select}) select ?, {select} "
+                    f"from {source}", [release_id])
+
     def rekey(self, con: Any, name: str, key: list[str], have: list[str]) -> None:
         """DuckDB cannot drop a primary key: a history table keyed otherwise by an older release
         (issue 13: province_code -> region_code) is rebuilt with the new key, once."""
@@ -246,6 +262,8 @@ class DuckDBDialect:
             with self.transaction(con):
                 for name in PUBLISHED_TABLES:
                     self._stage(con, f"compute.main.{quote_ident(name)}", name, layouts[name])
+                    counts[name] = con.execute(f"select count(*) from {self._staged(name)}"
+                                               ).fetchall()[0][0]
                 yield self._staged
         finally:
             con.execute("detach compute")

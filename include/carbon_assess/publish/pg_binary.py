@@ -33,78 +33,66 @@ def encodable(duck_types: Iterable[str]) -> bool:
     return all(t in BINARY_TYPES for t in duck_types)
 
 
-def _text_parts(array: Any, valid: Any) -> tuple[Any, Any, Any]:
-    """(data bytes, start offsets, lengths) of a string array, lengths 0 where null."""
-    import numpy as np
+def _empty() -> Any:
     import pyarrow as pa
 
-    if not pa.types.is_large_string(array.type):
-        array = array.cast(pa.large_string())
-    n = len(array)
-    buffers = array.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=np.int64)[array.offset:array.offset + n + 1]
-    data = (np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None
-            else np.zeros(0, dtype=np.uint8))
-    lengths = np.where(valid, offsets[1:] - offsets[:-1], 0)
-    return data, offsets[:-1], lengths
+    return pa.scalar(b"", pa.large_binary())
 
 
-def encode_batch(batch: Any, duck_types: list[str]) -> bytes:
-    """One record batch as binary COPY rows (no signature, no trailer)."""
+def _field(array: Any, duck_type: str) -> Any:
+    """Per row, the field as sent: int32 length (-1 for NULL) then the value, as a binary
+    array (Arrow kernels; numpy only for the fixed-width values' byte order)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    n = batch.num_rows
-    columns = []
-    sizes = np.full(n, 2, dtype=np.int64)  # the int16 field count
-    for array, duck_type in zip(batch.columns, duck_types, strict=True):
-        if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks()
-        valid = (np.ones(n, dtype=bool) if array.null_count == 0
-                 else pc.is_valid(array).to_numpy(zero_copy_only=False))
-        kind = BINARY_TYPES[duck_type]
-        if kind == "text":
-            data, starts, lengths = _text_parts(array, valid)
-            columns.append((kind, valid, lengths, (data, starts)))
-        else:
-            dtype = np.dtype(kind)
-            filled = pc.fill_null(array, False if duck_type == "BOOLEAN" else 0)
-            values = filled.to_numpy(zero_copy_only=False).astype(dtype)
-            lengths = np.where(valid, dtype.itemsize, 0)
-            columns.append((kind, valid, lengths, values))
-        sizes += 4 + lengths
-    ends = np.cumsum(sizes)
-    out = np.empty(int(ends[-1]) if n else 0, dtype=np.uint8)
-    pos = ends - sizes
-    count = np.array([len(columns)], dtype=">i2").view(np.uint8)
-    out[pos] = count[0]
-    out[pos + 1] = count[1]
-    pos = pos + 2
-    four = np.arange(4)
-    for kind, valid, lengths, payload in columns:
-        header = np.where(valid, lengths, -1).astype(">i4").view(np.uint8).reshape(n, 4)
-        out[pos[:, None] + four] = header
-        pos = pos + 4
-        if kind == "text":
-            data, starts = payload
-            total = int(lengths.sum())
-            if total:
-                before = np.cumsum(lengths) - lengths
-                step = np.arange(total, dtype=np.int64)
-                src = np.repeat(starts - before, lengths) + step
-                dst = np.repeat(pos - before, lengths) + step
-                out[dst] = data[src]
-        else:
-            width = payload.dtype.itemsize
-            raw = payload.view(np.uint8).reshape(n, width)
-            rows = valid if not valid.all() else slice(None)
-            out[pos[rows][:, None] + np.arange(width)] = raw[rows]
-        pos = pos + lengths
-    return out.tobytes()
+    n = len(array)
+    kind = BINARY_TYPES[duck_type]
+    if kind == "text":
+        value = pc.fill_null(array.cast(pa.large_string()), "").cast(pa.large_binary())
+        lengths = pc.binary_length(value).to_numpy(zero_copy_only=False)
+        prefix = pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(4), n, [None, pa.py_buffer(lengths.astype(">i4"))])
+        field = pc.binary_join_element_wise(prefix.cast(pa.large_binary()), value, _empty())
+    else:
+        dtype = np.dtype(kind)
+        values = pc.fill_null(array, False if duck_type == "BOOLEAN" else 0)
+        raw = np.empty((n, 4 + dtype.itemsize), dtype=np.uint8)
+        raw[:, :4] = np.frombuffer(np.array([dtype.itemsize], dtype=">i4").tobytes(),
+                                   dtype=np.uint8)
+        raw[:, 4:] = values.to_numpy(zero_copy_only=False).astype(dtype).view(
+            np.uint8).reshape(n, dtype.itemsize)
+        field = pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(4 + dtype.itemsize), n, [None, pa.py_buffer(raw)]
+        ).cast(pa.large_binary())
+    if array.null_count:
+        field = pc.if_else(pc.is_valid(array), field, pa.scalar(NULL_FIELD, pa.large_binary()))
+    return field
 
 
-def binary_copy_chunks(batches: Iterable[Any], duck_types: list[str]) -> Iterator[bytes]:
+NULL_FIELD = b"\xff\xff\xff\xff"
+
+
+def encode_batch(batch: Any, duck_types: list[str]) -> memoryview:
+    """One record batch as binary COPY rows (no signature, no trailer): every row's field
+    count and fields joined by Arrow's element-wise binary join, in C++."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = [a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+               for a in batch.columns]
+    count = pa.scalar(len(columns).to_bytes(2, "big"), pa.large_binary())
+    rows = pc.binary_join_element_wise(
+        count, *(_field(a, t) for a, t in zip(columns, duck_types, strict=True)), _empty())
+    offsets = rows.buffers()[1]
+    import numpy as np
+
+    bounds = np.frombuffer(offsets, dtype=np.int64)[rows.offset:rows.offset + len(rows) + 1]
+    return memoryview(rows.buffers()[2])[int(bounds[0]):int(bounds[-1])]
+
+
+def binary_copy_chunks(batches: Iterable[Any], duck_types: list[str]
+                       ) -> Iterator[bytes | memoryview]:
     """The whole COPY stream: signature, the batches' rows, trailer."""
     yield SIGNATURE
     for batch in batches:

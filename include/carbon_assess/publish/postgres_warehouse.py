@@ -596,6 +596,11 @@ def _tables_in(conn: Any, schema: str) -> list[str]:
     ]
 
 
+def history_partition(name: str, release_id: str) -> str:
+    """The table of one release of carbon_history.<name> (within PostgreSQL's 63 bytes)."""
+    return f"{name}__{re.sub(r'[^a-z0-9_]', '_', release_id.lower())}"[:58]
+
+
 def staging_schema(run_id: str) -> str:
     return (STAGING_PREFIX + re.sub(r"[^a-z0-9_]", "_", run_id.lower()))[:63]
 
@@ -655,9 +660,13 @@ def copy_binary(conn: Any, batches: Any, schema: str, name: str,
             rows += batch.num_rows
             yield batch
 
-    with conn.cursor() as cur, cur.copy(statement) as copy:
-        for chunk in binary_copy_chunks(counted(), [t for _, t in columns]):
-            copy.write(chunk)
+    with conn.cursor() as cur:
+        with cur.copy(statement) as copy:
+            for chunk in binary_copy_chunks(counted(), [t for _, t in columns]):
+                copy.write(chunk)
+        if cur.rowcount != rows:
+            raise WarehouseError(f"publish: {schema}.{name} loaded {cur.rowcount} rows, "
+                                 f"{rows} were sent")
     return rows
 
 
@@ -845,6 +854,50 @@ class PostgresDialect:
         finally:
             duck.close()
 
+    def create_history_table(self, con: Any, name: str, columns: list[tuple[str, str]],
+                             doc: Table) -> None:
+        """Partitioned by release (LIST on release_id): each release is a table of its own,
+        loaded without an index and keyed by one bulk index build, then attached; no earlier
+        release's rows or index pages are touched. The key is declared on the parent.
+        `dim_release` (one row per release) is a plain table."""
+        if name not in PUBLISHED_TABLES:
+            self.create_table(con, HISTORY_SCHEMA, name, columns, doc)
+            return
+        con.execute(_sql("create table {} ({}) partition by list (release_id)",
+                         _ident(HISTORY_SCHEMA, name),
+                         _join([_sql("{} " + pg_type(t, f"{name}.{c}"), _ident(c))
+                                for c, t in columns])))
+        _add_keys(con, HISTORY_SCHEMA, name, [c for c, _ in columns], doc)
+
+    def append_history(self, con: Any, name: str, release_id: str, columns: list[str],
+                       source: str, republished: bool) -> None:
+        """A partition of its own (`<table>__<release>`); a history table made before the
+        partitions (a plain table) gets an INSERT, as it always did."""
+        parent = _ident(HISTORY_SCHEMA, name)
+        select = _join([_ident(c) for c in columns])
+        partitioned = con.execute("select 1 from pg_partitioned_table where partrelid = "
+                                  "to_regclass(%s)", [self.quote(HISTORY_SCHEMA, name)]
+                                  ).fetchone()
+        if not partitioned:
+            if republished:
+                con.execute(_sql("delete from {} where release_id = %s", parent), [release_id])
+            con.execute(_sql("insert into {} (release_id, {}) select %s, {} from ",
+                             parent, select, select) + _raw(source), [release_id])
+            return
+        part = _ident(HISTORY_SCHEMA, history_partition(name, release_id))
+        if republished:
+            con.execute(_sql("drop table if exists {}", part))
+        con.execute(_sql("create table {} (like {} including defaults)", part, parent))
+        con.execute(_sql("insert into {} (release_id, {}) select %s, {} from ",
+                         part, select, select) + _raw(source), [release_id])
+        doc = history_table(name)
+        names = ["release_id", *columns]
+        if doc.primary_key and set(doc.primary_key) <= set(names):
+            con.execute(_sql("alter table {} add primary key ({})", part,
+                             _join([_ident(c) for c in doc.primary_key])))
+        con.execute(_sql("alter table {} attach partition {} for values in ({})",
+                         parent, part, _literal(release_id)))
+
     def rekey(self, con: Any, name: str, key: list[str], have: list[str]) -> None:
         _rekey_history(con, name, have)
 
@@ -868,10 +921,7 @@ class PostgresDialect:
             with con.transaction():
                 con.execute(_sql("create schema {}", _ident(staging)))
                 for name in PUBLISHED_TABLES:
-                    loaded = _load_table(con, duck, staging, name, layouts[name])
-                    if loaded != counts[name]:
-                        raise WarehouseError(
-                            f"publish: {name} loaded {loaded} rows, compute has {counts[name]}")
+                    counts[name] = _load_table(con, duck, staging, name, layouts[name])
                 for view in VIEWS:
                     con.execute(_sql("create view {} as ", _ident(staging, view.name))
                                 + _raw(view.sql.format(schema=_quoted_pg(staging))))

@@ -116,6 +116,16 @@ class Dialect(Protocol):
     def load_validation(self, con: Any, path: Path) -> None:
         """Bulk-load results.parquet into carbon.meta_validation_result."""
 
+    def create_history_table(self, con: Any, name: str, columns: list[tuple[str, str]],
+                             doc: Table) -> None:
+        """carbon_history.<name> (`columns`: release_id first), keyed as the engine keeps it."""
+
+    def append_history(self, con: Any, name: str, release_id: str, columns: list[str],
+                       source: str, republished: bool) -> None:
+        """The rows of `source` (the staged table, in key order) as release `release_id` of
+        carbon_history.<name>; `republished`: that release's earlier rows go first. Never reads
+        or rewrites another release's rows."""
+
     def rekey(self, con: Any, name: str, key: list[str], have: list[str]) -> None:
         """Give carbon_history.<name> the primary key `key` if an older release keyed it
         otherwise."""
@@ -125,8 +135,9 @@ class Dialect(Protocol):
 
     def publishing(self, con: Any, lock: Any, run: Run, layouts: Layouts,
                    counts: dict[str, int]) -> AbstractContextManager[Staged]:
-        """Stage the run's tables, open the swap transaction and yield the function giving a
-        staged table's qualified name; commit on exit."""
+        """Stage the run's tables (filling `counts`: rows staged per table), open the swap
+        transaction and yield the function giving a staged table's qualified name; commit on
+        exit."""
 
     def swap_in(self, con: Any, staged: Staged, outgoing: str | None, in_history: bool,
                 wait: float) -> None:
@@ -143,9 +154,10 @@ class Dialect(Protocol):
     def result_extras(self) -> dict[str, Any]: ...
 
 
-def read_compute(run: Run, dialect: Dialect) -> tuple[str, Layouts, dict[str, int]]:
-    """The run's factor version, the layout and row count of every table to publish, read from
-    compute.duckdb before the warehouse is touched."""
+def read_compute(run: Run, dialect: Dialect) -> tuple[str, Layouts]:
+    """The run's factor version and the layout of every table to publish, read from
+    compute.duckdb before the warehouse is touched (the row counts come from the staging: some
+    published tables are views in compute.duckdb, counted only by computing them)."""
     import duckdb
 
     compute_db = run.compute_db
@@ -162,11 +174,8 @@ def read_compute(run: Run, dialect: Dialect) -> tuple[str, Layouts, dict[str, in
         missing = [t for t, cols in layouts.items() if not cols]
         if missing:
             raise WarehouseError(f"{compute_db} lacks table(s) {', '.join(missing)}")
-        # one statement (DuckDB answers an unfiltered count from the row groups' metadata)
-        counts = dict(duck.execute(" union all ".join(
-            f"select '{t}', count(*) from main.\"{t}\"" for t in PUBLISHED_TABLES)).fetchall())
     dialect.check_layouts(layouts)
-    return factor, layouts, counts
+    return factor, layouts
 
 
 class Warehouse:
@@ -280,7 +289,7 @@ class Warehouse:
         doc = history_table(name)
         have = d.columns(con, HISTORY_SCHEMA, name)
         if not have:
-            d.create_table(con, HISTORY_SCHEMA, name, [("release_id", "VARCHAR"), *columns], doc)
+            d.create_history_table(con, name, [("release_id", "VARCHAR"), *columns], doc)
             return ["release_id", *(c for c, _ in columns)]
         added = []
         for column, duck_type in columns:
@@ -314,14 +323,8 @@ class Warehouse:
                     f"values ({', '.join('?' for _ in release)})", list(release.values()))
         for name in PUBLISHED_TABLES:
             present[name] = self._history_table(con, name, layouts[name])
-            if republished:
-                d.rows(con, f"delete from {d.quote(HISTORY_SCHEMA, name)} where release_id = ?",
-                       [release_id])
-            select = ", ".join(d.quote(c) for c, _ in layouts[name])
-            # the staged table is in key order, and an INSERT ... SELECT keeps a scan's order
-            d.rows(con, f"insert into {d.quote(HISTORY_SCHEMA, name)} (release_id, {select}) "
-                        f"select ?, {select} from {staged(name)}",
-                   [release_id])
+            d.append_history(con, name, release_id, [c for c, _ in layouts[name]],
+                             staged(name), republished)
         for statement in history_comment_statements(present):
             d.rows(con, statement)
 
@@ -343,8 +346,8 @@ class Warehouse:
         wait = lock_timeout_seconds(lock_timeout)
         record = run_record(run, status=PUBLISHED)
         started = time.monotonic()
-        record["factor_version"], layouts, counts = read_compute(run, d)
-        record["row_counts"] = json.dumps(counts, sort_keys=True)
+        record["factor_version"], layouts = read_compute(run, d)
+        counts: dict[str, int] = {}
         timings: dict[str, float] = {}
         with d.open("publish", wait=wait, create=True) as con, \
                 d.lock(con, "publish", wait) as lock:
@@ -352,6 +355,7 @@ class Warehouse:
             load_started = time.monotonic()
             with d.publishing(con, lock, run, layouts, counts) as staged:
                 timings["load_seconds"] = time.monotonic() - load_started
+                record["row_counts"] = json.dumps(counts, sort_keys=True)
                 swap_started = time.monotonic()
                 # which run's release goes out (read before this run's row joins the log)
                 outgoing = (self._release(con, "current")
