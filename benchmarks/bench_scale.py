@@ -21,7 +21,11 @@
    publish to a DuckDB warehouse file; optionally publish again to PostgreSQL) in its own fresh
    subprocess (benchmarks/stage_child.py), so that each peak RSS is that stage's own. The stages
    meet in the run's work directory under a temporary $CARBON_ASSESS_HOME, as under Airflow.
-   A stage that fails is reported as `failed: <one line>`, the later ones as not run.
+   A stage that fails is reported as `failed: <one line>`, the later ones as not run. After a
+   successful publish, the publish floors (stage_child.py publish_floor): a bare `CREATE TABLE
+   AS` copy of the same published tables into a fresh DuckDB file and, with --publish-postgres,
+   a bare binary COPY of the same rows into fresh logged tables without indexes; the targets
+   publish (DuckDB) <= 2x the first and publish (PostgreSQL) <= 2x the second.
 4. Checks the pipeline's unit-year CO2 and intensity (compute.duckdb: int_geo_year,
    int_intensity of the plan based on 2010) against the floor's on the same unit-years.
 5. Prints a table, the targets (compute+assess <= 2x floor, pandas >= 10x compute+assess,
@@ -76,6 +80,14 @@ GIB = 1024.0  # MiB
 # The order of carbon_assess.pipeline.STAGES (not imported here: the parent stays light).
 PIPELINE_STAGES = ("ingest", "validate", "compute", "assess", "check_outputs", "publish")
 POSTGRES_STAGE = "publish_postgres"  # optional: publish the same run again, to PostgreSQL
+# What publish is compared with (stage_child.publish_floor): a bare CREATE TABLE AS copy of the
+# published tables into a fresh DuckDB file; with --publish-postgres, a bare binary COPY of the
+# same rows into fresh logged tables without keys or indexes.
+PUBLISH_FLOOR = "publish_floor"
+POSTGRES_FLOOR = "publish_floor_postgres"
+STAGE_TITLES = {POSTGRES_STAGE: "pipeline: publish (PostgreSQL)",
+                PUBLISH_FLOOR: "publish floor: bare DuckDB copy (CREATE TABLE AS)",
+                POSTGRES_FLOOR: "publish floor: bare binary COPY to PostgreSQL"}
 STAGE_CHILD = HERE / "stage_child.py"
 # The library's input limits (ingest/readers.py), kept unless --lift-limits (stress sizes beyond
 # what the library accepts by design, e.g. 50M). The report says which were used, and the
@@ -89,6 +101,9 @@ TARGETS = {  # name -> (description, comparison, bound)
     "pandas_vs_compute_assess": ("pandas / pipeline compute+assess (time)", ">=", 10.0),
     "validate_vs_compute": ("pipeline validate / compute (time)", "<=", 3.0),
     "whole_run_peak_rss": ("pipeline whole-run peak RSS (GiB)", "<", 4.0),
+    "publish_duckdb_vs_copy": ("pipeline publish (DuckDB) / bare DuckDB copy (time)", "<=", 2.0),
+    "publish_postgres_vs_copy": ("pipeline publish (PostgreSQL) / bare binary COPY (time)",
+                                 "<=", 2.0),
 }
 
 
@@ -233,7 +248,7 @@ def run_stage_child(stage: str, run_id: str, warehouse: str, env: dict[str, str]
                     profile: Path | None = None) -> dict:
     """One stage in a fresh subprocess; its record for the report (never invented: a stage
     that did not report its own numbers is 'failed' with the reason)."""
-    name = "publish" if stage == POSTGRES_STAGE else stage
+    name = {POSTGRES_STAGE: "publish", POSTGRES_FLOOR: PUBLISH_FLOOR}.get(stage, stage)
     cmd = [sys.executable, str(STAGE_CHILD), name, run_id, "--warehouse", warehouse]
     if name == "ingest":
         cmd += ["--landing", str(landing), "--method", opts.method]
@@ -278,7 +293,7 @@ def _rows_out(stage: str, result: dict | None) -> int | None:
         return counts.get("int_geo_year")
     if stage == "assess":
         return counts.get("fct_target_assessment")
-    if stage in ("ingest", "publish", POSTGRES_STAGE):
+    if stage in ("ingest", "publish", POSTGRES_STAGE, PUBLISH_FLOOR, POSTGRES_FLOOR):
         return sum(v for v in counts.values() if isinstance(v, int))
     return None
 
@@ -320,6 +335,17 @@ def measure_pipeline_stages(landing: Path | None, data: Path | None,
                 print(f"  {stage}: FAILED: {rec['error']}", flush=True)
                 if stage != POSTGRES_STAGE:
                     failed = stage
+        if out["stages"]["publish"]["status"] == "ok":  # the floors publish is compared with
+            floors = [(PUBLISH_FLOOR, f"duckdb:///{tmp / 'publish-floor.duckdb'}")]
+            if opts.publish_postgres:
+                floors.append((POSTGRES_FLOOR, opts.publish_postgres))
+            for stage, url in floors:
+                print(f"{stage} ...", flush=True)
+                rec = run_stage_child(stage, run_id, url, env, opts)
+                rec["rows_out"] = _rows_out(stage, rec.get("result"))
+                out["stages"][stage] = rec
+                print(f"  {stage}: " + (f"{rec['seconds']:.2f} s" if rec["status"] == "ok"
+                                        else f"FAILED: {rec['error']}"), flush=True)
         computed = out["stages"]["compute"]["status"] == "ok"
         if data is not None and computed:
             print("checking the pipeline against the floor ...", flush=True)
@@ -454,6 +480,12 @@ def evaluate_targets(report: dict) -> dict:
     if ok(stages.get("validate")) and ok(stages.get("compute")):
         v, c = stages["validate"]["seconds"], stages["compute"]["seconds"]
         values["validate_vs_compute"] = (v / c, f"{v:.3f} s / {c:.3f} s")
+    for key, publish, floor_stage in (("publish_duckdb_vs_copy", "publish", PUBLISH_FLOOR),
+                                      ("publish_postgres_vs_copy", POSTGRES_STAGE,
+                                       POSTGRES_FLOOR)):
+        if ok(stages.get(publish)) and ok(stages.get(floor_stage)):
+            p, f = stages[publish]["seconds"], stages[floor_stage]["seconds"]
+            values[key] = (p / f, f"{p:.3f} s / {f:.3f} s")
     if ok(whole):
         values["whole_run_peak_rss"] = (whole["peak_rss_mib"] / GIB,
                                         f"{whole['peak_rss_mib']:,.0f} MiB")
@@ -596,8 +628,7 @@ def render(report: dict) -> str:
             + ratios(r["seconds"], r["peak_rss_mib"]))
     stage_rows = report["pipeline_stages"]
     for stage, rec in stage_rows.items():
-        title = "pipeline: publish (PostgreSQL)" if stage == POSTGRES_STAGE else \
-            f"pipeline: {stage}"
+        title = STAGE_TITLES.get(stage, f"pipeline: {stage}")
         if rec.get("status") == "ok":
             rows = rec.get("rows_out")
             lines.append(

@@ -4,6 +4,7 @@
         [--landing DIR --vintage V --method M]      (ingest only)
         [--profile OUT.txt]                         (cProfile + DuckDB statement timings)
     .venv/bin/python benchmarks/stage_child.py check RUN_ID --data DATA_DIR
+    .venv/bin/python benchmarks/stage_child.py publish_floor RUN_ID --warehouse URL
 
 The stage is called exactly as the DAG's tasks call it (dags/carbon_assessment.py): ingest with
 `pipeline.ingest_stage` inside `pipeline.recorded("ingest", ...)` on `Run.in_home(run_id)`, every
@@ -16,6 +17,12 @@ check_outputs, pandas, DuckDB, pyarrow): `import_seconds`; a heavy module the st
 on the clock is listed in `imported_during_stage`. `seconds` is the stage call alone, like the
 reference implementations' in-process time. Prints one JSON line (last line of stdout); exit 0
 on success, 3 when the stage raised (the JSON then carries `error`, one line).
+
+`publish_floor`: what publish is measured against, on the run's compute.duckdb: the published
+tables copied by a bare `CREATE TABLE AS` into a fresh DuckDB file (a `duckdb://` URL: the file
+is replaced), or loaded by a bare binary COPY (the library's encoder, no ORDER BY) into fresh
+logged tables without keys or indexes in schema `carbon_publish_floor` (a PostgreSQL URL; the
+schema is dropped again, inside the clock). No history, run log, views or swap.
 
 `check`: the correctness check of the pipeline against the DuckDB floor (reference_impls.SQL_FLOOR
 run on DATA_DIR) on the same unit-years, read from the run's compute.duckdb; see `check()`.
@@ -53,7 +60,9 @@ PREIMPORTS = {  # (DuckDB imports pandas when the library registers Arrow tables
     "assess": ("pandas", "duckdb"),
     "check_outputs": ("great_expectations", "pandas", "duckdb", "pyarrow"),
     "publish": ("pandas", "duckdb", "pyarrow"),
+    "publish_floor": ("duckdb", "pyarrow", "numpy", "psycopg"),
 }
+PUBLISH_FLOOR_SCHEMA = "carbon_publish_floor"
 REL_TOL = 1e-9
 # Heavy modules: any the stage still imports while the clock runs is named in the JSON.
 HEAVY = ("pandas", "numpy", "duckdb", "pyarrow", "great_expectations", "openpyxl", "sqlalchemy",
@@ -158,6 +167,8 @@ def run_one(args: argparse.Namespace) -> int:
             with pipeline.recorded("ingest", run, args.warehouse):
                 return pipeline.ingest_stage(args.landing, run, args.run_id,
                                              vintage=args.vintage, method=args.method)
+        if args.stage == "publish_floor":
+            return publish_floor(Run.in_home(args.run_id), args.warehouse)
         return pipeline.run_stage(args.stage, args.run_id, args.warehouse)
 
     profiler, timings = None, []
@@ -189,6 +200,46 @@ def run_one(args: argparse.Namespace) -> int:
         "result": _compact(result) if result is not None else None,
     }, ensure_ascii=False, default=str))
     return 0 if error is None else 3
+
+
+# --- the publish floors --------------------------------------------------------------------------
+def publish_floor(run: Any, url: str) -> dict[str, Any]:
+    """The bare copy publish is compared with (see the module docstring); its row counts."""
+    import duckdb
+
+    from carbon_assess.publish import PUBLISHED_TABLES, parse_warehouse_url
+
+    target = parse_warehouse_url(url)
+    counts = {}
+    if target.kind == "duckdb":
+        path = Path(target.target)
+        path.unlink(missing_ok=True)
+        with duckdb.connect(str(path)) as con:
+            con.execute("attach ? as compute (read_only)", [str(run.compute_db)])
+            for name in PUBLISHED_TABLES:
+                con.execute(f'create table "{name}" as select * from compute.main."{name}"')
+                counts[name] = con.execute(f'select count(*) from "{name}"').fetchone()[0]
+            con.execute("detach compute")
+            con.execute("checkpoint")
+        return {"row_counts": counts}
+    from carbon_assess.publish.postgres_warehouse import connect, copy_binary, pg_type
+
+    with duckdb.connect(str(run.compute_db), read_only=True) as duck, \
+            connect(target.target) as conn:
+        conn.execute(f"drop schema if exists {PUBLISH_FLOOR_SCHEMA} cascade")
+        with conn.transaction():
+            conn.execute(f"create schema {PUBLISH_FLOOR_SCHEMA}")
+            for name in PUBLISHED_TABLES:
+                columns = [(c, t) for c, t in duck.execute(
+                    "select column_name, data_type from information_schema.columns where "
+                    "table_schema = 'main' and table_name = ? order by ordinal_position",
+                    [name]).fetchall()]
+                conn.execute(f'create table {PUBLISH_FLOOR_SCHEMA}."{name}" ('
+                             + ", ".join(f'"{c}" {pg_type(t)}' for c, t in columns) + ")")
+                reader = duck.sql(f'select * from main."{name}"').to_arrow_reader(100_000)
+                counts[name] = copy_binary(conn, reader, PUBLISH_FLOOR_SCHEMA, name, columns)
+        conn.execute(f"drop schema {PUBLISH_FLOOR_SCHEMA} cascade")
+    return {"row_counts": counts}
 
 
 # --- correctness: the pipeline's unit-year figures against the floor ------------------------
@@ -305,7 +356,7 @@ def check(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=(*STAGES, "check"))
+    parser.add_argument("stage", choices=(*STAGES, "publish_floor", "check"))
     parser.add_argument("run_id")
     parser.add_argument("--warehouse", help="warehouse URL (stages)")
     parser.add_argument("--landing", type=Path, help="landing folder (ingest)")
