@@ -8,8 +8,11 @@
 1. Generates the Parquet landing files (benchmarks/generate_landing.py) into DIR (default
    /tmp/carbon-scale-<size>) unless DIR already holds a manifest of the same size; generation
    runs in its own subprocess and is reported for information only.
-2. Runs each implementation of benchmarks/reference_impls.py (the DuckDB floor, the pandas
-   version) in a fresh subprocess, N times (default 3), one at a time, on the same files.
+2. Runs each implementation of benchmarks/reference_impls.py (the DuckDB floor; pandas
+   floor-like: the floor's CO2 + intensity only; pandas full: the pipeline's compute + assess,
+   i.e. blank policy with interpolation, declines per plan and status) in a fresh subprocess,
+   N times (default 3), one at a time, on the same files; then pandas full once more with
+   --check against the floor (CO2 and intensity on unit-years without an imputed cell).
    seconds = median of the time the child measures around the computation (read Parquet ->
    result DataFrame; interpreter start and imports excluded, reported separately as process
    seconds). Peak RSS = the largest ru_maxrss of those children, taken per child with
@@ -28,11 +31,12 @@
    publish (DuckDB) <= 2x the first and publish (PostgreSQL) <= 2x the second.
 4. Checks the pipeline's unit-year CO2 and intensity (compute.duckdb: int_geo_year,
    int_intensity of the plan based on 2010) against the floor's on the same unit-years.
-5. Prints a table, the targets (compute+assess <= 2x floor, pandas >= 10x compute+assess,
+5. Prints a table, the targets (compute+assess <= 2x floor, pandas full >= 10x compute+assess,
    validate <= 3x compute, whole-run peak RSS < 4 GiB) with a verdict each, and writes it to
    OUT/scale-<YYYY-MM-DD>-<size>.md and .json, with the machine, versions and the data
    manifest. The floor's and pandas' checksums (sum of CO2, sum of intensity) must agree to
-   1e-9 relative, or the run says so. Exit 1 on any disagreement, 2 if a stage failed.
+   1e-9 relative, pandas full's CO2 and intensity the floor's, and its status counts the
+   assess stage's, or the run says so. Exit 1 on any disagreement, 2 if a stage failed.
 
 `--rows national` is every unit of reference/regions.csv (1,410,640 activity rows); a number
 (2.2M, 10M, 50M) adds declared extra units (parks) up to that many activity rows (see
@@ -70,8 +74,12 @@ from generate_landing import (  # noqa: E402
 )
 from proc_status import rss_mib  # noqa: E402
 
-IMPLS = ("duckdb", "pandas")
-IMPL_TITLES = {"duckdb": "DuckDB floor (one SQL query)", "pandas": "pandas (melt/merge/groupby)"}
+IMPLS = ("duckdb", "pandas", "pandas_full")
+PANDAS_IMPLS = ("pandas", "pandas_full")  # --skip-pandas skips both
+FULL = "pandas_full"  # the like-for-like pandas row: what compute + assess does
+IMPL_TITLES = {"duckdb": "DuckDB floor (one SQL query)",
+               "pandas": "pandas floor-like: CO2 + intensity only (melt/merge/groupby)",
+               FULL: "pandas full compute + assess (interpolation, declines, status)"}
 FLOOR = "duckdb"
 REL_TOL = 1e-9
 GIB = 1024.0  # MiB
@@ -98,7 +106,8 @@ LIFTED_LIMIT = str(10**12)
 DUCKDB_ENVS = ("CARBON_DUCKDB_MEMORY_LIMIT",)  # reported when set
 TARGETS = {  # name -> (description, comparison, bound)
     "compute_assess_vs_floor": ("pipeline compute+assess / DuckDB floor (time)", "<=", 2.0),
-    "pandas_vs_compute_assess": ("pandas / pipeline compute+assess (time)", ">=", 10.0),
+    "pandas_vs_compute_assess": ("pandas (full compute + assess) / pipeline compute+assess "
+                                 "(time)", ">=", 10.0),
     "validate_vs_compute": ("pipeline validate / compute (time)", "<=", 3.0),
     "whole_run_peak_rss": ("pipeline whole-run peak RSS (GiB)", "<", 4.0),
     "publish_duckdb_vs_copy": ("pipeline publish (DuckDB) / bare DuckDB copy (time)", "<=", 2.0),
@@ -197,10 +206,21 @@ def measure(impl: str, data: Path, repeat: int, threads: int | None) -> dict:
         "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
         "rss_baseline_mib": statistics.median(r["rss_baseline_mib"] or 0 for r in runs),
         "rows_out": runs[0]["rows_out"],
-        "co2_t_sum": runs[0]["co2_t_sum"],
-        "intensity_sum": runs[0]["intensity_sum"],
-        "intensity_null": runs[0]["intensity_null"],
+        **{k: runs[0][k] for k in ("co2_t_sum", "intensity_sum", "intensity_null",
+                                   "unit_years", "status_counts") if k in runs[0]},
+        **({"check": check_full(data)} if impl == FULL else {}),
     }
+
+
+def check_full(data: Path) -> dict:
+    """pandas full against the floor, in a process of its own (not timed, not in peak RSS)."""
+    print(f"  checking {FULL} against the floor ...", flush=True)
+    done = run_monitored([sys.executable, str(HERE / "reference_impls.py"), FULL, str(data),
+                          "--check", "--json"])
+    try:
+        return json.loads(done["stdout"].strip().splitlines()[-1])["check"]
+    except (IndexError, KeyError, json.JSONDecodeError):
+        return {"error": done["killed"] or _last_line(done["stderr"])}
 
 
 # --- the pipeline, stage by stage --------------------------------------------------------------
@@ -467,7 +487,7 @@ def evaluate_targets(report: dict) -> dict:
     def ok(rec: dict | None) -> bool:
         return bool(rec) and rec.get("status") == "ok"
 
-    floor, pandas = results.get(FLOOR), results.get("pandas")
+    floor, pandas = results.get(FLOOR), results.get(FULL)  # like for like: the full pandas
     values: dict[str, tuple[float | None, str]] = {}
     if ok(ca) and floor:
         values["compute_assess_vs_floor"] = (
@@ -492,7 +512,7 @@ def evaluate_targets(report: dict) -> dict:
     out = {}
     for key, (title, op, bound) in TARGETS.items():
         if key not in values:
-            why = ("the floor/pandas were not measured" if key.endswith(("floor", "assess"))
+            why = ("the floor/pandas full were not measured" if key.endswith(("floor", "assess"))
                    and not (floor and pandas) else "a stage it needs did not succeed")
             if report.get("landing_mode") and key in ("compute_assess_vs_floor",
                                                        "pandas_vs_compute_assess"):
@@ -505,6 +525,79 @@ def evaluate_targets(report: dict) -> dict:
         out[key] = {"title": title, "target": f"{op} {bound:g}", "value": value,
                     "numbers": numbers, "verdict": "met" if met else "NOT MET"}
     return out
+
+
+def full_agreement(report: dict) -> dict:
+    """pandas full against the floor (CO2, intensity: its --check) and against the assess
+    stage's fct_target_assessment status counts: True / False / None (not compared) each, and
+    every count that differs (pandas full, pipeline)."""
+    full = report["results"].get(FULL)
+    out: dict = {"check": None, "statuses": None, "status_diff": {}, "pipeline_statuses": None}
+    if not full:
+        return out
+    check = full.get("check") or {}
+    if check and "error" not in check:
+        out["check"] = (all(check[k]["agree"] for k in ("co2", "intensity"))
+                        and check["units"]["floor_only"] == 0)
+    assess = (report.get("pipeline_stages") or {}).get("assess") or {}
+    piped = (assess.get("result") or {}).get("statuses") if assess.get("status") == "ok" else None
+    if isinstance(piped, dict):
+        ours = full.get("status_counts") or {}
+        out["pipeline_statuses"] = piped
+        out["status_diff"] = {k: (ours.get(k, 0), piped.get(k, 0))
+                              for k in sorted({*ours, *piped}) if ours.get(k, 0) != piped.get(k, 0)}
+        out["statuses"] = not out["status_diff"]
+    return out
+
+
+def _full_lines(report: dict) -> list[str]:
+    """The pandas-full checks, and the floor-like pandas ratio (information, not a target)."""
+    full, agreement = report["results"].get(FULL), report.get("full_agreement") or {}
+    lines = []
+    if full:
+        check = full.get("check") or {"error": "not run"}
+        if "error" in check:
+            lines.append(f"Correctness, pandas full vs floor: **not checked**: {check['error']}.")
+        else:
+            u = check["units"]
+            lines.append(
+                f"Correctness, pandas full compute + assess vs floor (same unit-years; intensity "
+                f"of plan(s) {', '.join(check['intensity_plans']) or '-'} based on 2010): "
+                f"**{u['floor_only']:,} unit-years of the floor missing**, {u['full_only']:,} "
+                "only in pandas full (provinces without data, listed as the pipeline lists "
+                "them).")
+            for key, what in (("co2", "CO2 (t)"), ("intensity", "intensity")):
+                c = check[key]
+                lines.append(
+                    f"- {what}: {'agree' if c['agree'] else '**DISAGREE**'} on "
+                    f"{c['strict_rows']:,} unit-years without an imputed cell: sum floor "
+                    f"{_fmt(c['floor_sum'], '.10g')}, pandas full {_fmt(c['pipeline_sum'], '.10g')}"
+                    f", {c['differing']:,} row(s) off by > {REL_TOL:g} relative; "
+                    f"{c['other_rows']:,} with an interpolated cell counted apart "
+                    f"({c['other_differing']:,} differ, as expected); null in pandas full only "
+                    f"(its energy gaps, e.g. coal blank): {c['pipeline_null']:,}.")
+        ours = full.get("status_counts") or {}
+        text = ", ".join(f"{k} {v:,}" for k, v in ours.items())
+        if agreement.get("statuses") is None:
+            lines.append(f"Status counts, pandas full: {text} (pipeline assess not available: "
+                         "not compared).")
+        elif agreement["statuses"]:
+            lines.append(f"Status counts, pandas full vs pipeline fct_target_assessment: agree "
+                         f"({text}).")
+        else:
+            lines.append("Status counts, pandas full vs pipeline fct_target_assessment: "
+                         "**DISAGREE**: " + ", ".join(
+                             f"{k} {a:,} vs {b:,}" for k, (a, b)
+                             in agreement["status_diff"].items()) + f" (pandas full: {text}).")
+    plain = report["results"].get("pandas")
+    ca = report.get("pipeline_combined", {}).get("compute + assess", {})
+    if plain and ca.get("status") == "ok":
+        lines.append(
+            f"For information, not a target: pandas floor-like (CO2 + intensity only, no blank "
+            f"policy, declines or status) / pipeline compute+assess = "
+            f"{plain['seconds'] / ca['seconds']:.2f} ({plain['seconds']:.3f} s / "
+            f"{ca['seconds']:.3f} s). The target above uses pandas full compute + assess.")
+    return lines
 
 
 def _cell(text: object) -> str:
@@ -650,7 +743,8 @@ def render(report: dict) -> str:
     lines.append("")
     if pipe:
         lines.append("Rows out: ingest = raw observations written, compute = unit-years of "
-                     "int_geo_year, assess = rows of fct_target_assessment, publish = rows "
+                     "int_geo_year, assess = rows of fct_target_assessment (pandas full: its "
+                     "rows of the same), publish = rows "
                      "published (all tables). compute + assess and whole run (ingest .. "
                      "publish to DuckDB; not the PostgreSQL publish) = sum of the stages' "
                      "seconds, max of their peak RSS.")
@@ -670,9 +764,10 @@ def render(report: dict) -> str:
         lines.append(f"Generation (Parquet, information only): {g['seconds']:.1f} s, "
                      f"peak RSS {g['peak_rss_mib']:.0f} MiB.")
     if report["agreement"] is not None:
-        lines.append("Checksums floor vs pandas (sum of co2_t, sum of intensity, null "
+        lines.append("Checksums floor vs pandas floor-like (sum of co2_t, sum of intensity, null "
                      "intensities): " + ("agree" if report["agreement"] else "**DISAGREE**")
                      + f" to {REL_TOL:g} relative.")
+    lines += _full_lines(report)
     lines += _check_lines(pipe.get("check"))
     details = []
     for stage, rec in report["pipeline_stages"].items():
@@ -779,7 +874,7 @@ def main(argv: list[str] | None = None) -> int:
     report["machine"] = machine()
     if not args.landing:
         for impl in IMPLS:
-            if impl == "pandas" and args.skip_pandas:
+            if impl in PANDAS_IMPLS and args.skip_pandas:
                 report["skipped"][impl] = "skipped (--skip-pandas)"
                 continue
             print(f"measuring {impl} ...", flush=True)
@@ -795,10 +890,11 @@ def main(argv: list[str] | None = None) -> int:
         report["pipeline_combined"] = combined_rows(pipe["stages"])
     report["load_average_at_end"] = os.getloadavg()
     report["targets"] = evaluate_targets(report)
-    results = list(report["results"].values())
+    results = [report["results"][i] for i in (FLOOR, "pandas") if i in report["results"]]
     report["agreement"] = None if len(results) < 2 else all(
         _agree(results[0][key], r[key]) for r in results[1:]
         for key in ("co2_t_sum", "intensity_sum", "intensity_null"))
+    report["full_agreement"] = full_agreement(report)
     check = (report["pipeline"] or {}).get("check") or {}
     report["pipeline_agreement"] = (None if not check or "error" in check else all(
         check[k]["agree"] for k in ("co2", "intensity") if k in check)
@@ -812,7 +908,8 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / f"{stem}.json").write_text(json.dumps(report, ensure_ascii=False, indent=2,
                                                       default=str) + "\n", encoding="utf-8")
     print(f"written: {args.out / stem}.md, .json")
-    if report["agreement"] is False or report["pipeline_agreement"] is False:
+    if report["agreement"] is False or report["pipeline_agreement"] is False or False in (
+            report["full_agreement"]["check"], report["full_agreement"]["statuses"]):
         return 1
     failed = any(r.get("status") == "failed" for r in report["pipeline_stages"].values())
     return 2 if failed else 0
