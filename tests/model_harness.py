@@ -19,7 +19,8 @@
   dim_emission_factor, stg_methods, stg_scoring_rules, ...: built from them); every other source
   or model is an empty table of the right types.
 - `upstream` lists models to build first from the inputs (in dependency order), e.g.
-  `run_model("int_energy_activity", {"raw_energy": ...}, upstream=["stg_energy"])`.
+  `run_model("int_energy_activity", {"raw_energy": ...}, upstream=["stg_energy",
+  "int_energy_adjustments"])`.
 - The run variables `method`, `factor_version`, `electricity_trade` are settable; the shared
   macros (`sql/macros`) are created with `carbon_assess.transform.models.create_macros`.
 

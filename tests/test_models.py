@@ -104,7 +104,8 @@ def test_blank_policy_in_int_energy_activity() -> None:
         # production blank → 0; rounding noise −1e-12 → 0
         + _raw("kerosene", "production", {2012: None, 2013: -1e-12})
     )
-    rows = run_model("int_energy_activity", {"raw_energy": raw}, upstream=["stg_energy"])
+    rows = run_model("int_energy_activity", {"raw_energy": raw},
+                     upstream=["stg_energy", "int_energy_adjustments"])
     got = _by(rows, "fuel", "flow", "year")
 
     def cell(fuel: str, flow: str, year: int) -> tuple:
@@ -128,7 +129,8 @@ def test_blank_policy_in_int_energy_activity() -> None:
         "noise_zeroed"]
     # the lineage is read back from stg_energy where it is published, for filled cells too
     published = _by(run_model("fct_energy_activity", {"raw_energy": raw},
-                              upstream=["stg_energy", "int_energy_activity"]),
+                              upstream=["stg_energy", "int_energy_adjustments",
+                                        "int_energy_activity"]),
                     "fuel", "flow", "year")
     assert published[("kerosene", "consumption", 2011)]["source_row"] == 11
     assert published[("kerosene", "consumption", 2011)]["value_status"] == "imputed"
