@@ -339,10 +339,12 @@ class Warehouse:
 
     # ---------------------------------------------------------------------------- operations
 
-    def publish(self, run: Run, lock_timeout: float | None = None) -> PublishResult:
+    def publish(self, run: Run | str | Path, lock_timeout: float | None = None
+                ) -> PublishResult:
         """Publish the run atomically: stage its tables, then in one transaction append the
         release to the history, log the run and swap the release in."""
         d = self.d
+        run = Run.of(run)
         wait = lock_timeout_seconds(lock_timeout)
         record = run_record(run, status=PUBLISHED)
         started = time.monotonic()
