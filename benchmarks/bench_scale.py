@@ -32,7 +32,8 @@
 4. Checks the pipeline's unit-year CO2 and intensity (compute.duckdb: int_geo_year,
    int_intensity of the plan based on 2010) against the floor's on the same unit-years.
 5. Prints a table, the targets (compute+assess <= 2x floor, pandas full >= 10x compute+assess,
-   validate <= 3x compute, whole-run peak RSS < 4 GiB) with a verdict each, and writes it to
+   validate <= 4x floor, check_outputs <= 2x floor, whole run <= 15x floor, whole-run peak RSS
+   < 4 GiB; issue 19) with a verdict each, and writes it to
    OUT/scale-<YYYY-MM-DD>-<size>.md and .json, with the machine, versions and the data
    manifest. The floor's and pandas' checksums (sum of CO2, sum of intensity) must agree to
    1e-9 relative, pandas full's CO2 and intensity the floor's, and its status counts the
@@ -108,7 +109,10 @@ TARGETS = {  # name -> (description, comparison, bound)
     "compute_assess_vs_floor": ("pipeline compute+assess / DuckDB floor (time)", "<=", 2.0),
     "pandas_vs_compute_assess": ("pandas (full compute + assess) / pipeline compute+assess "
                                  "(time)", ">=", 10.0),
-    "validate_vs_compute": ("pipeline validate / compute (time)", "<=", 3.0),
+    "validate_vs_floor": ("pipeline validate / DuckDB floor (time)", "<=", 4.0),
+    "check_outputs_vs_floor": ("pipeline check_outputs (output gate + post-compute check) / "
+                               "DuckDB floor (time)", "<=", 2.0),
+    "whole_run_vs_floor": ("pipeline whole run / DuckDB floor (time)", "<=", 15.0),
     "whole_run_peak_rss": ("pipeline whole-run peak RSS (GiB)", "<", 4.0),
     "publish_duckdb_vs_copy": ("pipeline publish (DuckDB) / bare DuckDB copy (time)", "<=", 2.0),
     "publish_postgres_vs_copy": ("pipeline publish (PostgreSQL) / bare binary COPY (time)",
@@ -497,9 +501,12 @@ def evaluate_targets(report: dict) -> dict:
         values["pandas_vs_compute_assess"] = (
             pandas["seconds"] / ca["seconds"],
             f"{pandas['seconds']:.3f} s / {ca['seconds']:.3f} s")
-    if ok(stages.get("validate")) and ok(stages.get("compute")):
-        v, c = stages["validate"]["seconds"], stages["compute"]["seconds"]
-        values["validate_vs_compute"] = (v / c, f"{v:.3f} s / {c:.3f} s")
+    for key, rec in (("validate_vs_floor", stages.get("validate")),
+                     ("check_outputs_vs_floor", stages.get("check_outputs")),
+                     ("whole_run_vs_floor", whole)):
+        if ok(rec) and floor:
+            values[key] = (rec["seconds"] / floor["seconds"],
+                           f"{rec['seconds']:.3f} s / {floor['seconds']:.3f} s")
     for key, publish, floor_stage in (("publish_duckdb_vs_copy", "publish", PUBLISH_FLOOR),
                                       ("publish_postgres_vs_copy", POSTGRES_STAGE,
                                        POSTGRES_FLOOR)):
@@ -514,8 +521,7 @@ def evaluate_targets(report: dict) -> dict:
         if key not in values:
             why = ("the floor/pandas full were not measured" if key.endswith(("floor", "assess"))
                    and not (floor and pandas) else "a stage it needs did not succeed")
-            if report.get("landing_mode") and key in ("compute_assess_vs_floor",
-                                                       "pandas_vs_compute_assess"):
+            if report.get("landing_mode") and key.endswith(("floor", "assess")):
                 why = "no floor/pandas on a --landing folder"
             out[key] = {"title": title, "target": f"{op} {bound:g}", "verdict": "n/a",
                         "why": why}
