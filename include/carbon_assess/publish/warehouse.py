@@ -57,6 +57,8 @@ from carbon_assess.publish.common import (
     rows_digest,
     run_record,
 )
+from carbon_assess.publish.duckdb_warehouse import DuckDBDialect
+from carbon_assess.publish.postgres_warehouse import PostgresDialect
 from carbon_assess.workdir import Run
 
 RELEASE_TABLE = "release"  # in CONTROL_SCHEMA: slot 'current' / 'previous' -> run id
@@ -454,10 +456,6 @@ def open_warehouse(url: str) -> Warehouse:
     `postgresql://` URL; the engine is chosen here, once."""
     target = parse_warehouse_url(url)
     if target.kind == "duckdb":
-        from carbon_assess.publish.duckdb_warehouse import DuckDBDialect
-
         return Warehouse(DuckDBDialect(Path(target.target)))
-    from carbon_assess.publish.postgres_warehouse import PostgresDialect
-
     return Warehouse(PostgresDialect(target.target))
 
