@@ -50,13 +50,18 @@ Every task has an execution timeout.
 This file only wires tasks: the stages are plain functions in `carbon_assess.pipeline` (the
 library in `include/`), the Assets, the landing watcher and the alert in
 `carbon_assess.orchestration`. Parsing it is cheap on purpose: each task imports the pipeline
-when it runs.
+when it runs, and the pipeline only the layer of its stage (GX in `validate` alone).
+
+**Timing.** Each task returns, beside the run id, `timing` (XCom `return_value`, also in its
+log): when its function began (epoch s), the seconds it spent importing the library and in the
+stage, and which heavy libraries its process had loaded; `benchmarks/bench_airflow.py` reads it.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -70,6 +75,9 @@ from airflow.sdk import (
     task,
 )
 
+# This module's own import began (airflow.sdk is loaded before it in a task process): the DAG
+# parse a task does before its function runs, with _PARSED below.
+_PARSE_STARTED = time.time()
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # The library lives in <repo>/include. It is normally installed (pip install -e ., the image);
@@ -83,6 +91,8 @@ from carbon_assess.orchestration.assets import WAREHOUSE_ASSET, landing_asset  #
 from carbon_assess.workdir import Run, new_run_id, safe_run_id  # noqa: E402  (light: paths and run.json)
 
 STAGE_TIMEOUT = timedelta(hours=1)
+# Reported per task (timing.heavy_modules): a task loads GX or pandas only if its stage needs them.
+HEAVY_MODULES = ("great_expectations", "pandas", "pyarrow", "duckdb", "numpy")
 
 
 def _param(name: str) -> Param:
@@ -116,15 +126,30 @@ def _landing_vintage_method() -> tuple[str, str, str]:
     return landing, vintage, params.get("method") or settings.DEFAULT_METHOD
 
 
+def _timing(entered: float, imported: float) -> dict[str, Any]:
+    """Where the task's time went (returned in XCom, printed): its function began at `entered`,
+    had imported the library at `imported`, and ends its stage now."""
+    now = time.time()
+    timing = {"parse_started": _PARSE_STARTED, "parsed": _PARSED, "entered": entered,
+              "import": round(imported - entered, 4), "stage": round(now - imported, 4),
+              "left": now, "heavy_modules": [m for m in HEAVY_MODULES if m in sys.modules]}
+    print(f"timing: import {timing['import']:.2f} s, stage {timing['stage']:.2f} s, "
+          f"heavy modules loaded: {', '.join(timing['heavy_modules']) or 'none'}")
+    return timing
+
+
 def _stage(stage: str, upstream: dict[str, Any]) -> dict[str, Any]:
     """Run one stage after ingest on whichever worker this task landed on."""
+    entered = time.time()
     import json
 
     from carbon_assess.pipeline import run_stage
 
+    imported = time.time()
     result = run_stage(stage, upstream["run_id"], _warehouse_url(), REPO_ROOT / "var")
+    timing = _timing(entered, imported)
     print(f"{stage}: {json.dumps(result, ensure_ascii=False, default=str)[:4000]}")
-    return {"run_id": upstream["run_id"]}  # XCom: small values only
+    return {"run_id": upstream["run_id"], "timing": timing}  # XCom: small values only
 
 
 @dag(
@@ -168,11 +193,13 @@ def carbon_intensity_assessment():
     @task(retries=0, execution_timeout=timedelta(minutes=15))
     def check_landing() -> dict[str, Any]:
         """Skip the run when the landing folder is empty or holds the published release."""
+        entered = time.time()
         from airflow.sdk.exceptions import AirflowSkipException
 
         from carbon_assess.pipeline import check_landing as check
         from carbon_assess.pipeline import record_skip
 
+        imported = time.time()
         params = get_current_context()["params"]
         run_id, url = _run_id(), _warehouse_url()
         landing, vintage, method = _landing_vintage_method()
@@ -185,15 +212,17 @@ def carbon_intensity_assessment():
             record_skip(run_id, result, url, vintage=vintage, method=method)
             print(f"run {run_id} skipped: {result['skip_reason']}")
             raise AirflowSkipException(result["skip_reason"])
-        return {"run_id": run_id}
+        return {"run_id": run_id, "timing": _timing(entered, imported)}
 
     @task(retries=0)
     def ingest(checked: dict[str, Any]) -> dict[str, Any]:
         """Read the landing folder into raw Parquet in a fresh per-run work directory."""
+        entered = time.time()
         import shutil
 
         from carbon_assess.pipeline import ingest_stage, recorded
 
+        imported = time.time()
         params = get_current_context()["params"]
         run_id = checked["run_id"]
         landing, vintage, method = _landing_vintage_method()
@@ -207,7 +236,7 @@ def carbon_intensity_assessment():
                                   electricity_trade=bool(params.get("electricity_trade")))
         print(f"ingest: {len(report['inputs'])} input(s), rows {report['row_counts']}, "
               f"{len(report['warnings'])} warning(s)")
-        return {"run_id": run_id}
+        return {"run_id": run_id, "timing": _timing(entered, imported)}
 
     @task(retries=0)  # a rejected batch must not be retried: fix the input, drop a new release
     def validate(ingested: dict[str, Any]) -> dict[str, Any]:
@@ -232,13 +261,16 @@ def carbon_intensity_assessment():
     @task(outlets=[WAREHOUSE_ASSET])
     def publish(checked: dict[str, Any]) -> dict[str, Any]:
         """Atomically swap the tables into the warehouse, log the run, announce the release."""
+        entered = time.time()
         from carbon_assess.pipeline import run_stage
 
+        imported = time.time()
         context = get_current_context()
         params, run_id = context["params"], checked["run_id"]
         url = _warehouse_url()
         print(f"publishing to {settings.display_url(url)}")
         result = run_stage("publish", run_id, url, REPO_ROOT / "var")
+        timing = _timing(entered, imported)
         info = Run.require(run_id, REPO_ROOT / "var").info
         extra = {"run_id": run_id, "vintage": info.vintage, "method": info.method,
                  "landing_digest": info.landing_digest, "row_counts": result["row_counts"],
@@ -248,9 +280,10 @@ def carbon_intensity_assessment():
             extra["warehouse_conn_id"] = conn_id
         context["outlet_events"][WAREHOUSE_ASSET].extra = extra
         print(f"published run {run_id}: {result['row_counts']}")
-        return {"run_id": run_id, "row_counts": result["row_counts"]}
+        return {"run_id": run_id, "row_counts": result["row_counts"], "timing": timing}
 
     publish(check_outputs(assess(compute(validate(ingest(check_landing()))))))
 
 
 carbon_intensity_assessment()
+_PARSED = time.time()  # this module's import ended

@@ -85,8 +85,19 @@ def test_imports_flow_down(module: str) -> None:
     assert not upward, f"{module} imports upward: " + "; ".join(upward)
 
 
+# Modules that may import the package inside functions, and why. The layering and cycle tests
+# above still see those imports.
+FUNCTION_IMPORTS_ALLOWED = {
+    # each Airflow task is a fresh process: a stage imports only its own layer, so that no task
+    # but validate loads GX (tests/test_stage_imports.py, benchmarks/bench_airflow.py)
+    "carbon_assess.pipeline",
+}
+
+
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_package_imports_are_at_module_level(module: str) -> None:
+    if module in FUNCTION_IMPORTS_ALLOWED:
+        return
     hidden = [f"line {line}: {name}" for name, line, inside in _imports(MODULES[module]) if inside]
     assert not hidden, f"{module} imports the package inside a function: " + "; ".join(hidden)
 

@@ -21,32 +21,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from carbon_assess.errors import CarbonAssessError, is_rejection, one_line_error, printable
-from carbon_assess.ingest import IngestReport, ingest_landing
 from carbon_assess.landing import landing_digest
-from carbon_assess.publish import (
-    FAILED,
-    REJECTED,
-    PublishResult,
-    current_release,
-    landing_record,
-    parse_warehouse_url,
-    publish,
-    record_run,
-    run_record,
-)
 from carbon_assess.settings import DEFAULT_METHOD, METHODS
-from carbon_assess.transform import (
-    AssessmentResult,
-    ComputeResult,
-    run_assessment,
-    run_transforms,
-)
-from carbon_assess.validate import ValidationSummary, validate_workdir
-from carbon_assess.validate.output_gate import OutputGateSummary, check_outputs
 from carbon_assess.workdir import Run, RunInfo, new_run_id
+
+# Each stage imports its own layer when it runs, so an Airflow task (a fresh process per task)
+# loads only what its stage needs: compute and assess no pyarrow, no stage but validate GX
+# (tests/test_stage_imports.py). The names below are for type checkers only.
+if TYPE_CHECKING:
+    from carbon_assess.ingest import IngestReport
+    from carbon_assess.publish import PublishResult
+    from carbon_assess.transform import AssessmentResult, ComputeResult
+    from carbon_assess.validate import ValidationSummary
+    from carbon_assess.validate.output_gate import OutputGateSummary
+
+    class IngestResult(IngestReport):
+        workdir: str  # the run's work directory: what the next stage is given
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +52,6 @@ class LandingCheck(TypedDict):
     files: int
     current_run_id: str | None  # the run whose release is in the warehouse, if any
     skip_reason: str | None  # None: there is something new to assess
-
-
-class IngestResult(IngestReport):
-    workdir: str  # the run's work directory: what the next stage is given
 
 
 class PipelineResult(TypedDict):
@@ -92,6 +81,8 @@ def ingest_stage(
 ) -> IngestResult:
     """Start the run (run.json) and read every recognised landing file into raw Parquet.
     Raises InputError on bad input (the quarantine report is written first)."""
+    from carbon_assess.ingest import ingest_landing
+
     if method not in METHODS:
         raise CarbonAssessError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     run = Run.of(workdir)
@@ -118,27 +109,37 @@ def ingest_stage(
 
 def validate_stage(workdir: Run | str | Path) -> ValidationSummary:
     """Run the GX suites on the raw Parquet; ValidationFailed (after quarantine) on errors."""
+    from carbon_assess.validate import validate_workdir
+
     return validate_workdir(Run.of(workdir))
 
 
 def compute_stage(workdir: Run | str | Path) -> ComputeResult:
     """Build the stg_/int_/fct_ models in <workdir>/compute.duckdb (method from run.json)."""
+    from carbon_assess.transform import run_transforms
+
     return run_transforms(Run.of(workdir))
 
 
 def assess_stage(workdir: Run | str | Path) -> AssessmentResult:
     """Score each province against its plan target (fct_target_assessment)."""
+    from carbon_assess.transform import run_assessment
+
     return run_assessment(Run.of(workdir))
 
 
 def check_outputs_stage(workdir: Run | str | Path) -> OutputGateSummary:
     """The output gate: GX suites on the computed facts (finite, in bounds, verdicts consistent,
     complete, unique); ValidationFailed (after quarantine) on errors, so nothing is published."""
+    from carbon_assess.validate.output_gate import check_outputs
+
     return check_outputs(Run.of(workdir))
 
 
 def publish_stage(workdir: Run | str | Path, warehouse_url: str) -> PublishResult:
     """Swap the computed tables into the warehouse atomically and log the run."""
+    from carbon_assess.publish import publish
+
     return publish(Run.of(workdir), warehouse_url)
 
 
@@ -150,6 +151,8 @@ def check_landing(landing: str | Path, warehouse_url: str, *, vintage: str = "un
     assesses an unchanged folder anyway (new code or reference data). An empty folder is never
     assessed, forced or not. With `run_id`, a failure here (no landing folder, warehouse
     unreadable) is put on record as the run's failure at stage check_landing."""
+    from carbon_assess.publish import current_release
+
     try:
         state = landing_digest(Path(landing))
         current = None if state.empty else current_release(warehouse_url)
@@ -178,12 +181,16 @@ def check_landing(landing: str | Path, warehouse_url: str, *, vintage: str = "un
 def record_skip(run_id: str, check: LandingCheck, warehouse_url: str, *,
                 vintage: str | None = None, method: str | None = None) -> None:
     """Put a skipped run on record (status 'skipped', the reason); the release is untouched."""
+    from carbon_assess.publish import landing_record, record_run
+
     record_run(warehouse_url, landing_record(run_id, check["landing"], check["skip_reason"] or "",
                                              check["landing_digest"], vintage, method))
 
 
 def _record_early_failure(run_id: str, landing: str, warehouse_url: str, exc: Exception,
                           vintage: str | None, method: str | None) -> None:
+    from carbon_assess.publish import landing_record
+
     _record_quietly(run_id, warehouse_url, exc, lambda: landing_record(
         run_id, landing, _reason(exc, warehouse_url), None, vintage, method,
         status=_failure_status(exc), failed_stage="check_landing"))
@@ -191,6 +198,8 @@ def _record_early_failure(run_id: str, landing: str, warehouse_url: str, exc: Ex
 
 def _failure_status(exc: BaseException) -> str:
     """'rejected' for bad input or a failed gate (exit code 2), else 'failed'."""
+    from carbon_assess.publish import FAILED, REJECTED
+
     return REJECTED if is_rejection(exc) else FAILED
 
 
@@ -205,6 +214,8 @@ def _record_quietly(run_id: str, warehouse_url: str, exc: BaseException,
                     build: Callable[[], dict[str, Any]], validation: Path | None = None) -> None:
     """Write the run-log row `build()` makes for a run `exc` stopped. Never raises: the warehouse
     may be what failed, and the original error is what the caller must see."""
+    from carbon_assess.publish import record_run
+
     try:
         record_run(warehouse_url, build(), validation)
     except Exception as error:
@@ -216,6 +227,8 @@ def record_failure(run: Run, warehouse_url: str, stage: str, exc: BaseException)
     """Put a run that `exc` stopped at `stage` on record: status 'rejected' (bad input or a
     failed gate: exit code 2) or 'failed', the one-line reason, the quarantine report and the
     validation results. Never raises (`_record_quietly`)."""
+    from carbon_assess.publish import run_record
+
     report = exc.report_path if isinstance(exc, CarbonAssessError) else None
     _record_quietly(run.run_id, warehouse_url, exc, lambda: run_record(
         run, _failure_status(exc), failed_stage=stage, reason=_reason(exc, warehouse_url),
@@ -262,6 +275,8 @@ def run_pipeline(
 ) -> PipelineResult:
     """All stages in order, as the DAG runs them; a run that does not publish is put on record
     in the warehouse all the same (`recorded`)."""
+    from carbon_assess.publish import parse_warehouse_url
+
     parse_warehouse_url(warehouse_url)  # a bad URL fails before any work is done
     run_id = new_run_id()
     run = Run(Path(workdir)) if workdir else Run.in_home(run_id)
