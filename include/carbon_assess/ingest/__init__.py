@@ -70,6 +70,7 @@ from carbon_assess.landing import (
     scan_landing,
 )
 from carbon_assess.quarantine import write_ingest_rejection
+from carbon_assess.settings import duckdb_connect
 from carbon_assess.workdir import Run
 
 __all__ = ["IngestReport", "LandingDigest", "ingest_landing", "landing_digest", "landing_files",
@@ -242,8 +243,6 @@ class _RawWriter:
         costs more than reading a provincial file) and its scratch folder inside the work
         directory (DuckDB's spills, staged cell tables), removed with the stage."""
         if self.con is None:
-            from carbon_assess.settings import duckdb_connect
-
             self._workdir()
             self.scratch = Path(tempfile.mkdtemp(prefix=".bulk-", suffix=".partial",
                                                  dir=self.run.path))
