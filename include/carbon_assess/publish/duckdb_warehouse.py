@@ -244,15 +244,19 @@ class DuckDBDialect:
         return f"{quote_ident(SCHEMA)}.{quote_ident(name + STAGED_SUFFIX)}"
 
     def _stage(self, con: Any, source: str, name: str, columns: list[tuple[str, str]]) -> None:
-        """carbon.<name>__staged: the rows of `source`, in key order, with the kept key."""
+        """carbon.<name>__staged: the rows of `source`, in key order, with the kept key (a
+        table without one, i.e. the large facts, in one CREATE TABLE AS)."""
         con.execute(f"drop table if exists {self._staged(name)}")
-        self.create_table(con, SCHEMA, name + STAGED_SUFFIX, columns,
-                          table(name) if name in PUBLISHED_TABLES else None)
         names = [c for c, _ in columns]
         select = ", ".join(quote_ident(c) for c in names)
-        order = ", ".join(quote_ident(c) for c in row_order(name, names))
-        con.execute(f"insert into {self._staged(name)} ({select}) select {select} "
-                    f"from {source} order by {order}")
+        query = (f"select {select} from {source} order by "
+                 + ", ".join(quote_ident(c) for c in row_order(name, names)))
+        doc = table(name) if name in PUBLISHED_TABLES else None
+        if not _key(doc, names):
+            con.execute(f"create table {self._staged(name)} as {query}")
+            return
+        self.create_table(con, SCHEMA, name + STAGED_SUFFIX, columns, doc)
+        con.execute(f"insert into {self._staged(name)} ({select}) {query}")
 
     @contextmanager
     def publishing(self, con: Any, lock: Any, run: Run, layouts: dict[str, list],
