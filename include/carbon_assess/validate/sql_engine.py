@@ -269,16 +269,14 @@ def _obs_sql(batches: list[_Batch]) -> str:
 
 
 def _table(con: Any, name: str, columns: dict[str, str], rows: list[tuple]) -> None:
-    """A small table `name` (column -> SQL type) holding `rows`."""
-    import pyarrow as pa
-
+    """A small table `name` (column -> SQL type) holding `rows`, passed as one list parameter
+    per column (Arrow built from Python lists would import pandas into the task)."""
     ddl = ", ".join(f"{c} {t}" for c, t in columns.items())
     con.execute(f"create or replace table {name} ({ddl})")
     if rows:
-        arrow = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
-        con.register("chk_rows_arrow", arrow)
-        con.execute(f"insert into {name} select * from chk_rows_arrow")
-        con.unregister("chk_rows_arrow")
+        lists = ", ".join(f"unnest(?::{t}[])" for t in columns.values())
+        con.execute(f"insert into {name} select {lists}",
+                    [[r[i] for r in rows] for i in range(len(columns))])
 
 
 def _load_parameters(con: Any, batches: dict[str, _Batch], run_id: str | None) -> None:
