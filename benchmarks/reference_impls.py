@@ -197,7 +197,8 @@ def duckdb_floor(data_dir: Path, threads: int | None = None) -> pd.DataFrame:
 
 
 def _column_factors(energy_columns: list[str], paths: dict[str, str]) -> pd.DataFrame:
-    """column_name -> t CO2 per unit of the column's header unit (same rule as SQL_FLOOR)."""
+    """column_name, fuel, t_co2: t CO2 per unit of the column's header unit (same rule as
+    SQL_FLOOR), for the energy columns that have a combustion factor."""
     factors = pd.read_csv(paths["factors"], dtype=str)
     factors = factors[factors["factor_version"] == factors["factor_version"].max()]
     indicators = pd.read_csv(paths["indicators"], dtype=str)
@@ -212,7 +213,7 @@ def _column_factors(energy_columns: list[str], paths: dict[str, str]) -> pd.Data
     per_si = table["activity_unit"].map({"kg": 1e7, "m3": 1e8})
     table["t_co2"] = (table["factor_to_canonical"].astype(float)
                       * table["ef_kgco2_per_unit"].astype(float) * per_si / 1e3)
-    return table[["column_name", "t_co2"]]
+    return table[["column_name", "fuel", "t_co2"]]
 
 
 def pandas_version(data_dir: Path) -> pd.DataFrame:
@@ -220,8 +221,8 @@ def pandas_version(data_dir: Path) -> pd.DataFrame:
     paths = _paths(data_dir)
     energy = pd.read_parquet(paths["energy"]).drop(columns=["地区"])
     long = energy.melt(id_vars=[CODE, YEAR], var_name="column_name", value_name="quantity")
-    long = long.merge(_column_factors([c for c in energy.columns if c not in (CODE, YEAR)],
-                                      paths), on="column_name")
+    factors = _column_factors([c for c in energy.columns if c not in (CODE, YEAR)], paths)
+    long = long.merge(factors[["column_name", "t_co2"]], on="column_name")
     long["co2_t"] = long["quantity"] * long["t_co2"]
     co2 = long.groupby([CODE, YEAR], as_index=False)["co2_t"].sum(min_count=1)
 
@@ -251,25 +252,6 @@ class FullResult(NamedTuple):
 
     unit_years: pd.DataFrame  # code, year, co2_t (null: insufficient), imputed
     plan_years: pd.DataFrame  # plan_id, code, year, gdp_const_100m_yuan, intensity, ..., status
-
-
-def _factor_table(energy_columns: list[str], paths: dict[str, str]) -> pd.DataFrame:
-    """column_name, fuel, t_co2: the energy columns that have a combustion factor."""
-    factors = pd.read_csv(paths["factors"], dtype=str)
-    factors = factors[factors["factor_version"] == factors["factor_version"].max()]
-    indicators = pd.read_csv(paths["indicators"], dtype=str)
-    indicators = indicators[indicators["source_kind"] == "energy_consumption"]
-    units = pd.read_csv(paths["units"], dtype=str)
-    parts = pd.Series(energy_columns).str.extract(HEADER_PATTERN)
-    table = pd.DataFrame({"column_name": energy_columns, "indicator_zh": parts[0],
-                          "unit": parts[1]})
-    table = (table.merge(indicators[["indicator_zh", "fuel"]], on="indicator_zh")
-             .merge(units[["unit", "factor_to_canonical"]], on="unit")
-             .merge(factors[["fuel", "activity_unit", "ef_kgco2_per_unit"]], on="fuel"))
-    per_si = table["activity_unit"].map({"kg": 1e7, "m3": 1e8})
-    table["t_co2"] = (table["factor_to_canonical"].astype(float)
-                      * table["ef_kgco2_per_unit"].astype(float) * per_si / 1e3)
-    return table[["column_name", "fuel", "t_co2"]]
 
 
 def _unit_year_co2(energy: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
@@ -318,7 +300,7 @@ def pandas_full(data_dir: Path) -> FullResult:
     """(c) The pipeline's compute + assess in vectorised pandas, on the same files."""
     paths = _paths(data_dir)
     energy = pd.read_parquet(paths["energy"]).drop(columns=["地区"])
-    table = _factor_table([c for c in energy.columns if c not in (CODE, YEAR)], paths)
+    table = _column_factors([c for c in energy.columns if c not in (CODE, YEAR)], paths)
     unit_co2 = _unit_year_co2(energy, table)
     economy = (pd.read_parquet(paths["gdp"], columns=[CODE, YEAR, GDP_HEADER])
                .merge(pd.read_parquet(paths["index"], columns=[CODE, YEAR, INDEX_HEADER]),
