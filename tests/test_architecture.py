@@ -21,7 +21,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "include" / "carbon_assess"
 LAYERS = (
-    {"carbon_assess", "errors", "reference", "workdir", "quarantine", "settings", "landing"},
+    {"carbon_assess", "errors", "reference", "workdir", "quarantine", "settings", "landing",
+     "model_schema"},
     {"ingest", "fetch"},
     {"transform"},
     {"validate"},

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from carbon_assess.errors import CarbonAssessError
+from carbon_assess.model_schema import load_schemas, model_schemas
 from carbon_assess.transform.models import SQL_DIR, models
-from carbon_assess.transform.schema import load_schemas, model_schemas
 
 from model_harness import model_types
 

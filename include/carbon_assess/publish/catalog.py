@@ -1,7 +1,7 @@
 """The catalog of schema `carbon`: what is published, generated from the schema files.
 
 The dimensions and facts are the SQL models `dim_*` and `fct_*`; each is documented by the yml
-beside its SQL (`transform/sql/<model>.yml`, loaded by `transform.schema`): description, grain
+beside its SQL (`transform/sql/<model>.yml`, loaded by `model_schema`): description, grain
 (primary key), indexes, and every column's type, unit and description. What is published but is
 no model lives in `publish/schema/`: the run-log tables (`meta_*.yml`), the analyst views
 (`v_*.yml`, their SELECT in `v_*.sql`, one SQL text for DuckDB and PostgreSQL) and the release
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from carbon_assess.transform.schema import Column, Table, load_schemas, model_schemas
+from carbon_assess.model_schema import Column, Table, load_schemas, model_schemas
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 

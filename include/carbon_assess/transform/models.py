@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from carbon_assess.errors import CarbonAssessError
+from carbon_assess.model_schema import SQL_DIR
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
 MACROS_DIR = SQL_DIR / "macros"
 MODEL_PREFIXES = ("stg_", "int_", "dim_", "fct_")
 

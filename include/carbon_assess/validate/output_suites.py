@@ -31,7 +31,7 @@ from typing import Any
 
 from carbon_assess import reference
 from carbon_assess.errors import CarbonAssessError
-from carbon_assess.transform.schema import Table, model_schema, tested_models
+from carbon_assess.model_schema import Table, model_schema, tested_models
 from carbon_assess.validate.suites import (
     ERROR,
     SUITES_DIR,

@@ -36,7 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from carbon_assess.errors import CarbonAssessError
-from carbon_assess.transform.models import SQL_DIR
+
+# the SQL models and their yml files; a module of its own, outside the transform package, so
+# that reading the metadata (the catalog, the plugin) imports no engine
+SQL_DIR = Path(__file__).resolve().parent / "transform" / "sql"
 
 SHARED_COLUMNS = SQL_DIR / "_columns.yml"
 KINDS = {"stg_": "staging", "int_": "intermediate", "dim_": "dimension", "fct_": "fact",
