@@ -152,6 +152,12 @@ class Run:
         return self.validation_dir / "flagged_cells.parquet"
 
     @property
+    def level_flagged(self) -> Path:
+        """The raw rows input validation found off their level (raw_level_flagged.sql), for the
+        post-compute check, which leaves their province-years out of the ratios too."""
+        return self.validation_dir / "level_flagged.parquet"
+
+    @property
     def data_docs_dir(self) -> Path:
         return self.validation_dir / "data_docs"
 
