@@ -126,3 +126,9 @@ def pg_url(server) -> Iterator[str]:
             admin.execute(f'drop database if exists "{name}" with (force)')
 
 
+@pytest.fixture(params=["duckdb", "postgresql"])
+def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh warehouse URL of each engine: an embedded DuckDB file, the test PostgreSQL."""
+    if request.param == "duckdb":
+        return f"duckdb://{tmp_path / 'w.duckdb'}"
+    return request.getfixturevalue("pg_url")

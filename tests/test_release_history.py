@@ -24,6 +24,7 @@ from carbon_assess.publish import PUBLISHED_TABLES, publish, rollback, table_che
 from carbon_assess.report.history import diff_releases, list_releases
 
 from builders import PLAN_YEARS, write_economy, write_two_province_plan
+from workdirs import query_warehouse
 
 FIRST, SECOND = "20260101T000000Z-hist01", "20260102T000000Z-hist02"
 
@@ -55,21 +56,9 @@ def vintages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return runs
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
-def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "duckdb":
-        return f"duckdb://{tmp_path / 'w.duckdb'}"
-    return request.getfixturevalue("pg_url")
-
-
-def _query(url: str, sql: str) -> list[tuple]:
-    if url.startswith("duckdb"):
-        with duckdb.connect(url.removeprefix("duckdb://"), read_only=True) as con:
-            return con.execute(sql).fetchall()
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        return conn.execute(sql).fetchall()
+@pytest.fixture
+def warehouse(warehouse_url: str) -> str:
+    return warehouse_url
 
 
 def _execute(url: str, *statements: str) -> None:
@@ -107,7 +96,7 @@ def _log_runs_that_did_not_publish(url: str, tag: str) -> list[str]:
 
 def _verdict(url: str, schema: str, release: str | None = None) -> tuple:
     where = f" and release_id = '{release}'" if release else ""
-    return _query(url, f"select status, grade, round(cumulative_decline_pct::numeric, 2) "
+    return query_warehouse(url, f"select status, grade, round(cumulative_decline_pct::numeric, 2) "
                        f"from {schema}.fct_target_assessment where plan_id = '12th' "
                        f"and province_code = '630000' and assessment_year = 2015{where}")[0]
 
@@ -117,7 +106,7 @@ def test_history_keeps_every_release_and_diff_lists_the_flip(vintages, warehouse
     first_checksums = table_checksums(warehouse)
     publish(vintages[SECOND], warehouse)
 
-    releases = _query(warehouse, "select release_id, vintage, method, factor_version, "
+    releases = query_warehouse(warehouse, "select release_id, vintage, method, factor_version, "
                                  "input_files from carbon_history.dim_release order by 1")
     assert [(r[0], r[1]) for r in releases] == [(FIRST, "v1"), (SECOND, "v2-revised")]
     assert all(r[2] and r[3] for r in releases)
@@ -126,9 +115,9 @@ def test_history_keeps_every_release_and_diff_lists_the_flip(vintages, warehouse
     assert inputs[FIRST]["gdp_index.csv"] != inputs[SECOND]["gdp_index.csv"]
     # every published table, both releases, same rows as published
     for name in PUBLISHED_TABLES:
-        per_release = dict(_query(warehouse, f"select release_id, count(*) from "
+        per_release = dict(query_warehouse(warehouse, f"select release_id, count(*) from "
                                               f"carbon_history.{name} group by 1"))
-        published = _query(warehouse, f"select count(*) from carbon.{name}")[0][0]
+        published = query_warehouse(warehouse, f"select count(*) from carbon.{name}")[0][0]
         assert per_release.get(SECOND, 0) == published, name
         assert set(per_release) <= {FIRST, SECOND}, name
     # carbon shows the latest release; the history has both verdicts
@@ -175,7 +164,7 @@ def test_history_keeps_every_release_and_diff_lists_the_flip(vintages, warehouse
     rollback(warehouse)
     assert table_checksums(warehouse) == first_checksums
     assert _verdict(warehouse, "carbon")[0] == "met"
-    assert len(_query(warehouse, "select * from carbon_history.dim_release")) == 2
+    assert len(query_warehouse(warehouse, "select * from carbon_history.dim_release")) == 2
     assert _verdict(warehouse, "carbon_history", SECOND)[0] == "missed"
     assert [r["current"] for r in list_releases(warehouse)] == [True, False]
     assert main(["diff", "--warehouse", warehouse]) == 1  # nothing before the current one
@@ -183,10 +172,10 @@ def test_history_keeps_every_release_and_diff_lists_the_flip(vintages, warehouse
     assert diff_releases(warehouse, SECOND)["to"] == FIRST
 
     # republishing a run replaces its history rows (idempotent), never duplicates them
-    before = _query(warehouse, "select count(*) from carbon_history.fct_intensity")
+    before = query_warehouse(warehouse, "select count(*) from carbon_history.fct_intensity")
     publish(vintages[SECOND], warehouse)
-    assert _query(warehouse, "select count(*) from carbon_history.fct_intensity") == before
-    assert len(_query(warehouse, "select * from carbon_history.dim_release")) == 2
+    assert query_warehouse(warehouse, "select count(*) from carbon_history.fct_intensity") == before
+    assert len(query_warehouse(warehouse, "select * from carbon_history.dim_release")) == 2
     assert diff_releases(warehouse)["to"] == SECOND
 
 
@@ -199,7 +188,7 @@ def test_runs_that_did_not_publish_never_become_the_current_release(vintages, wa
     publish(vintages[FIRST], warehouse)
     publish(vintages[SECOND], warehouse)
     later = _log_runs_that_did_not_publish(warehouse, "after-second")
-    latest = _query(warehouse, "select run_id, status from carbon.meta_pipeline_run "
+    latest = query_warehouse(warehouse, "select run_id, status from carbon.meta_pipeline_run "
                                "order by finished_at desc limit 1")
     assert latest == [(later[-1], "skipped")]  # the latest row is not a release
     assert [(r["release_id"], r["current"]) for r in list_releases(warehouse)] == [
@@ -248,6 +237,6 @@ def test_a_failed_publish_appends_no_history(vintages, tmp_path: Path) -> None:
                     "limit 1")
     with pytest.raises(WarehouseError):
         publish(broken, url)
-    assert _query(url, "select release_id from carbon_history.dim_release") == [(FIRST,)]
-    assert {r[0] for r in _query(url, "select distinct release_id from "
+    assert query_warehouse(url, "select release_id from carbon_history.dim_release") == [(FIRST,)]
+    assert {r[0] for r in query_warehouse(url, "select distinct release_id from "
                                       "carbon_history.fct_target_assessment")} == {FIRST}

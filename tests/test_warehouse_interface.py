@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from carbon_assess.publish import (
@@ -27,7 +26,7 @@ from carbon_assess.publish import (
 )
 from carbon_assess.publish.pg_binary import binary_copy_chunks
 
-from workdirs import clone_run, compute_demo_run, thin_out
+from workdirs import clone_run, compute_demo_run, query_warehouse, thin_out
 
 RUN_A, RUN_B, RUN_C = ("20260101T000000Z-whia01", "20260101T000100Z-whib02",
                        "20260101T000200Z-whic03")
@@ -41,30 +40,19 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             RUN_C: clone_run(a, root / "c", RUN_C, thin_out())}
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "duckdb":
-        return f"duckdb://{tmp_path / 'w.duckdb'}"
-    return request.getfixturevalue("pg_url")
-
-
-def _query(url: str, sql: str) -> list[tuple]:
-    if url.startswith("duckdb"):
-        with duckdb.connect(url.removeprefix("duckdb://"), read_only=True) as con:
-            return con.execute(sql).fetchall()
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        return conn.execute(sql).fetchall()
+@pytest.fixture
+def url(warehouse_url: str) -> str:
+    return warehouse_url
 
 
 def _history_counts(url: str) -> dict[str, dict[str, int]]:
-    return {name: dict(_query(url, f"select release_id, count(*) from carbon_history.{name} "
-                                   "group by 1")) for name in PUBLISHED_TABLES}
+    return {name: dict(query_warehouse(
+                url, f"select release_id, count(*) from carbon_history.{name} group by 1"))
+            for name in PUBLISHED_TABLES}
 
 
 def _current_counts(url: str) -> dict[str, int]:
-    return {name: _query(url, f"select count(*) from carbon.{name}")[0][0]
+    return {name: query_warehouse(url, f"select count(*) from carbon.{name}")[0][0]
             for name in PUBLISHED_TABLES}
 
 
@@ -74,16 +62,16 @@ def _physical(url: str, release: str) -> dict[str, object]:
     out: dict[str, object] = {}
     for name in PUBLISHED_TABLES:
         if url.startswith("duckdb"):
-            oid = _query(url, "select table_oid from duckdb_tables() where schema_name = "
+            oid = query_warehouse(url, "select table_oid from duckdb_tables() where schema_name = "
                               f"'carbon_history' and table_name = '{name}'")
-            rows = _query(url, f"select min(rowid), max(rowid), count(*) from "
+            rows = query_warehouse(url, f"select min(rowid), max(rowid), count(*) from "
                                f"carbon_history.{name} where release_id = '{release}'")
         else:
-            oid = _query(url, "select c.relfilenode from pg_inherits i join pg_class c on "
+            oid = query_warehouse(url, "select c.relfilenode from pg_inherits i join pg_class c on "
                               "c.oid = i.inhrelid where i.inhparent = "
                               f"'carbon_history.{name}'::regclass and "
                               f"pg_get_expr(c.relpartbound, c.oid) like '%{release}%'")
-            rows = _query(url, f"select array_agg(ctid::text order by ctid) from "
+            rows = query_warehouse(url, f"select array_agg(ctid::text order by ctid) from "
                                f"carbon_history.{name} where release_id = '{release}'")
         out[name] = (oid, rows)
     return out
@@ -145,13 +133,13 @@ def test_duckdb_keeps_the_previous_release_as_views_on_its_history(releases, tmp
     publish(releases[RUN_A], url)
     first = table_checksums(url)
     publish(releases[RUN_C], url)
-    kinds = set(_query(url, "select table_type from information_schema.tables "
+    kinds = set(query_warehouse(url, "select table_type from information_schema.tables "
                             "where table_schema = 'carbon_previous'"))
     assert kinds == {("VIEW",)}
     assert table_checksums(url, schema="carbon_previous") == first
     rollback(url)
     assert table_checksums(url) == first
-    assert set(_query(url, "select table_type from information_schema.tables "
+    assert set(query_warehouse(url, "select table_type from information_schema.tables "
                            "where table_schema = 'carbon'")) == {("BASE TABLE",), ("VIEW",)}
 
 

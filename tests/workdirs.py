@@ -98,3 +98,14 @@ def nothing_published(warehouse: Path) -> bool:
     finally:
         con.close()
     return not present & set(PUBLISHED_TABLES)
+
+
+def query_warehouse(url: str, sql: str) -> list[tuple]:
+    """Rows of `sql` in the warehouse at `url` (duckdb://path or postgresql://...), read-only."""
+    if url.startswith("duckdb"):
+        with duckdb.connect(url.removeprefix("duckdb://"), read_only=True) as con:
+            return con.execute(sql).fetchall()
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchall()
