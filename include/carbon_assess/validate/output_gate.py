@@ -226,7 +226,7 @@ def _earlier_results(run: Run) -> list[dict[str, Any]]:
     import pyarrow.parquet as pq
 
     mine = set(OUTPUT_TABLES) | {post_compute_source(k) for k in SOURCE_KINDS}
-    return [r for r in pq.read_table(run.validation_results).to_pylist()
+    return [r for r in pq.ParquetFile(run.validation_results).read().to_pylist()
             if r["source"] not in mine]
 
 

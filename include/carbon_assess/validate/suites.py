@@ -170,7 +170,9 @@ def declared_units(run: Any) -> tuple[str, ...]:
         return ()
     import pyarrow.parquet as pq
 
-    return tuple(str(c) for c in pq.read_table(path, columns=["code"])["code"].to_pylist() if c)
+    # ParquetFile.read: read_table goes through pyarrow.dataset, which imports pandas
+    codes = pq.ParquetFile(path).read(columns=["code"])["code"].to_pylist()
+    return tuple(str(c) for c in codes if c)
 
 
 def for_batch(parameters: dict[str, Any], codes: set[str]) -> dict[str, Any]:
