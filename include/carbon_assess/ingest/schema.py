@@ -37,6 +37,12 @@ RAW_SCHEMA = pa.schema(
         pa.field("vintage", pa.string(), nullable=False),
     ]
 )
+# the same columns as DuckDB reads them from the raw Parquet (raw validation's type rules and
+# placeholder rows; compute's empty raw_* tables)
+RAW_SQL_TYPES = {
+    f.name: {"string": "VARCHAR", "int32": "INTEGER", "double": "DOUBLE",
+             "timestamp[us, tz=UTC]": "TIMESTAMP WITH TIME ZONE"}[str(f.type)]
+    for f in RAW_SCHEMA}
 
 
 # What each kind's raw rows can hold, derived from the indicators the pipeline uses

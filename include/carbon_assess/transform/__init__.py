@@ -21,7 +21,7 @@ from typing import Any, TypedDict
 from carbon_assess import reference
 from carbon_assess.errors import CarbonAssessError, InputError
 from carbon_assess.ingest.provinces import resolve_province
-from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SCHEMA
+from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SQL_TYPES
 from carbon_assess.ingest.sheets import SHEETS, sheet_column_types
 from carbon_assess.settings import duckdb_connect
 from carbon_assess.transform.models import create_macros, models, run_models, upstream
@@ -134,12 +134,7 @@ def load_sources(con: Any, run: Run) -> None:
     load_official_results(con)
 
 
-# the raw Parquet's columns and their DuckDB types (an empty raw_* table when a run has no such
-# file; the placeholder rows of raw validation)
-RAW_SQL_TYPES = {
-    f.name: {"string": "VARCHAR", "int32": "INTEGER", "double": "DOUBLE",
-             "timestamp[us, tz=UTC]": "TIMESTAMP WITH TIME ZONE"}[str(f.type)]
-    for f in RAW_SCHEMA}
+# an empty raw_* table when a run has no such file
 RAW_COLUMNS_DDL = ", ".join(f"{name} {sql_type}" for name, sql_type in RAW_SQL_TYPES.items())
 
 

@@ -16,8 +16,8 @@ How a batch is evaluated:
   consistency, coverage findings and their placeholder rows, plausibility ratios and column
   medians, and, after compute (stage "post"), the blank-value notes from the models' own
   decisions (`int_energy_adjustments`) and CO2 (`int_emissions`). Thresholds and reference data
-  come from the Python modules that define them (tables `chk_*`, variables `chk_*`); a few
-  formatting helpers are Python functions registered in the connection;
+  come from the Python modules that define them (tables `chk_*`, variables `chk_*`); the notes'
+  wording is SQL macros (`raw_macros.sql`);
 - every rule compiles to a predicate "this row is unexpected" over the relation holding its column
   (the raw rows plus placeholders, or a derived table), with Great Expectations' semantics: a
   column-map expectation skips blank values (NULL, and NaN in a float column) except
@@ -27,8 +27,8 @@ How a batch is evaluated:
 - one aggregate query per relation counts the unexpected rows of all its rules and keeps the
   first MAX_REPORT_ROWS row indexes of each (`min(x, n)`); only those rows are fetched.
 
-DuckDB runs with the memory limit of `settings.duckdb_connect` and works in a database file in
-`<workdir>/validation/duckdb_tmp` (spilling there too), removed afterwards.
+DuckDB runs in memory with the limit of `settings.duckdb_connect`, spilling to
+`<workdir>/validation/duckdb_tmp`, removed afterwards.
 """
 
 from __future__ import annotations
@@ -42,14 +42,13 @@ from pathlib import Path
 from typing import Any
 
 from carbon_assess import reference
-from carbon_assess.ingest.schema import NATIONAL_CODE, SOURCE_KINDS
+from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SQL_TYPES, SOURCE_KINDS
 from carbon_assess.quarantine import MAX_EXAMPLES, MAX_REPORT_ROWS, render_offender
 from carbon_assess.reference import province_names, region_names
 from carbon_assess.settings import duckdb_connect
 from carbon_assess.transform import (
     FLAGGED_CELLS_COLUMNS,
     NEGATIVE_NOISE,
-    RAW_SQL_TYPES,
 )
 from carbon_assess.validate.blanks import CONSEQUENCES
 from carbon_assess.validate.checks import (
@@ -332,7 +331,7 @@ def _load_parameters(con: Any, batches: dict[str, _Batch], run_id: str | None) -
         con.execute(f"set variable {name} = ?", [value])
 
 
-def _register_functions(con: Any) -> None:
+def _create_macros(con: Any) -> None:
     """The SQL macros of raw_macros.sql (the notes' wording)."""
     con.execute((SQL_DIR / "raw_macros.sql").read_text(encoding="utf-8"))
 
@@ -580,7 +579,7 @@ class _Compiler:
         # the duplicated keys by a hash aggregate, then their rows (a window over every row
         # sorted the whole batch); blank keys are one key, as in a window's partition
         where = f"({keep}) and ({self.condition(check.rule, self.batch.relation)})"
-        same = " and ".join(f"d.{k} is not distinct from r.{k}" for k in keys.split(", "))
+        same = " and ".join(f"d.{_quote(c)} is not distinct from r.{_quote(c)}" for c in columns)
         rows = f"(select __idx, {keys} from {self.batch.relation} where {where})"
         check.unexpected = (
             f"(select r.__idx from {rows} as r semi join (select {keys} from {rows} "
@@ -745,7 +744,7 @@ def _validate(con: Any, run: Run, run_id: str, files: dict[str, Path], pinned: s
     con.execute("create or replace view obs as "
                 + _obs_sql([b for b in batches.values() if b.usable]))
     _load_parameters(con, batches, pinned)
-    _register_functions(con)
+    _create_macros(con)
     has_flags = _load_flags(con, run, stage)
     con.execute("set variable chk_has_flags = ?", [has_flags])
     # after compute, the level-shifted rows input validation found (its level shifts are the

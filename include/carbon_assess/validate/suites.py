@@ -42,6 +42,7 @@ from carbon_assess import reference
 from carbon_assess.ingest.schema import (
     NATIONAL_CODE,
     RAW_SCHEMA,
+    RAW_SQL_TYPES,
     SOURCE_KINDS,
     canonical_units,
     fuels,
@@ -97,12 +98,8 @@ _NOISE = f"{NEGATIVE_NOISE:.0e}".replace("e-0", "e-")  # 1e-6, as the descriptio
 GDP_INDEX_MIN, GDP_INDEX_MAX = 80, 130  # previous year = 100; catches 1.07 written for 107
 
 ENERGY_KINDS = ("energy_consumption", "energy_production")
-COLUMN_TYPES = {  # DuckDB types of the raw Parquet columns (ingest.schema.RAW_SCHEMA)
-    "region_code": "VARCHAR",
-    "year": "INTEGER",
-    "variable": "VARCHAR",
-    "value": "DOUBLE",
-}
+# the columns whose type the raw suites check, as ingest writes them (VARCHAR, INTEGER, DOUBLE)
+COLUMN_TYPES = {c: RAW_SQL_TYPES[c] for c in ("region_code", "year", "variable", "value")}
 
 SHEET_KINDS = tuple(SHEETS)  # measures, targets, annual_targets, confirmed_declines
 SHEET_LABELS = {
