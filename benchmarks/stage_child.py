@@ -12,9 +12,9 @@ later stage with `pipeline.run_stage(stage, run_id, warehouse_url)`, which finds
 $CARBON_ASSESS_HOME (the parent sets it) and puts a failure on record. Nothing is re-implemented.
 
 Before the clock starts the process imports the library (`carbon_assess.pipeline`) and the heavy
-dependencies the stage would import on its own (PREIMPORTS: great_expectations for validate and
-check_outputs, pandas, DuckDB, pyarrow): `import_seconds`; a heavy module the stage still imports
-on the clock is listed in `imported_during_stage`. `seconds` is the stage call alone, like the
+dependencies the stage would import on its own (PREIMPORTS: great_expectations and pandas for
+validate, DuckDB and pyarrow): `import_seconds`; a heavy module the stage still imports on the
+clock is listed in `imported_during_stage`. `seconds` is the stage call alone, like the
 reference implementations' in-process time. Prints one JSON line (last line of stdout); exit 0
 on success, 3 when the stage raised (the JSON then carries `error`, one line).
 
@@ -58,8 +58,8 @@ PREIMPORTS = {  # what each stage needs; one that imports more shows it in impor
     "validate": ("great_expectations", "pandas", "duckdb", "pyarrow", "pyarrow.parquet"),
     "compute": ("duckdb", "pyarrow", "pyarrow.parquet"),
     "assess": ("duckdb", "pyarrow"),
-    "check_outputs": ("great_expectations", "pandas", "duckdb", "pyarrow"),
-    "publish": ("pandas", "duckdb", "pyarrow"),
+    "check_outputs": ("duckdb", "pyarrow", "pyarrow.parquet"),
+    "publish": ("duckdb", "pyarrow"),
     "publish_floor": ("duckdb", "pyarrow", "numpy", "psycopg"),
 }
 PUBLISH_FLOOR_SCHEMA = "carbon_publish_floor"

@@ -33,17 +33,18 @@ else:
 print(json.dumps({"import": loaded_by_import, "stage": [m for m in HEAVY if m in sys.modules]}))
 """
 
-# What each stage may not load. GX is for validate only (its Data Docs); check_landing, compute
-# and assess are DuckDB over files, without pandas (which pyarrow imports as soon as it builds a
-# table from Python values or opens a dataset: keep those calls out of these stages).
+# What each stage may not load. GX is for validate only (its Data Docs); check_landing, compute,
+# assess, check_outputs and publish are DuckDB over files, without pandas (which pyarrow imports
+# as soon as it builds a table from Python values or opens a dataset: keep those calls out of
+# these stages).
 FORBIDDEN = {
     "check_landing": ["great_expectations", "pandas"],
     "ingest": ["great_expectations"],
     "validate": [],
     "compute": ["great_expectations", "pandas"],
     "assess": ["great_expectations", "pandas"],
-    "check_outputs": ["great_expectations"],
-    "publish": ["great_expectations"],
+    "check_outputs": ["great_expectations", "pandas"],
+    "publish": ["great_expectations", "pandas"],
 }
 
 

@@ -30,6 +30,9 @@ RESULT_COLUMNS = (
     "unexpected_count",
     "examples",
 )
+# their DuckDB types in results.parquet (meta_validation_result's columns)
+RESULT_TYPES = dict(zip(RESULT_COLUMNS, ("varchar", "varchar", "varchar", "varchar", "varchar",
+                                         "boolean", "bigint", "varchar"), strict=True))
 MAX_EXAMPLES = 5  # in the `examples` column and the one-line messages
 MAX_REPORT_ROWS = 50  # offending rows listed per failed expectation in report.md
 
@@ -80,30 +83,24 @@ def render_offender(o: dict[str, Any]) -> str:
 
 
 def write_results(rows: list[dict[str, Any]], out_dir: Path) -> Path:
-    """`results.json` (list of rows) and `results.parquet`; returns the parquet path."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    """`results.json` (list of rows) and `results.parquet`; returns the parquet path. The
+    Parquet is written by DuckDB (settings.duckdb_table), not built as Arrow from Python
+    objects, which would import pandas into the validate and check_outputs tasks."""
+    import duckdb
+
+    from carbon_assess.settings import duckdb_table
 
     out_dir.mkdir(parents=True, exist_ok=True)
     public = [{k: r[k] for k in RESULT_COLUMNS} for r in rows]
     (out_dir / "results.json").write_text(
         json.dumps(public, ensure_ascii=False, indent=2), encoding="utf-8"
     )
-    schema = pa.schema(
-        [
-            ("run_id", pa.string()),
-            ("source", pa.string()),
-            ("expectation", pa.string()),
-            ("column", pa.string()),
-            ("severity", pa.string()),
-            ("success", pa.bool_()),
-            ("unexpected_count", pa.int64()),
-            ("examples", pa.string()),
-        ]
-    )
-    table = pa.Table.from_pylist(public, schema=schema)
     path = out_dir / "results.parquet"
-    pq.write_table(table, path)
+    with duckdb.connect() as con:
+        duckdb_table(con, "results", RESULT_TYPES,
+                     [tuple(r[c] for c in RESULT_COLUMNS) for r in public])
+        target = str(path).replace("'", "''")
+        con.execute(f"copy (select * from results) to '{target}' (format parquet)")
     return path
 
 

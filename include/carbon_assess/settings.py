@@ -135,6 +135,18 @@ def duckdb_connect(database: Path | str | None, temp_directory: Path, *,
     return con
 
 
+def duckdb_table(con: Any, name: str, columns: dict[str, str], rows: list[tuple]) -> None:
+    """A table `name` (column -> DuckDB type) holding `rows` (tuples in `columns` order), passed
+    as one list parameter per column: Arrow built from Python objects would import pandas
+    into a task that needs none."""
+    ddl = ", ".join(f'"{c}" {t}' for c, t in columns.items())
+    con.execute(f"create or replace table {name} ({ddl})")
+    if rows:
+        lists = ", ".join(f"unnest(?::{t}[])" for t in columns.values())
+        con.execute(f"insert into {name} select {lists}",
+                    [[r[i] for r in rows] for i in range(len(columns))])
+
+
 def home(project_root: Path) -> Path:
     """The assessment home of the DAGs and the plugin: `$CARBON_ASSESS_HOME`, else
     `<repo>/var` (never the worker's current directory). Runs, quarantine, exports and the

@@ -46,6 +46,7 @@ from carbon_assess.ingest.schema import NATIONAL_CODE, RAW_SQL_TYPES, SOURCE_KIN
 from carbon_assess.quarantine import MAX_EXAMPLES, MAX_REPORT_ROWS, render_offender
 from carbon_assess.reference import province_names, region_names
 from carbon_assess.settings import duckdb_connect
+from carbon_assess.settings import duckdb_table as _table
 from carbon_assess.transform import (
     FLAGGED_CELLS_COLUMNS,
     NEGATIVE_NOISE,
@@ -93,6 +94,7 @@ TEMP_DIR = "duckdb_tmp"  # below <workdir>/validation/
 INPUT, POST = "input", "post"  # the stages: input validation, the post-compute check
 # the derived transformations, in order: validate/sql/raw_<name>.sql -> view or table chk_<name>
 TRANSFORMS = (
+    ("series", "table"),  # the series ids yoy and consistency sort by
     ("yoy", "table"),  # a table: four batches and the flagged cells read it
     ("level_shift", "table"),
     ("level_flagged", "table"),
@@ -116,7 +118,7 @@ TRANSFORMS = (
 )
 # Transforms that no post-compute rule reads (directly or through another transform): after
 # compute they are created empty, with their columns, so that chk_notes still binds.
-INPUT_ONLY_TRANSFORMS = frozenset({"yoy", "not_finite", "fuel_columns", "consistency"})
+INPUT_ONLY_TRANSFORMS = frozenset({"series", "yoy", "not_finite", "fuel_columns", "consistency"})
 # the columns of `obs` (what the derived checks read) and their SQL types
 OBS_COLUMNS = {
     "region_code": "varchar",
@@ -265,17 +267,6 @@ def _obs_sql(batches: list[_Batch]) -> str:
 
 
 # --- reference data, thresholds and helpers in the connection -----------------------------------
-
-
-def _table(con: Any, name: str, columns: dict[str, str], rows: list[tuple]) -> None:
-    """A small table `name` (column -> SQL type) holding `rows`, passed as one list parameter
-    per column (Arrow built from Python lists would import pandas into the task)."""
-    ddl = ", ".join(f"{c} {t}" for c, t in columns.items())
-    con.execute(f"create or replace table {name} ({ddl})")
-    if rows:
-        lists = ", ".join(f"unnest(?::{t}[])" for t in columns.values())
-        con.execute(f"insert into {name} select {lists}",
-                    [[r[i] for r in rows] for i in range(len(columns))])
 
 
 def _load_parameters(con: Any, batches: dict[str, _Batch], run_id: str | None) -> None:

@@ -35,35 +35,39 @@ with bounds as (
             as cum_dev
     from chk_bounds
 ),
-series as (
+series as (  -- the window sorts every row it carries: the fewest columns, one integer key
     select
-        obs.kind,
+        ids.series_id,
         obs.__idx,
-        obs.variable,
-        obs.fuel,
         obs.year,
         obs.value,
-        obs.unit,
-        rules.floor,
         lag(obs.value) over w as prev_value,
         lag(obs.year) over w as prev_year,
         lead(obs.value) over w as next_value,
         lead(obs.year) over w as next_year
     from obs
-    join chk_level_rules as rules using (kind)
+    join chk_series as ids  -- the series' id (raw_series.sql)
+        on ids.kind = obs.kind
+        and ids.region_code is not distinct from obs.region_code
+        and ids.variable is not distinct from obs.variable
+        and ids.fuel = coalesce(obs.fuel, '')
     where obs.value > 0 and isfinite(obs.value)
-    window w as (
-        partition by obs.kind, obs.region_code, obs.variable, coalesce(obs.fuel, '')
-        order by obs.year, obs.__idx
-    )
+        and obs.kind in (select kind from chk_level_rules)
+    window w as (partition by ids.series_id order by obs.year, obs.__idx)
 ),
 steps as (
     select
-        *,
-        log10(value / prev_value) as up,
-        log10(value / next_value) as down
+        series.*,
+        ids.kind,
+        ids.variable,
+        ids.fuel,
+        rules.floor,
+        log10(series.value / series.prev_value) as up,
+        log10(series.value / series.next_value) as down
     from series
-    where prev_year = year - 1 and next_year = year + 1
+    join chk_series as ids using (series_id)
+    join chk_level_rules as rules using (kind)
+    where series.prev_year = series.year - 1 and series.next_year = series.year + 1
 ),
 excursions as (
     select steps.kind, steps.__idx,
@@ -74,10 +78,10 @@ excursions as (
             and (steps.up > 0 or exists (
                 select 1 from chk_level_both as both_ways
                 where both_ways.kind = steps.kind and both_ways.variable = steps.variable
-                    and both_ways.fuel = coalesce(steps.fuel, '')
+                    and both_ways.fuel = steps.fuel
             ))
             then 'excursion' else 'excursion_minor' end as col,
-        chk_fmt(steps.value) || ' ' || steps.unit || ' is '
+        chk_fmt(steps.value) || ' ' || cell.unit || ' is '
             || case when round(steps.up) > 0
                 then 'about ' || format('{:,}', (10 ** round(steps.up))::hugeint) || 'x'
                 else 'about 1/' || format('{:,}', (10 ** (-round(steps.up)))::hugeint)
@@ -85,7 +89,9 @@ excursions as (
             || ' both its neighbours in its own series (' || chk_fmt(steps.prev_value) || ' in '
             || steps.prev_year || ', ' || chk_fmt(steps.next_value) || ' in ' || steps.next_year
             || '): a typo or a unit slip in this cell' as note
-    from steps, bounds
+    from steps
+    cross join bounds
+    join obs as cell on cell.kind = steps.kind and cell.__idx = steps.__idx
     where round(steps.up) = round(steps.down) and round(steps.up) <> 0
         and abs(steps.up - round(steps.up)) <= bounds.excursion_tol
         and abs(steps.down - round(steps.down)) <= bounds.excursion_tol
