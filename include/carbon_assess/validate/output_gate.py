@@ -17,9 +17,9 @@ with a one-line message naming table, key, column, value and rule. Nothing is pu
 the pipeline stops before publish, and the warehouse stays exactly as it was.
 
 The rules run in DuckDB at every size: compiled by `sql_engine` over `gate_<table>` (the gate
-relation materialised in a scratch database `<workdir>/validation/duckdb_tmp/gate.duckdb`, removed
-afterwards, with `__idx` its row number in the order of the table's key), without pandas or GX
-holding the facts; the suites stay GX suites (`output_suites.py`, their JSON in `suites/`).
+relation materialised in an in-memory scratch database, with `__idx` its row number in the
+order of the table's key), without pandas or GX holding the facts; the suites stay GX suites
+(`output_suites.py`, their JSON in `suites/`).
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def _locate(table: str, inputs: Callable[[str, str, Any], str] | None = None
 
 def _numbered_sql(con: Any, table: str) -> str:
     """The gate relation of `table` with `__idx`: its 0-based row number in a deterministic
-    order (the key, as the gate SQL's ORDER BY, then a hash of the whole row for rows sharing
+    order (the key, then a hash of the whole row for rows sharing
     a key: only identical rows remain interchangeable)."""
     sql = gate_sql(table).strip().rstrip(";")
     key = OUTPUT_TABLES[table]
@@ -190,7 +190,7 @@ def _sql_rows(run: Run, run_id: str, con: Any) -> list[dict[str, Any]]:
                 table, None,
                 rows=con.execute(f"select count(*) from {relation}").fetchall()[0][0],
                 types={c: str(t) for c, t in zip(empty.columns, empty.types, strict=True)},
-                name=relation, derived=(), scratch=f"{SCRATCH}.", lineage=None,
+                name=relation, derived=(), lineage=None,
                 locate=_locate(table, _input_cells(con)))
             compiler = _Compiler(con, batch, {})
             checks = [compiler.compile(rule) for rule in output_rules(table)]
