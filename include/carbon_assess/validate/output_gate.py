@@ -190,7 +190,7 @@ def _sql_rows(run: Run, run_id: str, con: Any) -> list[dict[str, Any]]:
                 table, None,
                 rows=con.execute(f"select count(*) from {relation}").fetchall()[0][0],
                 types={c: str(t) for c, t in zip(empty.columns, empty.types, strict=True)},
-                name=relation, derived=(), lineage=None,
+                name=relation, derived=(), scratch=f"{SCRATCH}.", lineage=None,
                 locate=_locate(table, _input_cells(con)))
             compiler = _Compiler(con, batch, {})
             checks = [compiler.compile(rule) for rule in output_rules(table)]
