@@ -220,19 +220,17 @@ class _RawWriter:
         """`rows` observations of one kind as Arrow arrays (the DuckDB reader's): every column
         of `COLUMNS` but the source's file, sha256 and sheet, which `source` gives."""
         import pyarrow as pa
-        import pyarrow.compute as pc
+
+        from carbon_assess.ingest.arrow_values import arrow_constants
 
         if self.discarded:
             return
         self._flush(kind)  # the rows of earlier files first: raw rows stay in landing order
         if self.fixed[0] != (rows, self.source):  # batches mostly have the same length
-            zeros = pa.nulls(rows, pa.int8()).fill_null(0)
             fixed = {**dict(zip(("source_file", "source_sha256", "source_sheet"), self.source,
                                 strict=True)), **self.constants}
-            self.fixed = ((rows, self.source), {
-                column: pa.nulls(rows, RAW_SCHEMA.field(column).type) if value is None
-                else pc.take(pa.array([value], RAW_SCHEMA.field(column).type), zeros)
-                for column, value in fixed.items()})
+            self.fixed = ((rows, self.source), arrow_constants(
+                fixed, {column: RAW_SCHEMA.field(column).type for column in fixed}, rows))
         data = {**columns, **self.fixed[1]}
         batch = pa.RecordBatch.from_arrays([data[f.name] for f in RAW_SCHEMA], schema=RAW_SCHEMA)
         self._write(kind, batch)
@@ -267,7 +265,7 @@ class _RawWriter:
             self.run.path.mkdir(parents=True, exist_ok=True)
 
     def _flush(self, kind: str) -> None:
-        import pyarrow as pa
+        from carbon_assess.ingest.arrow_values import arrow_batch
 
         rows = self.buffers.pop(kind, None)
         if not rows:
@@ -275,7 +273,7 @@ class _RawWriter:
         data: dict[str, Any] = dict(zip(self.COLUMNS, map(list, zip(*rows, strict=True)),
                                         strict=True))
         data.update({c: [v] * len(rows) for c, v in self.constants.items()})
-        self._write(kind, pa.RecordBatch.from_pydict(data, schema=RAW_SCHEMA))
+        self._write(kind, arrow_batch(data, RAW_SCHEMA))
 
     def _write(self, kind: str, batch: Any) -> None:
         import pyarrow.parquet as pq

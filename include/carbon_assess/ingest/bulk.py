@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from carbon_assess.errors import CarbonAssessError, InputError
+from carbon_assess.ingest.arrow_values import arrow_array, arrow_arrays, arrow_batch
 from carbon_assess.ingest.layouts import (
     BLANKS,
     LongHeader,
@@ -339,9 +340,8 @@ def ingest_rows(rows: Iterator[tuple[int, list[str]]], header_row: int, header: 
         with pq.ParquetWriter(staged, schema) as writer:
             for batch in _row_batches(rows, width):
                 last = batch[0][-1]
-                writer.write_batch(pa.RecordBatch.from_arrays(
-                    [pa.array(column, type_) for column, type_ in
-                     zip(batch, schema.types, strict=True)], schema=schema))
+                writer.write_batch(arrow_batch(dict(zip(schema.names, batch, strict=True)),
+                                               schema))
     except InputError as exc:
         stop = exc
     try:
@@ -852,22 +852,27 @@ def _write(source: _Source, head: LongHeader, analysis: _Analysis, sink: Sink,
            f"UNPIVOT INCLUDE NULLS ((t, x, s, num) FOR col IN ({labels})))")
 
     indicators = [indicator for _, indicator in head.value_cols]
-    per_col = {
-        "variable": pa.array([d.variable for d in indicators], pa.string()),
-        "fuel": pa.array([d.fuel for d in indicators], pa.string()),
-        "unit": pa.array([d.canonical_unit for d in indicators], pa.string()),
-        "source_unit": pa.array([d.source_unit for d in indicators], pa.string()),
-        "source_column": pa.array([head.cells[i] for i, _ in head.value_cols], pa.string()),
-    }
-    kinds: dict[str, list[int]] = {}
+    text = pa.string()
+    per_col = arrow_arrays({
+        "variable": [d.variable for d in indicators],
+        "fuel": [d.fuel for d in indicators],
+        "unit": [d.canonical_unit for d in indicators],
+        "source_unit": [d.source_unit for d in indicators],
+        "source_column": [head.cells[i] for i, _ in head.value_cols],
+    }, dict.fromkeys(("variable", "fuel", "unit", "source_unit", "source_column"), text))
+    kinds: dict[str, Any] = {}
     for j, indicator in enumerate(indicators):
         kinds.setdefault(indicator.source_kind, []).append(j)
-    years = pa.array(analysis.years.values, pa.int32())
-    regions = pa.array(analysis.regions.values if analysis.regions else [], pa.string())
+    kinds = {kind: arrow_array(js, pa.int32()) for kind, js in kinds.items()}
+    years = arrow_array(analysis.years.values, pa.int32())
+    regions = arrow_array(analysis.regions.values if analysis.regions else [], text)
+    per_col["national"] = arrow_array([NATIONAL_CODE], text)
+    per_col["empty"] = arrow_array([""], text)
+
     def parts(batch: Any) -> Iterator[tuple[str, dict[str, Any], int]]:
         for kind, js in kinds.items():
             part = batch if len(kinds) == 1 else batch.filter(
-                pc.is_in(batch.column("col"), value_set=pa.array(js, pa.int32())))
+                pc.is_in(batch.column("col"), value_set=js))
             if part.num_rows:
                 yield kind, _columns(part, per_col, years, regions), part.num_rows
 
@@ -931,15 +936,14 @@ def _columns(batch: Any, per_col: dict[str, Any], years: Any, regions: Any) -> d
     rows = batch.num_rows
     if "ri" in batch.schema.names:
         region = pc.take(regions, batch.column("ri"))
-    else:
-        region = pc.take(pa.array([NATIONAL_CODE], pa.string()),
-                         pa.nulls(rows, pa.int32()).fill_null(0))
+    else:  # the national code on every row: index 0 of a one-element array, `rows` times
+        region = pc.take(per_col["national"], pc.subtract(col, col))
     text = batch.column("txt")
     if pa.types.is_string_view(text.type):
         text = text.cast(pa.string())
     number = batch.column("num")
     if number.null_count < rows:  # float64 cells: Arrow's text of the value, as read_parquet
-        formatted = pc.fill_null(number.cast(pa.string()), "")
+        formatted = pc.coalesce(number.cast(pa.string()), per_col["empty"][0])
         text = pc.if_else(pc.is_null(text), formatted, text)
     return {
         "region_code": region,

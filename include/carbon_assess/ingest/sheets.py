@@ -215,6 +215,10 @@ def write_sheets(found: dict[str, list[dict[str, Any]]], run: Run | Path) -> dic
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from carbon_assess.ingest.arrow_values import arrow_batch
+
+    # typed as compute reads them (sheet_column_types), built without pandas (arrow_values)
+    arrow_types = {"varchar": pa.string(), "integer": pa.int32(), "double": pa.float64()}
     run = Run.of(run)
     target = run.sheets_dir
     target.mkdir(parents=True, exist_ok=True)
@@ -224,8 +228,9 @@ def write_sheets(found: dict[str, list[dict[str, Any]]], run: Run | Path) -> dic
     for kind, records in found.items():
         if not records:
             continue
-        columns = sheet_columns(kind)
-        table = pa.table({c: [r.get(c) for r in records] for c in columns})
+        schema = pa.schema([(c, arrow_types[t]) for c, t in sheet_column_types(kind)])
+        table = pa.Table.from_batches([arrow_batch(
+            {c: [r.get(c) for r in records] for c in schema.names}, schema)])
         headers: dict[tuple, dict[str, str]] = {}
         for r in records:
             headers.setdefault((r["source_file"], r["source_sheet"]), r.get("source_columns", {}))
