@@ -330,19 +330,27 @@ def _create_macros(con: Any) -> None:
 
 
 def _load_flags(con: Any, run: Run, stage: str) -> bool:
-    """`chk_status` (value_status other than 'reported' of each consumption cell) and `chk_co2`
-    (CO2 per unit, year and fuel, consumption method): what the SQL models made of the batch,
-    read from the run's computed `int_energy_adjustments` and `int_emissions` after compute
-    (stage "post"). Input validation (stage "input") runs no model: the tables stay empty and
-    the rules that read them are the post-compute rules (suites.POST_COMPUTE_RULES)."""
+    """What the SQL models made of the batch, read from the run's computed
+    `int_energy_adjustments` and `int_emissions` (consumption method) after compute (stage
+    "post"): `chk_status` (value_status other than 'reported' of each consumption cell),
+    `chk_co2_year` (CO2 per unit and year, and its largest fuel) and `chk_co2` (CO2 per unit,
+    year and fuel, of the series with a cell in chk_status only: the blank-run notes quote
+    that fuel's share; every fuel of every unit-year would be the size of the activity table).
+    Input validation (stage "input") runs no model: the tables stay empty and the rules that
+    read them are the post-compute rules (suites.POST_COMPUTE_RULES)."""
     _table(con, "chk_status", {"region_code": "varchar", "year": "bigint", "fuel": "varchar",
                                "value_status": "varchar"}, [])
     _table(con, "chk_co2", {"region_code": "varchar", "year": "bigint", "fuel": "varchar",
                             "co2": "double"}, [])
+    _table(con, "chk_co2_year", {"region_code": "varchar", "year": "bigint", "co2": "double",
+                                 "largest_fuel": "varchar"}, [])
     if stage != POST or not run.compute_db.exists():
         return False
     computed = str(run.compute_db).replace("'", "''")
     con.execute(f"attach '{computed}' as computed (read_only)")
+    # int_emissions is keyed by (region_code, year, fuel, method): one row per fuel here
+    emissions = ("computed.int_emissions where method = 'consumption' and co2_mt is not null "
+                 "and not isnan(co2_mt)")
     try:
         con.execute("""
             insert into chk_status
@@ -350,12 +358,17 @@ def _load_flags(con: Any, run: Run, stage: str) -> bool:
             from computed.int_energy_adjustments
             where flow = 'consumption' and value_status <> 'reported' and region_code is not null
             group by region_code, year, fuel""")
-        con.execute("""
+        con.execute(f"""
+            insert into chk_co2_year
+            select region_code, year, sum(co2_mt),
+                arg_max(fuel, co2_mt) filter (where co2_mt > 0)
+            from {emissions}
+            group by region_code, year""")
+        con.execute(f"""
             insert into chk_co2
-            select region_code, year, fuel, any_value(co2_mt)
-            from computed.int_emissions
-            where method = 'consumption' and co2_mt is not null and not isnan(co2_mt)
-            group by region_code, year, fuel""")
+            select region_code, year, fuel, co2_mt
+            from {emissions}
+                and (region_code, fuel) in (select region_code, fuel from chk_status)""")
     finally:
         con.execute("detach computed")
     return True

@@ -57,11 +57,6 @@ runs as (
     where value_status <> 'reported'
     group by region_code, fuel, run
 ),
-totals as (
-    select region_code, year, sum(co2) as co2
-    from chk_co2
-    group by region_code, year
-),
 placed as (
     select
         runs.*,
@@ -79,7 +74,7 @@ shared as (
         on co2.region_code = placed.region_code
         and co2.year = placed.nearest_year
         and co2.fuel = placed.fuel
-    left join totals
+    left join chk_co2_year as totals
         on totals.region_code = placed.region_code and totals.year = placed.nearest_year
 )
 select

@@ -78,11 +78,10 @@ row_index as (
     )
     group by all
 ),
-largest as (
-    select region_code, year, arg_max(fuel, co2) as fuel
-    from chk_co2
-    where co2 > 0
-    group by region_code, year
+largest as (  -- the fuel with the most CO2 (chk_co2_year; only where one has some)
+    select region_code, year, largest_fuel as fuel
+    from chk_co2_year
+    where largest_fuel is not null
 ),
 located as (
     select

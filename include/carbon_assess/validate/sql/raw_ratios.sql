@@ -1,6 +1,6 @@
 -- Raw validation in DuckDB (validate/sql_engine.py): the plausibility ratios of each province-year
 -- (checks.ratios) from the last positive finite value of each series (chk_ratio_inputs: coal
--- consumption, GDP, population) and the fuel-combustion CO2 of the SQL models (chk_co2,
+-- consumption, GDP, population) and the fuel-combustion CO2 of the SQL models (chk_co2_year,
 -- consumption method), for every unit (provinces are judged by the province_year bounds, calibrated
 -- on them; other units by the wider subprovince_year bounds, raw_implausible.sql)
 -- and without the province-years that already have a level shift (raw_level_flagged.sql,
@@ -22,11 +22,7 @@ with inputs as (
 coal as (select region_code, year, value from inputs where name = 'coal'),
 gdp as (select region_code, year, value from inputs where name = 'gdp'),
 population as (select region_code, year, value from inputs where name = 'population'),
-co2 as (
-    select region_code, year, sum(co2) as co2
-    from chk_co2
-    group by region_code, year
-),
+co2 as (select region_code, year, co2 from chk_co2_year),
 ratios as (
     select 'coal_per_gdp' as ratio, coal.region_code, coal.year, coal.value / gdp.value as value
     from coal join gdp using (region_code, year)
