@@ -100,7 +100,7 @@ TRANSFORMS = (
     ("level_flagged", "table"),
     ("not_positive", "table"),
     ("not_finite", "table"),
-    ("energy_cells", "table"),  # five transforms read it
+    ("energy_cells", "view"),  # five read it: a table would hold every consumption cell
     ("fuel_years", "table"),
     ("with_fuel", "table"),
     ("no_fuel_data", "table"),
