@@ -128,9 +128,21 @@ def test_duckdb_and_postgres_publish_the_same_rows_and_types(runs, pg_url, tmp_p
             "from pg_constraint c, unnest(c.conkey) with ordinality k(attnum, ord) "
             "join pg_attribute a on true "
             "where c.contype = 'p' and a.attrelid = c.conrelid and a.attnum = k.attnum "
-            "and c.connamespace = 'carbon'::regnamespace group by 1").fetchall())
+            "and c.connamespace in ('carbon'::regnamespace, 'carbon_history'::regnamespace) "
+            "group by 1").fetchall())
+        # carbon.<table> is a view of the release's partition of carbon_history.<table>,
+        # which is keyed by release_id and the table's key; the run log keeps its own key
+        partitions = dict(conn.execute(
+            "select p.relname, c.oid::regclass::text from pg_inherits i "
+            "join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent "
+            "where p.relnamespace = 'carbon_history'::regnamespace "
+            "and pg_get_expr(c.relpartbound, c.oid) = %s", [f"FOR VALUES IN ('{RUN_A}')"]
+        ).fetchall())
+        assert set(partitions) == set(PUBLISHED_TABLES)
         for t in TABLES:
-            if t.primary_key:
+            if t.primary_key and t.name in PUBLISHED_TABLES:
+                assert tuple(keys[partitions[t.name]]) == ("release_id", *t.primary_key), t.name
+            elif t.primary_key:
                 assert tuple(keys[f"carbon.{t.name}"]) == t.primary_key, t.name
         comments = dict(conn.execute(
             "select c.relname || '.' || a.attname, col_description(c.oid, a.attnum) "
@@ -373,8 +385,11 @@ def test_reader_role_can_select_and_nothing_else(runs, pg_url) -> None:
             "insert into carbon.dim_plan (plan_id) values ('15th')",
             "update carbon.dim_plan set source = 'x'",
             "delete from carbon.fct_intensity",
-            "truncate carbon.fct_intensity",
-            "drop table carbon.dim_plan",
+            "truncate carbon_history.fct_intensity",  # (carbon.fct_intensity is a view of it)
+            "truncate carbon.meta_pipeline_run",
+            "drop view carbon.dim_plan",
+            "drop table carbon_history.dim_plan",
+            "update carbon_history.fct_intensity set year = 0",
             "drop view carbon.v_latest_assessment",
             "alter table carbon.dim_plan add column x int",
             "create table carbon.mine (a int)",

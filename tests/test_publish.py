@@ -101,17 +101,26 @@ def test_lineage_carries_no_run_id_or_time(runs, tmp_path) -> None:
 
 
 def test_rows_are_stored_in_key_order(runs, tmp_path) -> None:
+    """Each release's rows are stored once, in carbon_history, in key order (what carbon.<table>
+    shows is a view of them): row ids follow the key within every release, also the second
+    one's, appended after the first."""
     path = tmp_path / "w.duckdb"
     publish(runs["first"], _url(path))
+    publish(runs["thin"], _url(path))
     with duckdb.connect(str(path), read_only=True) as con:
         for name in PUBLISHED_TABLES:
             columns = [r[0] for r in con.execute(
                 "select column_name from information_schema.columns where table_schema = "
                 "'carbon' and table_name = ? order by ordinal_position", [name]).fetchall()]
             order = ", ".join(f'"{c}"' for c in row_order(name, columns))
-            stored = con.execute(f"select * from carbon.{name} order by rowid").fetchall()
-            assert stored == con.execute(
-                f"select * from carbon.{name} order by {order}").fetchall(), name
+            select = ", ".join(f'"{c}"' for c in columns)
+            for release in (FIRST, THIN):
+                stored = f"from carbon_history.{name} where release_id = '{release}'"
+                assert con.execute(f"select {select} {stored} order by rowid").fetchall() \
+                    == con.execute(f"select {select} {stored} order by {order}").fetchall(), name
+            assert con.execute(f"select * from carbon.{name}").fetchall() == con.execute(
+                f"select {select} from carbon_history.{name} where release_id = '{THIN}' "
+                "order by rowid").fetchall(), name
 
 
 def test_failed_publish_leaves_the_release_untouched(runs, tmp_path) -> None:
@@ -215,9 +224,9 @@ def test_views_comments_and_query(runs, tmp_path) -> None:
             cursor = con.execute(f"select * from carbon.{view.name}")
             assert [d[0] for d in cursor.description] == list(view.column_names)
             assert cursor.fetchall(), view.name
-        table_comment = con.execute(
-            "select comment from duckdb_tables() where schema_name = 'carbon' "
-            "and table_name = 'fct_target_assessment'").fetchall()[0][0]
+        table_comment = con.execute(  # (a view of its release's rows in carbon_history)
+            "select comment from duckdb_views() where schema_name = 'carbon' "
+            "and view_name = 'fct_target_assessment'").fetchall()[0][0]
         assert table_comment == table("fct_target_assessment").description
         latest = con.execute(
             "select plan_id, province_code, assessment_year, status "

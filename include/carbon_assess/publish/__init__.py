@@ -1,32 +1,36 @@
-"""Publish: swap a run's computed tables into the warehouse atomically and log the run.
+"""Publish: put a run's computed tables into the warehouse atomically and log the run.
 
 Warehouse URLs: `duckdb:///path/to/file.duckdb` (embedded, default) or
 `postgresql://user@host:port/dbname` (production). The schema is `carbon`; the release before the
 current one is kept in `carbon_previous` so that `rollback` can restore it.
 
-Both engines get the same tables, types, primary keys, rows (in key order), analyst views and
-`COMMENT ON` documentation, all driven by `carbon_assess.publish.catalog`. `open_warehouse(url)`
-chooses the engine once and returns a `Warehouse` (`warehouse.py`): the release, run-log and
-history bookkeeping, written once over a small dialect per engine:
+Both engines get the same tables, types, keys, rows (in key order), analyst views and `COMMENT ON`
+documentation, all driven by `carbon_assess.publish.catalog`. `open_warehouse(url)` chooses the
+engine once and returns a `Warehouse` (`warehouse.py`): the release, run-log and history
+bookkeeping, written once over a small dialect per engine.
 
-- DuckDB (`duckdb_warehouse`): one DuckDB transaction stages the run's tables beside `carbon`'s,
-  appends them to the history and renames them into place.
-- PostgreSQL (`postgres_warehouse`): binary COPY into a staging schema, then one short transaction
-  renames schemas (carbon → carbon_previous, staging → carbon), moving the run log along.
+Every release is stored once, in schema `carbon_history` (`dim_release`: release_id = run id,
+vintage, method, factor version, published_at, input hashes; each published table with
+`release_id` first, the release's rows in key order); the published tables of `carbon` and
+`carbon_previous` are views of one release's rows there. A publish writes the new release only,
+in the same transaction that points `carbon` at it:
+
+- DuckDB (`duckdb_warehouse`): one DuckDB transaction: INSERT ... SELECT ... ORDER BY key from
+  compute.duckdb into the history, then the views.
+- PostgreSQL (`postgres_warehouse`): binary COPY of the release's partitions into a staging
+  schema, then one short transaction attaches them to the history and re-points the views.
   Publishing needs the role `carbon_publisher` (or a member of it, or a superuser): the publish
   lock is a row lock on `carbon_control.publish_lock`, which nobody else may lock.
 
-Every release also stays in schema `carbon_history` (`dim_release`: release_id = run id,
-vintage, method, factor version, published_at, input hashes; each published table with
-`release_id` first), appended (the new release only) in the same transaction as the swap;
 `carbon-assess diff` (`carbon_assess.report.history`) compares two releases.
 
 Runs that do not publish are on record too: `record_run` adds a rejected, failed or skipped run's
 `meta_pipeline_run` row (and its validation results) without touching the published tables;
 `current_release` reads the run-log row of the release in `carbon` (for the skip check).
 
-A rollback swaps the two releases back and writes a 'rolled back' row to the run log
-(`meta_pipeline_run`, with `restored_run_id`); it never creates a warehouse.
+A rollback points the views back at the previous release (copying nothing) and writes a 'rolled
+back' row to the run log (`meta_pipeline_run`, with `restored_run_id`); it never creates a
+warehouse.
 
 `table_checksums(url)` gives one digest per published table, for proving idempotence and
 engine equality. Shared definitions live in `common`, the documentation in `catalog`;
@@ -100,8 +104,8 @@ def init_warehouse(warehouse_url: str) -> dict[str, Any]:
 
 
 def rollback(warehouse_url: str, *, lock_timeout: float | None = None) -> dict[str, Any]:
-    """Swap the previous release back in (the current one becomes the previous) and log it in
-    the run log; waits for a running publish like `publish`. Never creates a warehouse: a
+    """Point `carbon` back at the previous release (the current one becomes the previous) and
+    log it in the run log; waits for a running publish like `publish`. Never creates a warehouse: a
     missing DuckDB file or PostgreSQL schema is a WarehouseError."""
     return open_warehouse(warehouse_url).rollback(lock_timeout)
 

@@ -54,7 +54,8 @@ TABLES: tuple[Table, ...] = (
 VIEWS: tuple[Table, ...] = tuple(t for t in _OWN.values() if t.kind == "view")
 
 META_TABLES = tuple(t.name for t in TABLES if t.kind == "run log")
-# What a publish swaps in: every dimension and fact the catalog documents, in catalog order.
+# What a publish puts in `carbon` (as views of the release in carbon_history): every dimension
+# and fact the catalog documents, in catalog order.
 PUBLISHED_TABLES = tuple(t.name for t in TABLES if t.kind in _PUBLISHED_KINDS)
 
 _BY_NAME = {t.name: t for t in TABLES + VIEWS}

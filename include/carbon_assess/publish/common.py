@@ -44,8 +44,8 @@ class PublishResult(TypedDict):
     run_id: str
     row_counts: dict[str, int]  # published table -> rows
     seconds: float
-    load_seconds: NotRequired[float]  # PostgreSQL: COPY into the staging schema
-    swap_seconds: NotRequired[float]  # PostgreSQL: the schema swap transaction
+    load_seconds: NotRequired[float]  # PostgreSQL: COPY of the release into the staging schema
+    swap_seconds: NotRequired[float]  # PostgreSQL: the transaction attaching it, re-pointing views
     notes: NotRequired[list[str]]  # PostgreSQL: what `warehouse init` would have done
 
 
@@ -71,6 +71,16 @@ def history_backfill(table_sql: str, added: Iterable[str], have: Iterable[str]) 
     return [f"update {table_sql} set {column} = {value} where {column} is null and {when}"
             for column in added if column in HISTORY_BACKFILL
             for value, when in [HISTORY_BACKFILL[column]] if "province_code" in columns]
+
+
+def backfill_values(added: Iterable[str], have: Iterable[str]) -> dict[str, str]:
+    """For rows copied into a history table from a table that lacks its columns `added` (a
+    release an older version left in `carbon`): the SQL value of each one HISTORY_BACKFILL says
+    how to fill from the table's columns `have`."""
+    columns = set(have)
+    return {column: f"case when {when} then {value} end"
+            for column in added if column in HISTORY_BACKFILL and "province_code" in columns
+            for value, when in [HISTORY_BACKFILL[column]]}
 
 
 def parse_warehouse_url(url: str) -> WarehouseUrl:

@@ -5,20 +5,20 @@ or the new one, never a mix; a crash before COMMIT leaves the previous release a
 DuckDB's file lock is the publish lock (one writer per file; a second one waits up to the lock
 timeout).
 
-Inside that transaction the run's tables are staged beside the current ones
-(`carbon.<table>__staged`, built by `INSERT ... SELECT ... ORDER BY key` straight from the
-attached compute.duckdb: one sorted copy, no rows through Python), appended to the history, and
-renamed into place. DuckDB cannot move a table to another schema, so the outgoing release is not
-copied into `carbon_previous`: its tables there are views on the outgoing release's rows in
-`carbon_history` (a warehouse whose current release predates the history gets copies). A
-rollback copies `carbon_previous` back into `carbon` and makes the outgoing release the views.
+Inside that transaction the run's rows are written once: `INSERT INTO carbon_history.<table>
+... SELECT ... ORDER BY key` straight from the attached compute.duckdb (no rows through Python;
+the history table's primary key, where the catalog keeps one, refuses a duplicated key). Then
+`carbon.<table>` becomes the view `select <columns> from carbon_history.<table> where release_id
+= '<run id>'` and `carbon_previous.<table>` the same view of the outgoing release. A release's
+rows are appended after the earlier releases' row groups, so a read of one release skips the
+others by their zone maps on release_id. A rollback re-creates the views (no row is copied).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -34,13 +34,10 @@ from carbon_assess.publish.catalog import (
     quote_ident,
     row_order,
     sql_literal,
-    table,
 )
 from carbon_assess.publish.common import HISTORY_SCHEMA, PREVIOUS_SCHEMA, SCHEMA
 from carbon_assess.settings import duckdb_connect
 from carbon_assess.workdir import Run
-
-STAGED_SUFFIX = "__staged"
 
 
 def connect_warehouse(path: Path, read_only: bool = False, wait: float = 0.0,
@@ -165,6 +162,9 @@ class DuckDBDialect:
     def columns(self, con: Any, schema: str, name: str) -> list[str]:
         return [c for c, _ in self._typed_columns(con, schema, name)]
 
+    def typed_columns(self, con: Any, schema: str, name: str) -> list[tuple[str, str]]:
+        return self._typed_columns(con, schema, name)
+
     def _typed_columns(self, con: Any, schema: str, name: str,
                        catalog: str | None = None) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in con.execute(
@@ -204,18 +204,6 @@ class DuckDBDialect:
                              doc: Table) -> None:
         self.create_table(con, HISTORY_SCHEMA, name, columns, doc)
 
-    def append_history(self, con: Any, name: str, release_id: str, columns: list[str],
-                       source: str, republished: bool) -> None:
-        """An INSERT appends row groups after the earlier releases' (zone maps on release_id
-        keep a read of one release from scanning the others)."""
-        target = self.quote(HISTORY_SCHEMA, name)
-        if republished:
-            con.execute(f"delete from {target} where release_id = ?", [release_id])
-        select = ", ".join(quote_ident(c) for c in columns)
-        # the staged table is in key order, and an INSERT ... SELECT keeps a scan's order
-        con.execute(f"insert into {target} (release_id, {select}) select ?, {select} "
-                    f"from {source}", [release_id])
-
     def rekey(self, con: Any, name: str, key: list[str], have: list[str]) -> None:
         """DuckDB cannot drop a primary key: a history table keyed otherwise by an older release
         (issue 13: province_code -> region_code) is rebuilt with the new key, once."""
@@ -239,78 +227,67 @@ class DuckDBDialect:
 
     # ---------------------------------------------------------------- publish and rollback
 
-    @staticmethod
-    def _staged(name: str) -> str:
-        return f"{quote_ident(SCHEMA)}.{quote_ident(name + STAGED_SUFFIX)}"
-
-    def _stage(self, con: Any, source: str, name: str, columns: list[tuple[str, str]]) -> None:
-        """carbon.<name>__staged: the rows of `source`, in key order, with the kept key (a
-        table without one, i.e. the large facts, in one CREATE TABLE AS)."""
-        con.execute(f"drop table if exists {self._staged(name)}")
-        names = [c for c, _ in columns]
-        select = ", ".join(quote_ident(c) for c in names)
-        query = (f"select {select} from {source} order by "
-                 + ", ".join(quote_ident(c) for c in row_order(name, names)))
-        doc = table(name) if name in PUBLISHED_TABLES else None
-        if not _key(doc, names):
-            con.execute(f"create table {self._staged(name)} as {query}")
-            return
-        self.create_table(con, SCHEMA, name + STAGED_SUFFIX, columns, doc)
-        con.execute(f"insert into {self._staged(name)} ({select}) {query}")
-
     @contextmanager
     def publishing(self, con: Any, lock: Any, run: Run, layouts: dict[str, list],
-                   counts: dict[str, int]) -> Iterator[Callable[[str], str]]:
+                   counts: dict[str, int]) -> Iterator[None]:
         con.execute("attach ? as compute (read_only)", [str(run.compute_db)])
         try:
             with self.transaction(con):
-                for name in PUBLISHED_TABLES:
-                    self._stage(con, f"compute.main.{quote_ident(name)}", name, layouts[name])
-                    counts[name] = con.execute(f"select count(*) from {self._staged(name)}"
-                                               ).fetchall()[0][0]
-                yield self._staged
+                yield
         finally:
             con.execute("detach compute")
 
-    def _keep_previous(self, con: Any, outgoing: str | None, in_history: bool) -> None:
-        """`carbon_previous` := the release now in `carbon`: views on its history rows, or
-        copies when the history does not hold it."""
-        for name in self.relations(con, PREVIOUS_SCHEMA, views=True):
-            kind = "view" if name not in self.relations(con, PREVIOUS_SCHEMA) else "table"
-            con.execute(f"drop {kind} {self.quote(PREVIOUS_SCHEMA, name)}")
-        history = set(self.relations(con, HISTORY_SCHEMA))
-        for name in self.relations(con, SCHEMA):
-            if name not in PUBLISHED_TABLES:
-                continue
-            names = self.columns(con, SCHEMA, name)
-            kept = (in_history and name in history
-                    and set(names) <= set(self.columns(con, HISTORY_SCHEMA, name)))
-            target = self.quote(PREVIOUS_SCHEMA, name)
-            if kept:
-                con.execute(f"create view {target} as select "
-                            f"{', '.join(quote_ident(c) for c in names)} from "
-                            f"{self.quote(HISTORY_SCHEMA, name)} where release_id = "
-                            f"{sql_literal(str(outgoing))}")
-            else:
-                con.execute(f"create table {target} as select * from {self.quote(SCHEMA, name)}")
+    def lock_release(self, con: Any, wait: float) -> None:
+        return None  # the file lock
 
-    def _replace(self, con: Any, names: list[str]) -> None:
-        for name in names:
-            con.execute(f"drop table if exists {self.quote(SCHEMA, name)}")
-            con.execute(f"alter table {self._staged(name)} rename to {quote_ident(name)}")
+    def write_release(self, con: Any, name: str, release_id: str, columns: list[str],
+                      republished: bool) -> int:
+        """One INSERT ... SELECT ... ORDER BY key from compute.duckdb (an INSERT keeps the
+        order of its SELECT): appended after the earlier releases' row groups."""
+        import duckdb
 
-    def swap_in(self, con: Any, staged: Callable[[str], str], outgoing: str | None,
-                in_history: bool, wait: float) -> None:
-        self._keep_previous(con, outgoing, in_history)
-        self._replace(con, list(PUBLISHED_TABLES))
+        target = self.quote(HISTORY_SCHEMA, name)
+        if republished:
+            con.execute(f"delete from {target} where release_id = ?", [release_id])
+        select = ", ".join(quote_ident(c) for c in columns)
+        order = ", ".join(quote_ident(c) for c in row_order(name, columns))
+        try:
+            return con.execute(
+                f"insert into {target} (release_id, {select}) select ?, {select} from "
+                f"compute.main.{quote_ident(name)} order by {order}", [release_id]
+            ).fetchall()[0][0]
+        except duckdb.ConstraintException as exc:
+            key = ", ".join(_key(history_table(name), ["release_id", *columns])[1:])
+            detail = " ".join(str(exc).split())
+            broken = "a duplicated key" if "duplicate" in detail.lower() else "a null in its key"
+            raise WarehouseError(f"publish to {self.path} failed: {name} has {broken} ({key}): "
+                                 f"{detail[:300]}") from None
 
-    def swap_back(self, con: Any, previous: list[str], outgoing: str | None,
-                  in_history: bool, wait: float) -> None:
-        for name in previous:
-            source = self.quote(PREVIOUS_SCHEMA, name)
-            self._stage(con, source, name, self._typed_columns(con, PREVIOUS_SCHEMA, name))
-        self._keep_previous(con, outgoing, in_history)
-        self._replace(con, previous)
+    def copy_release(self, con: Any, name: str, release_id: str, columns: list[str],
+                     source: str, fill: dict[str, str]) -> None:
+        select = [quote_ident(c) for c in columns]
+        order = ", ".join(quote_ident(c) for c in row_order(name, columns))
+        con.execute(
+            f"insert into {self.quote(HISTORY_SCHEMA, name)} (release_id, "
+            f"{', '.join([*select, *(quote_ident(c) for c in fill)])}) select ?, "
+            f"{', '.join([*select, *fill.values()])} from {source} order by {order}",
+            [release_id])
+
+    def point(self, con: Any, schema: str, release_id: str | None,
+              tables: dict[str, list[str]]) -> None:
+        base = set(self.relations(con, schema))
+        for name in self.relations(con, schema, views=True):
+            if name in PUBLISHED_TABLES and (name in base or (
+                    schema == PREVIOUS_SCHEMA and (release_id is None or name not in tables))):
+                con.execute(f"drop {'table' if name in base else 'view'} "
+                            f"{self.quote(schema, name)}")
+        if release_id is None:
+            return
+        for name, columns in tables.items():
+            con.execute(f"create or replace view {self.quote(schema, name)} as select "
+                        f"{', '.join(quote_ident(c) for c in columns)} from "
+                        f"{self.quote(HISTORY_SCHEMA, name)} where release_id = "
+                        f"{sql_literal(release_id)}")
 
     def finish(self, con: Any) -> None:
         """The analyst views (they bind by name) and the documentation of schema carbon."""
@@ -319,8 +296,10 @@ class DuckDBDialect:
                         f"{view.sql.format(schema=SCHEMA)}")
         present = {name: self.columns(con, SCHEMA, name)
                    for name in (*PUBLISHED_TABLES, *META_TABLES, *(v.name for v in VIEWS))}
+        views = [*(v.name for v in VIEWS),
+                 *(n for n in PUBLISHED_TABLES if n not in self.relations(con, SCHEMA))]
         for statement in comment_statements(SCHEMA, {k: v for k, v in present.items() if v},
-                                            views=[v.name for v in VIEWS]):
+                                            views=views):
             con.execute(statement)
 
     def result_extras(self) -> dict[str, Any]:

@@ -19,35 +19,45 @@ behind it up to the lock timeout, then fails naming the holder; a killed publish
 with its connection. `carbon_control.release` records which run's release is in `carbon` and in
 `carbon_previous`.
 
+A release's rows are stored once: as its own partition of `carbon_history.<table>` (LIST on
+release_id, `<table>__<release>`). `carbon.<table>` is a view of the current release's
+partition (`select <columns> from carbon_history.<table>__<release> where release_id =
+'<release>'`: the constant lets a query use the partition's key index), `carbon_previous.<table>`
+the same view of the outgoing release; the run log (`meta_*`) are tables of `carbon`.
+
 A publish, under the publish lock (a second publish waits, then fails clearly):
 
-1. Stage: in one transaction, create schema `carbon_staging_<run>`, create each table with the
-   types of compute.duckdb (VARCHAR→text, DOUBLE→double precision, ...), bulk-load it with
-   `COPY ... FROM STDIN (FORMAT binary)` fed by Arrow record batches read out of compute.duckdb
-   in key order (encoded by numpy, `pg_binary`: no per-row Python, no INSERT, no number parsed
-   from text on the server), then add the primary key and indexes (a bulk index build, not one
-   insertion per row), the analyst views, the `COMMENT ON` documentation; check the row counts;
-   ANALYZE.
+1. Load, in one transaction: create schema `carbon_staging_<run>` and in it each table's
+   partition-to-be (`release_id` a constant default, checked, so that attaching it needs no
+   scan), with the types of compute.duckdb (VARCHAR→text, DOUBLE→double precision, ...); bulk-load
+   it with `COPY ... FROM STDIN (FORMAT binary)` fed by Arrow record batches of BATCH_ROWS rows
+   streamed out of compute.duckdb in key order (encoded by numpy, `pg_binary`, one batch at a
+   time: the memory held is a few batches, whatever the table's size), then add the primary key
+   (release_id and the catalog's key: a duplicated key is refused here, naming table and key)
+   and indexes (one bulk index build each); ANALYZE.
    Nobody else can see the staging schema. A crash here leaves `carbon` untouched (and, the
    transaction being rolled back, no staging schema either).
-2. Swap, in one short transaction: append the release to schema `carbon_history` (INSERT ...
-   SELECT from staging, before any lock on `carbon`; the new release's rows only), upsert the
-   run log, take ACCESS EXCLUSIVE
-   locks on the outgoing release (retried under a short lock_timeout, so a reader can never
-   deadlock it), move the run-log tables (`meta_*`) into the staging schema, drop the old
-   `carbon_previous`, rename `carbon` → `carbon_previous` and staging → `carbon`, re-grant
-   `carbon_reader`, record the releases in `carbon_control.release`.
+2. Swap, in one short transaction: take ACCESS EXCLUSIVE locks on the views of `carbon` and
+   `carbon_previous` (retried under a short lock_timeout, so a reader can never deadlock it),
+   move each staged table into `carbon_history` and attach it as the release's partition (no
+   row is copied; a republished run's partition is dropped first), add the `dim_release` row,
+   upsert the run log, point `carbon_previous` at the outgoing release and `carbon` at the new
+   one, re-create the analyst views, comments and `carbon_reader`'s grants, record the releases
+   in `carbon_control.release`, drop the (now empty) staging schema.
    If the swap fails (e.g. a session kept a transaction open on `carbon` for longer than the
    lock timeout: the message names it) the staging schema is dropped and `carbon` is unchanged;
    a staging schema orphaned by a crash between the two steps is dropped by the next publish.
 
-Readers in READ COMMITTED see, per statement, the old release or the new one, never a mix and
-never an empty table: a statement that already holds the old tables finishes on them (the swap
-waits for it), one that starts during the swap waits and then resolves the new tables. (A
-REPEATABLE READ transaction whose snapshot predates a publish would see the new tables as empty,
-as with any PostgreSQL DDL swap: analysts should not hold such transactions open across a
-publish. Views that analysts create *outside* schema `carbon` on its tables bind to the tables,
-not the names: they follow the release into `carbon_previous` and are dropped with it.)
+A rollback re-points the views (no row is copied). A warehouse published by an older version
+(releases as tables in `carbon` and `carbon_previous`, the history plain or partitioned) is
+upgraded by the next publish or rollback: a release the history lacks is copied into it once.
+
+Readers in READ COMMITTED see, per statement, the old release or the new one, never a mix: a
+statement that already holds the old views finishes on them (the swap waits for it), one that
+starts during the swap waits and then reads the new views. The views run with their owner's
+rights: `carbon_reader` reads them with SELECT on schema `carbon` alone (it may also read
+`carbon_history`, for `carbon-assess diff`). Views that analysts create on `carbon`'s views
+survive a publish as long as the columns stay the same.
 """
 
 from __future__ import annotations
@@ -56,7 +66,7 @@ import io
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -83,12 +93,12 @@ from carbon_assess.publish.common import (
     SCHEMA,
 )
 from carbon_assess.publish.pg_binary import binary_copy_chunks, encodable
+from carbon_assess.settings import duckdb_connect
 from carbon_assess.workdir import Run
 
 LOCK_TABLE = "publish_lock"  # in CONTROL_SCHEMA: one row, row-locked by a running publish
 RELEASE_TABLE = "release"  # in CONTROL_SCHEMA: slot 'current' / 'previous' -> run id
 STAGING_PREFIX = "carbon_staging_"
-SWAP_SCHEMA = "carbon_swap"
 BATCH_ROWS = 100_000
 SWAP_LOCK_TRY = "500ms"  # lock_timeout of one attempt to lock the outgoing release
 
@@ -449,7 +459,7 @@ def _hand_over(conn: Any, timeout: float) -> list[str]:
     psycopg = _psycopg()
     if not _can_act_as_publisher(conn):
         return []
-    names = [SCHEMA, PREVIOUS_SCHEMA, CONTROL_SCHEMA, SWAP_SCHEMA, HISTORY_SCHEMA]
+    names = [SCHEMA, PREVIOUS_SCHEMA, CONTROL_SCHEMA, HISTORY_SCHEMA]
     mine = "(select oid from pg_roles where rolname = %s)"
     schemas = conn.execute(
         "select nspname, pg_get_userbyid(nspowner) from pg_namespace "
@@ -585,17 +595,6 @@ def _drop_stale_staging(conn: Any) -> list[str]:
     return stale
 
 
-def _tables_in(conn: Any, schema: str) -> list[str]:
-    return [
-        r[0]
-        for r in conn.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = %s and table_type = 'BASE TABLE' order by 1",
-            [schema],
-        ).fetchall()
-    ]
-
-
 def history_partition(name: str, release_id: str) -> str:
     """The table of one release of carbon_history.<name> (within PostgreSQL's 63 bytes)."""
     return f"{name}__{re.sub(r'[^a-z0-9_]', '_', release_id.lower())}"[:58]
@@ -670,22 +669,112 @@ def copy_binary(conn: Any, batches: Any, schema: str, name: str,
     return rows
 
 
-def _load_table(conn: Any, duck: Any, schema: str, name: str,
-                columns: list[tuple[str, str]]) -> int:
-    """Create schema.name, bulk-load the compute table in key order, then add its keys."""
+def _partition_keys(conn: Any, schema: str, part: str, name: str, names: list[str],
+                    failed: str = "publish failed") -> None:
+    """A release's partition of carbon_history.<name> (`part`, in `schema`): the history's
+    primary key (release_id and the catalog's key; a duplicated key is a WarehouseError naming
+    the table and its key) or index, and the published table's indexes; one bulk build each.
+    Named after the partition, so that they stay unique in carbon_history."""
+    psycopg = _psycopg()
+    doc = history_table(name)
+    key = list(doc.primary_key)
+    if key and set(key) <= set(names):
+        try:
+            with conn.transaction():
+                conn.execute(_sql("alter table {} add constraint {} primary key ({})",
+                                  _ident(schema, part), _ident(f"{part}_pkey"),
+                                  _join([_ident(c) for c in key])))
+        except (psycopg.errors.UniqueViolation, psycopg.errors.NotNullViolation) as exc:
+            broken = ("a duplicated key" if isinstance(exc, psycopg.errors.UniqueViolation)
+                      else "a null in its key")
+            detail = exc.diag.message_detail or one_line_error(exc)
+            raise WarehouseError(f"{failed}: {name} has {broken} ({', '.join(key[1:])}): "
+                                 f"{' '.join(detail.split())[:300]}") from None
+    indexes = [*doc.indexes, *table(name).indexes]
+    for number, columns in enumerate(indexes, 1):
+        if all(c in names for c in columns):
+            conn.execute(_sql("create index {} on {} ({})", _ident(f"{part}__i{number}"),
+                              _ident(schema, part), _join([_ident(c) for c in columns])))
+
+
+def _load_partition(conn: Any, duck: Any, schema: str, name: str, release_id: str,
+                    columns: list[tuple[str, str]], failed: str = "publish failed") -> int:
+    """Create the release's partition-to-be of carbon_history.<name> in `schema` (release_id a
+    checked constant default, the other columns as in compute.duckdb), bulk-load the compute
+    table in key order, streamed in record batches of BATCH_ROWS rows, then add its keys."""
+    part = history_partition(name, release_id)
     names = [c for c, _ in columns]
-    _create_table(conn, schema, name, columns)
+    value = _literal(release_id)
+    conn.execute(_sql(
+        "create table {} (release_id text not null default {} constraint release_only check "
+        "(release_id = {}), {})", _ident(schema, part), value, value,
+        _join([_sql("{} " + pg_type(t, f"{name}.{c}"), _ident(c)) for c, t in columns])))
     select = ", ".join(_quote_duck(c) for c in names)
     order = ", ".join(_quote_duck(c) for c in row_order(name, names))
     with duck.cursor() as cursor:
         reader = cursor.sql(f"select {select} from main.{_quote_duck(name)} order by {order}"
                             ).to_arrow_reader(BATCH_ROWS)
         if encodable(t for _, t in columns):
-            rows = copy_binary(conn, reader, schema, name, columns)
+            rows = copy_binary(conn, reader, schema, part, columns)
         else:
-            rows = _copy_arrow(conn, reader, schema, name, names)
-    _add_keys(conn, schema, name, names)
+            rows = _copy_arrow(conn, reader, schema, part, names)
+    _partition_keys(conn, schema, part, name, ["release_id", *names], failed)
+    conn.execute(_sql("analyze {}", _ident(schema, part)))
     return rows
+
+
+def _column_types(conn: Any, schema: str, name: str) -> dict[str, str]:
+    """Column -> PostgreSQL type (format_type) of a table or view, in order."""
+    return dict(conn.execute(
+        "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+        "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped "
+        "order by a.attnum", [schema, name]).fetchall())
+
+
+def _relkinds(conn: Any, schema: str) -> dict[str, str]:
+    return dict(conn.execute(
+        "select c.relname, c.relkind from pg_class c join pg_namespace n "
+        "on n.oid = c.relnamespace where n.nspname = %s and c.relkind in ('r', 'p', 'v')",
+        [schema]).fetchall())
+
+
+def _partitioned(conn: Any, name: str) -> bool:
+    return bool(conn.execute("select 1 from pg_partitioned_table where partrelid = "
+                             "to_regclass(%s)", [f"{_quoted_pg(HISTORY_SCHEMA)}."
+                                                 f"{_quoted_pg(name)}"]).fetchone())
+
+
+def _copy_into_history(conn: Any, name: str, release_id: str, columns: list[str],
+                       source: Any, fill: dict[str, str] | None = None) -> None:
+    """The rows of `source` (SQL) as release `release_id` of carbon_history.<name>, in key
+    order: a partition of its own (replacing one of the same release), or, in a history table
+    made before the partitions, rows replacing that release's. For the releases an older version
+    left as tables, and for a staged partition whose column types no longer match the
+    history's."""
+    fill = fill or {}
+    parent = _ident(HISTORY_SCHEMA, name)
+    targets = _join([_ident(c) for c in ("release_id", *columns, *fill)])
+    select = _join([_sql("%s"), *(_ident(c) for c in columns), *(_raw(v) for v in fill.values())])
+    order = _join([_ident(c) for c in row_order(name, columns)])
+    if not _partitioned(conn, name):
+        conn.execute(_sql("delete from {} where release_id = %s", parent), [release_id])
+        conn.execute(_sql("insert into {} ({}) select {} from ", parent, targets, select)
+                     + source + _sql(" order by {}", order), [release_id])
+        return
+    part_name = history_partition(name, release_id)
+    part = _ident(HISTORY_SCHEMA, part_name)
+    conn.execute(_sql("drop table if exists {} cascade", part))
+    conn.execute(_sql("create table {} (like {} including defaults)", part, parent))
+    conn.execute(_sql("insert into {} ({}) select {} from ", part, targets, select) + source
+                 + _sql(" order by {}", order), [release_id])
+    _partition_keys(conn, HISTORY_SCHEMA, part_name, name, _column_names(conn, part_name))
+    conn.execute(_sql("alter table {} attach partition {} for values in ({})",
+                      parent, part, _literal(release_id)))
+
+
+def _column_names(conn: Any, name: str) -> list[str]:
+    return list(_column_types(conn, HISTORY_SCHEMA, name))
 
 
 def _validation_reader(duck: Any, path: Path) -> Any:
@@ -745,6 +834,7 @@ class PostgresDialect:
         self._dropped: list[str] = []
         self._action = ""
         self._staging = ""
+        self._counts: dict[str, int] = {}
 
     # ---------------------------------------------------------------- sessions
 
@@ -815,6 +905,18 @@ class PostgresDialect:
             "select column_name from information_schema.columns where table_schema = %s "
             "and table_name = %s order by ordinal_position", [schema, name]).fetchall()]
 
+    def typed_columns(self, con: Any, schema: str, name: str) -> list[tuple[str, str]]:
+        """The DuckDB type of each column (the inverse of PG_TYPES)."""
+        duck = {pg: duck_type for duck_type, pg in PG_TYPES.items()}
+        typed = []
+        for column, pg in _column_types(con, schema, name).items():
+            decimal = re.fullmatch(r"numeric\((\d+),(\d+)\)", pg)
+            if pg not in duck and not decimal:
+                raise WarehouseError(f"{schema}.{name}.{column}: type {pg} has no DuckDB "
+                                     "counterpart")
+            typed.append((column, duck.get(pg) or f"DECIMAL({decimal[1]},{decimal[2]})"))
+        return typed
+
     def schema_exists(self, con: Any, schema: str) -> bool:
         return _schema_exists(con, schema)
 
@@ -869,35 +971,6 @@ class PostgresDialect:
                                 for c, t in columns])))
         _add_keys(con, HISTORY_SCHEMA, name, [c for c, _ in columns], doc)
 
-    def append_history(self, con: Any, name: str, release_id: str, columns: list[str],
-                       source: str, republished: bool) -> None:
-        """A partition of its own (`<table>__<release>`); a history table made before the
-        partitions (a plain table) gets an INSERT, as it always did."""
-        parent = _ident(HISTORY_SCHEMA, name)
-        select = _join([_ident(c) for c in columns])
-        partitioned = con.execute("select 1 from pg_partitioned_table where partrelid = "
-                                  "to_regclass(%s)", [self.quote(HISTORY_SCHEMA, name)]
-                                  ).fetchone()
-        if not partitioned:
-            if republished:
-                con.execute(_sql("delete from {} where release_id = %s", parent), [release_id])
-            con.execute(_sql("insert into {} (release_id, {}) select %s, {} from ",
-                             parent, select, select) + _raw(source), [release_id])
-            return
-        part = _ident(HISTORY_SCHEMA, history_partition(name, release_id))
-        if republished:
-            con.execute(_sql("drop table if exists {}", part))
-        con.execute(_sql("create table {} (like {} including defaults)", part, parent))
-        con.execute(_sql("insert into {} (release_id, {}) select %s, {} from ",
-                         part, select, select) + _raw(source), [release_id])
-        doc = history_table(name)
-        names = ["release_id", *columns]
-        if doc.primary_key and set(doc.primary_key) <= set(names):
-            con.execute(_sql("alter table {} add primary key ({})", part,
-                             _join([_ident(c) for c in doc.primary_key])))
-        con.execute(_sql("alter table {} attach partition {} for values in ({})",
-                         parent, part, _literal(release_id)))
-
     def rekey(self, con: Any, name: str, key: list[str], have: list[str]) -> None:
         _rekey_history(con, name, have)
 
@@ -910,70 +983,124 @@ class PostgresDialect:
 
     @contextmanager
     def publishing(self, con: Any, lock: Any, run: Run, layouts: dict[str, list],
-                   counts: dict[str, int]) -> Iterator[Callable[[str], str]]:
-        """Load the staging schema (committed: invisible to readers, who have no right on it),
-        then open the swap transaction; a failed swap drops the staging schema."""
-        import duckdb
-
+                   counts: dict[str, int]) -> Iterator[None]:
+        """Load the release's partitions-to-be into the staging schema (committed: invisible to
+        readers, who have no right on it), then open the swap transaction; a failed swap drops
+        the staging schema."""
         staging = self._staging = staging_schema(run.info.run_id)
-        duck = duckdb.connect(str(run.compute_db), read_only=True)
+        self._counts = counts
+        compute = run.compute_db
+        # DuckDB sorts within its memory limit (spilling beside compute.duckdb beyond it)
+        duck = duckdb_connect(compute, compute.parent / f"{compute.name}.tmp", keep_order=True,
+                              read_only=True)
         try:
             with con.transaction():
                 con.execute(_sql("create schema {}", _ident(staging)))
                 for name in PUBLISHED_TABLES:
-                    counts[name] = _load_table(con, duck, staging, name, layouts[name])
-                for view in VIEWS:
-                    con.execute(_sql("create view {} as ", _ident(staging, view.name))
-                                + _raw(view.sql.format(schema=_quoted_pg(staging))))
-                present = {name: [c for c, _ in layouts[name]] for name in PUBLISHED_TABLES} \
-                    | {v.name: list(v.column_names) for v in VIEWS}
-                for statement in comment_statements(staging, present,
-                                                    views=[v.name for v in VIEWS]):
-                    con.execute(statement)
-                for name in PUBLISHED_TABLES:
-                    con.execute(_sql("analyze {}", _ident(staging, name)))
+                    counts[name] = _load_partition(con, duck, staging, name, run.info.run_id,
+                                                   layouts[name],
+                                                   f"publish on {self.where} failed")
         finally:
             duck.close()
         try:
             _check_lock(lock, self.url, "publish")
             with con.transaction():
-                yield lambda name: self.quote(staging, name)
+                yield
         except BaseException:
             if not con.closed and con.info.transaction_status == 0:  # idle: usable
                 with suppress(Exception):
                     con.execute(_sql("drop schema if exists {} cascade", _ident(staging)))
             raise
+        finally:
+            self._staging = ""
 
-    def _outgoing(self, con: Any) -> list[tuple[str, str]]:
-        return [(SCHEMA, t) for t in _tables_in(con, SCHEMA)] + \
-            [(PREVIOUS_SCHEMA, t) for t in _tables_in(con, PREVIOUS_SCHEMA)]
+    def lock_release(self, con: Any, wait: float) -> None:
+        """ACCESS EXCLUSIVE on what readers of the release read (the views, or the tables of
+        an older version, of `carbon` and `carbon_previous`; not the run log)."""
+        relations = [(schema, name) for schema in (SCHEMA, PREVIOUS_SCHEMA)
+                     for name in _relkinds(con, schema) if name not in META_TABLES]
+        _lock_exclusive(con, relations, f"schema {SCHEMA}", wait)
 
-    def swap_in(self, con: Any, staged: Callable[[str], str], outgoing: str | None,
-                in_history: bool, wait: float) -> None:
-        """ACCESS EXCLUSIVE on the outgoing release, the run log moves into the staging
-        schema, carbon -> carbon_previous, staging -> carbon (renames: no row is copied)."""
-        _lock_exclusive(con, self._outgoing(con), f"schema {SCHEMA}", wait)
-        for name in META_TABLES:
-            con.execute(_sql("alter table {} set schema {}", _ident(SCHEMA, name),
-                             _ident(self._staging)))
-        con.execute(_sql("drop schema if exists {} cascade", _ident(PREVIOUS_SCHEMA)))
-        con.execute(_sql("alter schema {} rename to {}", _ident(SCHEMA), _ident(PREVIOUS_SCHEMA)))
-        con.execute(_sql("alter schema {} rename to {}", _ident(self._staging), _ident(SCHEMA)))
+    def write_release(self, con: Any, name: str, release_id: str, columns: list[str],
+                      republished: bool) -> int:
+        """The staged table becomes the release's partition: moved into carbon_history and
+        attached (its CHECK on release_id spares the scan). A history table made before the
+        partitions (a plain table) gets the rows by INSERT, as it always did."""
+        part = history_partition(name, release_id)
+        staged = _column_types(con, self._staging, part)
+        history = _column_types(con, HISTORY_SCHEMA, name)
+        if not _partitioned(con, name) or any(history.get(c) != t for c, t in staged.items()):
+            _copy_into_history(con, name, release_id, columns,
+                               _sql("{}", _ident(self._staging, part)))
+            return self._counts[name]
+        con.execute(_sql("drop table if exists {} cascade", _ident(HISTORY_SCHEMA, part)))
+        for column, pg in history.items():  # columns only earlier releases had
+            if column not in staged:
+                con.execute(_sql("alter table {} add column {} " + pg,
+                                 _ident(self._staging, part), _ident(column)))
+        con.execute(_sql("alter table {} set schema {}", _ident(self._staging, part),
+                         _ident(HISTORY_SCHEMA)))
+        con.execute(_sql("alter table {} attach partition {} for values in ({})",
+                         _ident(HISTORY_SCHEMA, name), _ident(HISTORY_SCHEMA, part),
+                         _literal(release_id)))
+        return self._counts[name]
 
-    def swap_back(self, con: Any, previous: list[str], outgoing: str | None,
-                  in_history: bool, wait: float) -> None:
-        """The two schemas trade names (the run log stays in `carbon`)."""
-        _lock_exclusive(con, self._outgoing(con), f"schema {SCHEMA}", wait)
-        for name in META_TABLES:
-            if name in _tables_in(con, SCHEMA):
-                con.execute(_sql("alter table {} set schema {}", _ident(SCHEMA, name),
-                                 _ident(PREVIOUS_SCHEMA)))
-        con.execute(_sql("drop schema if exists {} cascade", _ident(SWAP_SCHEMA)))
-        for old, new in ((SCHEMA, SWAP_SCHEMA), (PREVIOUS_SCHEMA, SCHEMA),
-                         (SWAP_SCHEMA, PREVIOUS_SCHEMA)):
-            con.execute(_sql("alter schema {} rename to {}", _ident(old), _ident(new)))
+    def copy_release(self, con: Any, name: str, release_id: str, columns: list[str],
+                     source: str, fill: dict[str, str]) -> None:
+        _copy_into_history(con, name, release_id, columns, _raw(source), fill)
+
+    def point(self, con: Any, schema: str, release_id: str | None,
+              tables: dict[str, list[str]]) -> None:
+        """Views of the release's partition, with its release_id (so that the partition's key
+        index serves queries by key); CREATE OR REPLACE where the columns stay the same (views
+        built on them survive), else the old relation is dropped with what depends on it."""
+        kinds = _relkinds(con, schema)
+        for name, kind in kinds.items():
+            if name in PUBLISHED_TABLES and (kind != "v" or (
+                    schema == PREVIOUS_SCHEMA and (release_id is None or name not in tables))):
+                con.execute(_sql("drop " + ("view" if kind == "v" else "table")
+                                 + " if exists {} cascade", _ident(schema, name)))
+                kinds[name] = ""
+        if schema == PREVIOUS_SCHEMA:  # the analyst views an older version kept there
+            for name, kind in kinds.items():
+                if kind == "v" and name not in PUBLISHED_TABLES:
+                    con.execute(_sql("drop view if exists {} cascade", _ident(schema, name)))
+        if release_id is None:
+            return
+        for name, columns in tables.items():
+            part = history_partition(name, release_id)
+            source = _ident(HISTORY_SCHEMA, part if _partitioned(con, name) and
+                            _column_types(con, HISTORY_SCHEMA, part) else name)
+            history = _column_types(con, HISTORY_SCHEMA, name)
+            replace = kinds.get(name) == "v" and list(_column_types(con, schema, name).items()) \
+                == [(c, history.get(c)) for c in columns]
+            if kinds.get(name) == "v" and not replace:
+                con.execute(_sql("drop view if exists {} cascade", _ident(schema, name)))
+            con.execute(_sql("create " + ("or replace " if replace else "")
+                             + "view {} as select {} from {} where release_id = {}",
+                             _ident(schema, name), _join([_ident(c) for c in columns]), source,
+                             _literal(release_id)))
 
     def finish(self, con: Any) -> None:
+        """The analyst views, the documentation of schema carbon, the reader's grants; the
+        staging schema (emptied by the publish) goes."""
+        psycopg = _psycopg()
+        for view in VIEWS:
+            statement = _sql("view {} as ", _ident(SCHEMA, view.name)) + _raw(
+                view.sql.format(schema=_quoted_pg(SCHEMA)))
+            try:
+                with con.transaction():
+                    con.execute(_sql("create or replace ") + statement)
+            except psycopg.errors.InvalidTableDefinition:  # its columns changed
+                con.execute(_sql("drop view {} cascade", _ident(SCHEMA, view.name)))
+                con.execute(_sql("create ") + statement)
+        present = {name: self.columns(con, SCHEMA, name)
+                   for name in (*PUBLISHED_TABLES, *(v.name for v in VIEWS))}
+        for statement in comment_statements(SCHEMA, {k: v for k, v in present.items() if v},
+                                            views=[*PUBLISHED_TABLES, *(v.name for v in VIEWS)]):
+            con.execute(statement)
+        if self._staging:
+            con.execute(_sql("drop schema if exists {} cascade", _ident(self._staging)))
         _grant_reader(con)
 
     def result_extras(self) -> dict[str, Any]:

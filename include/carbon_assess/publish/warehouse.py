@@ -5,25 +5,30 @@ methods (`init`, `publish`, `record_run`, `current_release`, `history`, `rollbac
 do the same things on DuckDB and PostgreSQL: the run log (`carbon.meta_pipeline_run`,
 `meta_validation_result`), which run's release is in `carbon` and `carbon_previous`
 (`carbon_control.release`), the release history (`carbon_history`). What differs between the
-engines (connecting, locking, transactions, bulk loads, how a staged release replaces the current
-one, quoting and type names) is a small `Dialect` (`duckdb_warehouse.DuckDBDialect`,
-`postgres_warehouse.PostgresDialect`).
+engines (connecting, locking, transactions, bulk loads, views, quoting and type names) is a small
+`Dialect` (`duckdb_warehouse.DuckDBDialect`, `postgres_warehouse.PostgresDialect`).
 
-A publish, on either engine: stage the run's tables (DuckDB: inside the publish transaction,
-beside the current ones; PostgreSQL: a staging schema, loaded with binary COPY, committed before
-the swap), then in one transaction append the release to the history, log the run, swap the
-staged tables in (the outgoing release becomes `carbon_previous`) and record the releases.
+A release's rows are written once, into the history, in key order (`catalog.row_order`):
+`carbon_history.<table>` keyed by `release_id`. `carbon.<table>` and `carbon_previous.<table>`
+are views selecting one release's rows of it (the run-log tables `meta_*` are tables of
+`carbon`). A publish, on either engine: in one transaction, write the release into the history
+(DuckDB: INSERT ... SELECT ... ORDER BY key straight from compute.duckdb; PostgreSQL: the
+release's partition, loaded by binary COPY into a staging schema beforehand and attached now),
+log the run, point `carbon_previous` at the outgoing release and `carbon` at the new one, and
+record the releases. A rollback only points the views back (no row is copied).
 
-The history appends only the new release (rows keyed by `release_id`): earlier releases' rows
-are never read, rewritten or deleted, so a publish costs the same whatever the number of earlier
-releases. Republishing a run replaces that run's rows only.
+The history appends only the new release: earlier releases' rows are never read, rewritten or
+deleted, so a publish costs the same whatever the number of earlier releases. Republishing a
+run replaces that run's rows only. A warehouse written before the views (its releases were
+tables in `carbon` and `carbon_previous`) is upgraded by its next publish or rollback: a release
+there that the history lacks is copied into it once, then the tables are replaced by views.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +53,7 @@ from carbon_assess.publish.common import (
     RELEASE_STATUSES,
     SCHEMA,
     PublishResult,
+    backfill_values,
     history_backfill,
     lock_timeout_seconds,
     parse_warehouse_url,
@@ -63,7 +69,6 @@ from carbon_assess.workdir import Run
 
 RELEASE_TABLE = "release"  # in CONTROL_SCHEMA: slot 'current' / 'previous' -> run id
 RUN_KEY = ("run_id",)
-Staged = Callable[[str], str]  # published table name -> the staged table's qualified SQL name
 Layouts = dict[str, list[tuple[str, str]]]  # published table -> [(column, DuckDB type)]
 
 
@@ -102,6 +107,9 @@ class Dialect(Protocol):
 
     def columns(self, con: Any, schema: str, name: str) -> list[str]: ...
 
+    def typed_columns(self, con: Any, schema: str, name: str) -> list[tuple[str, str]]:
+        """(column, DuckDB type) of a table or view, in order."""
+
     def schema_exists(self, con: Any, schema: str) -> bool: ...
 
     def upsert(self, con: Any, schema: str, name: str, row: dict[str, Any],
@@ -122,12 +130,6 @@ class Dialect(Protocol):
                              doc: Table) -> None:
         """carbon_history.<name> (`columns`: release_id first), keyed as the engine keeps it."""
 
-    def append_history(self, con: Any, name: str, release_id: str, columns: list[str],
-                       source: str, republished: bool) -> None:
-        """The rows of `source` (the staged table, in key order) as release `release_id` of
-        carbon_history.<name>; `republished`: that release's earlier rows go first. Never reads
-        or rewrites another release's rows."""
-
     def rekey(self, con: Any, name: str, key: list[str], have: list[str]) -> None:
         """Give carbon_history.<name> the primary key `key` if an older release keyed it
         otherwise."""
@@ -136,29 +138,43 @@ class Dialect(Protocol):
         """Fail before touching the warehouse if a column type cannot be published."""
 
     def publishing(self, con: Any, lock: Any, run: Run, layouts: Layouts,
-                   counts: dict[str, int]) -> AbstractContextManager[Staged]:
-        """Stage the run's tables (filling `counts`: rows staged per table), open the swap
-        transaction and yield the function giving a staged table's qualified name; commit on
+                   counts: dict[str, int]) -> AbstractContextManager[None]:
+        """Prepare the run's rows (PostgreSQL: its history partitions, loaded into a staging
+        schema and committed; `counts` filled) and open the publish transaction; commit on
         exit."""
 
-    def swap_in(self, con: Any, staged: Staged, outgoing: str | None, in_history: bool,
-                wait: float) -> None:
-        """Inside the publish transaction: the staged tables become `carbon`, the release
-        there becomes `carbon_previous` (kept as the history's rows when `in_history`)."""
+    def lock_release(self, con: Any, wait: float) -> None:
+        """Inside the publish or rollback transaction, before `carbon` changes: exclusive
+        access to the views (or tables) of `carbon` and `carbon_previous`."""
 
-    def swap_back(self, con: Any, previous: list[str], outgoing: str | None,
-                  in_history: bool, wait: float) -> None:
-        """Inside the rollback transaction: `carbon_previous` becomes `carbon` and back."""
+    def write_release(self, con: Any, name: str, release_id: str, columns: list[str],
+                      republished: bool) -> int:
+        """The run's rows of `name`, in key order, as release `release_id` of
+        carbon_history.<name> (`republished`: that release's earlier rows go first); the number
+        of rows. Never reads or rewrites another release's rows. A duplicated key is a
+        WarehouseError naming the table and its key."""
+
+    def copy_release(self, con: Any, name: str, release_id: str, columns: list[str],
+                     source: str, fill: dict[str, str]) -> None:
+        """The rows of `source` (a table of the warehouse written before the views) as release
+        `release_id` of carbon_history.<name>, in key order; `fill`: history column -> SQL
+        value for the columns `source` lacks."""
+
+    def point(self, con: Any, schema: str, release_id: str | None,
+              tables: dict[str, list[str]]) -> None:
+        """`schema`.<name> := a view of the release's rows of carbon_history.<name> (its
+        `columns`), for every name of `tables`, replacing the table or view there. In
+        `carbon_previous`, every other published table or view is dropped."""
 
     def finish(self, con: Any) -> None:
-        """After a swap, in its transaction: views, comments, grants as the engine needs."""
+        """Last, in the transaction: analyst views, comments, grants as the engine needs."""
 
     def result_extras(self) -> dict[str, Any]: ...
 
 
 def read_compute(run: Run, dialect: Dialect) -> tuple[str, Layouts]:
     """The run's factor version and the layout of every table to publish, read from
-    compute.duckdb before the warehouse is touched (the row counts come from the staging: some
+    compute.duckdb before the warehouse is touched (the row counts come from the load: some
     published tables are views in compute.duckdb, counted only by computing them)."""
     import duckdb
 
@@ -224,6 +240,10 @@ class Warehouse:
             self._ensure_base(con)
         return {"warehouse": self.d.where, "schemas": [SCHEMA, PREVIOUS_SCHEMA],
                 **self.d.result_extras()}
+
+    def _published(self, con: Any, schema: str) -> list[str]:
+        """The published tables present in `schema` (views, or tables of an older version)."""
+        return [t for t in self.d.relations(con, schema, views=True) if t in PUBLISHED_TABLES]
 
     # ---------------------------------------------------------------------------- releases
 
@@ -305,30 +325,68 @@ class Warehouse:
         d.rekey(con, name, list(doc.primary_key), have)
         return have
 
-    def _append_history(self, con: Any, record: dict[str, Any], layouts: Layouts,
-                        staged: Staged) -> None:
-        """This release into carbon_history, in the publish transaction: its dim_release row
-        and its rows of every published table, read from the staged tables. Only a republished
-        run's own rows are deleted first; no earlier release is read or rewritten."""
-        d = self.d
-        release_id = record["run_id"]
-        present = {"dim_release": self._history_table(
+    def _ensure_history(self, con: Any, layouts: Layouts | None = None) -> None:
+        """carbon_history.dim_release and, with `layouts`, every published table's history table
+        with the run's columns."""
+        self._history_table(
             con, "dim_release",
-            [(c.name, c.type) for c in RELEASE_DIMENSION.columns if c.name != "release_id"])}
-        republished = self._in_history(con, release_id)
-        if republished:
-            d.rows(con, f"delete from {d.quote(HISTORY_SCHEMA, 'dim_release')} "
-                        "where release_id = ?", [release_id])
-        release = release_row(record)
+            [(c.name, c.type) for c in RELEASE_DIMENSION.columns if c.name != "release_id"])
+        for name, columns in (layouts or {}).items():
+            self._history_table(con, name, columns)
+
+    def _insert_release_row(self, con: Any, row: dict[str, Any]) -> None:
+        d = self.d
+        d.rows(con, f"delete from {d.quote(HISTORY_SCHEMA, 'dim_release')} "
+                    "where release_id = ?", [row["release_id"]])
         d.rows(con, f"insert into {d.quote(HISTORY_SCHEMA, 'dim_release')} "
-                    f"({', '.join(d.quote(c) for c in release)}) "
-                    f"values ({', '.join('?' for _ in release)})", list(release.values()))
-        for name in PUBLISHED_TABLES:
-            present[name] = self._history_table(con, name, layouts[name])
-            d.append_history(con, name, release_id, [c for c, _ in layouts[name]],
-                             staged(name), republished)
-        for statement in history_comment_statements(present):
+                    f"({', '.join(d.quote(c) for c in row)}) "
+                    f"values ({', '.join('?' for _ in row)})", list(row.values()))
+
+    def _comment_history(self, con: Any) -> None:
+        d = self.d
+        present = {name: d.columns(con, HISTORY_SCHEMA, name)
+                   for name in ("dim_release", *PUBLISHED_TABLES)}
+        for statement in history_comment_statements({k: v for k, v in present.items() if v}):
             d.rows(con, statement)
+
+    def _adopt(self, con: Any, schema: str, release_id: str | None,
+               replaced: str | None = None) -> str | None:
+        """A release that an older version left as tables in `schema` (`carbon` or
+        `carbon_previous`): copied into the history once if the history lacks it (`replaced`:
+        the release this publish rewrites anyway, not copied). Returns the release's id (one
+        made up when the run log cannot name it)."""
+        d = self.d
+        tables = [t for t in d.relations(con, schema) if t in PUBLISHED_TABLES]
+        if not tables:
+            return release_id
+        if release_id is None:
+            release_id = f"unrecorded-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+        if release_id == replaced or self._in_history(con, release_id):
+            return release_id
+        self._ensure_history(con)
+        for name in tables:
+            typed = d.typed_columns(con, schema, name)
+            have = self._history_table(con, name, typed)
+            names = [c for c, _ in typed]
+            d.copy_release(con, name, release_id, names, d.quote(schema, name),
+                           backfill_values([c for c in have if c not in names], names))
+        logged = self._run_row(con, release_id) or {"run_id": release_id}
+        self._insert_release_row(con, release_row(
+            logged, published_at=logged.get("finished_at") or datetime.now(UTC)))
+        return release_id
+
+    def _write_release(self, con: Any, record: dict[str, Any], layouts: Layouts,
+                       counts: dict[str, int]) -> None:
+        """This release into carbon_history, in the publish transaction: its rows of every
+        published table (`counts` filled) and its dim_release row. Only a republished run's own
+        rows are deleted first; no earlier release is read or rewritten."""
+        release_id = record["run_id"]
+        republished = self._in_history(con, release_id)
+        for name in PUBLISHED_TABLES:
+            counts[name] = self.d.write_release(con, name, release_id,
+                                                [c for c, _ in layouts[name]], republished)
+        record["row_counts"] = json.dumps(counts, sort_keys=True)
+        self._insert_release_row(con, release_row(record))
 
     def history(self) -> list[dict[str, Any]]:
         """The releases of carbon_history.dim_release, oldest first ([] without history)."""
@@ -343,8 +401,8 @@ class Warehouse:
 
     def publish(self, run: Run | str | Path, lock_timeout: float | None = None
                 ) -> PublishResult:
-        """Publish the run atomically: stage its tables, then in one transaction append the
-        release to the history, log the run and swap the release in."""
+        """Publish the run atomically: in one transaction write its release into the history,
+        log the run and point `carbon` at it (the outgoing release becomes `carbon_previous`)."""
         d = self.d
         run = Run.of(run)
         wait = lock_timeout_seconds(lock_timeout)
@@ -357,16 +415,23 @@ class Warehouse:
                 d.lock(con, "publish", wait) as lock:
             self._ensure_base(con)
             load_started = time.monotonic()
-            with d.publishing(con, lock, run, layouts, counts) as staged:
+            with d.publishing(con, lock, run, layouts, counts):
                 timings["load_seconds"] = time.monotonic() - load_started
-                record["row_counts"] = json.dumps(counts, sort_keys=True)
                 swap_started = time.monotonic()
                 # which run's release goes out (read before this run's row joins the log)
                 outgoing = (self._release(con, "current")
-                            if set(d.relations(con, SCHEMA)) & set(PUBLISHED_TABLES) else None)
-                self._append_history(con, record, layouts, staged)
+                            if self._published(con, SCHEMA) else None)
+                d.lock_release(con, wait)
+                self._ensure_history(con, layouts)
+                outgoing = self._adopt(con, SCHEMA, outgoing, replaced=record["run_id"])
+                leaving = {name: d.columns(con, SCHEMA, name)
+                           for name in self._published(con, SCHEMA)}
+                self._write_release(con, record, layouts, counts)
+                self._comment_history(con)
                 self._log(con, record, run.validation_results)
-                d.swap_in(con, staged, outgoing, self._in_history(con, outgoing), wait)
+                d.point(con, PREVIOUS_SCHEMA, outgoing, leaving)
+                d.point(con, SCHEMA, record["run_id"],
+                        {name: [c for c, _ in layouts[name]] for name in PUBLISHED_TABLES})
                 self._set_releases(con, record["run_id"], outgoing)
                 d.finish(con)
             timings["swap_seconds"] = time.monotonic() - swap_started
@@ -399,21 +464,21 @@ class Warehouse:
         with d.open_read(lock_timeout_seconds(lock_timeout)) as con:
             if con is None:
                 return None
-            tables = set(d.relations(con, SCHEMA))
-            if "meta_pipeline_run" not in tables or not tables & set(PUBLISHED_TABLES):
+            if "meta_pipeline_run" not in d.relations(con, SCHEMA) \
+                    or not self._published(con, SCHEMA):
                 return None
             return self._run_row(con, self._release(con, "current"))
 
     def rollback(self, lock_timeout: float | None = None) -> dict[str, Any]:
-        """Swap the previous release back in (the current one becomes the previous) and log a
-        'rolled back' run, in one transaction. Never creates a warehouse."""
+        """Point `carbon` back at the previous release (and `carbon_previous` at the current
+        one) and log a 'rolled back' run, in one transaction; no row is copied. Never creates
+        a warehouse."""
         d = self.d
         wait = lock_timeout_seconds(lock_timeout)
         started_at = datetime.now(UTC)
         with d.open("rollback", wait=wait, create=False) as con, \
                 d.lock(con, "rollback", wait) as lock:
-            previous = [t for t in d.relations(con, PREVIOUS_SCHEMA, views=True)
-                        if t in PUBLISHED_TABLES]
+            previous = self._published(con, PREVIOUS_SCHEMA)
             if not previous:
                 raise WarehouseError(f"warehouse {d.where} has no previous release to roll "
                                      "back to")
@@ -421,7 +486,17 @@ class Warehouse:
             d.check_lock(lock, "rollback")
             with d.transaction(con):
                 restored, outgoing = self._release(con, "previous"), self._release(con, "current")
-                d.swap_back(con, previous, outgoing, self._in_history(con, outgoing), wait)
+                d.lock_release(con, wait)
+                restored = self._adopt(con, PREVIOUS_SCHEMA, restored)
+                outgoing = self._adopt(con, SCHEMA, outgoing)
+                if restored is None:
+                    raise WarehouseError(f"warehouse {d.where}: no release is recorded for "
+                                         f"{PREVIOUS_SCHEMA}; nothing was changed")
+                back = {name: d.columns(con, PREVIOUS_SCHEMA, name) for name in previous}
+                leaving = {name: d.columns(con, SCHEMA, name)
+                           for name in self._published(con, SCHEMA)}
+                d.point(con, SCHEMA, restored, back)
+                d.point(con, PREVIOUS_SCHEMA, outgoing, leaving)
                 counts = {t: d.rows(con, f"select count(*) from {d.quote(SCHEMA, t)}")[0][0]
                           for t in previous}
                 record = rollback_record(started_at, self._run_row(con, restored), restored,
@@ -458,4 +533,3 @@ def open_warehouse(url: str) -> Warehouse:
     if target.kind == "duckdb":
         return Warehouse(DuckDBDialect(Path(target.target)))
     return Warehouse(PostgresDialect(target.target))
-
