@@ -65,10 +65,11 @@ def _history_markdown() -> list[str]:
     lines = [
         f"## Release history (schema `{HISTORY_SCHEMA}`)",
         "",
-        f"Every publish appends its release to schema `{HISTORY_SCHEMA}` in the same transaction "
-        "as the swap (a failed publish appends nothing; republishing a run replaces its rows; a "
-        "rollback deletes nothing). `carbon-assess diff` compares two releases. Readable by "
-        "`carbon_reader` in PostgreSQL.",
+        f"Every publish writes its release's rows into schema `{HISTORY_SCHEMA}`, once and in "
+        "key order, in the transaction that points `carbon` at them (a failed publish writes "
+        "nothing; republishing a run replaces its rows; a rollback writes and deletes nothing; "
+        "on PostgreSQL each release is a partition of its own). `carbon-assess diff` compares "
+        "two releases. Readable by `carbon_reader` in PostgreSQL.",
         "",
     ]
     lines += _table_markdown(RELEASE_DIMENSION)
@@ -96,9 +97,11 @@ def render_data_dictionary() -> str:
         "include/carbon_assess/publish/schema/*.yml. Do not edit by hand. -->",
         "",
         "The published warehouse (DuckDB file or PostgreSQL database) has the same tables, types "
-        "and rows in both engines. Schema `carbon` holds the current release, `carbon_previous` "
-        "the release before it (`carbon-assess rollback` swaps them back). The run log "
-        "(`meta_*`) stays in `carbon` across releases. Names carry units; the unit column says "
+        "and rows in both engines. Schema `carbon` shows the current release, "
+        "`carbon_previous` the release before it: their dimensions and facts are views of that "
+        "release's rows in schema `carbon_history`, where each release is stored once "
+        "(`carbon-assess rollback` points the views back). The run log (`meta_*`) is tables of "
+        "`carbon`, kept across releases. Names carry units; the unit column says "
         "it in full. The same descriptions are attached to the tables and columns as "
         "`COMMENT ON` at every publish (`\\d+ carbon.fct_intensity` in psql, "
         "`duckdb_columns()` in DuckDB).",
