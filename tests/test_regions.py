@@ -215,12 +215,14 @@ LEGACY_KEY = ("release_id", "plan_id", "province_code", "assessment_year")
 
 def _make_legacy_history(con) -> None:
     """Turn carbon_history.fct_target_assessment into what a release before issue 13 left: no
-    region columns, provinces only, keyed on province_code (NOT NULL)."""
+    region columns, provinces only, keyed on province_code (NOT NULL). (The views of it, in
+    carbon, go: PostgreSQL would not drop a table they depend on; the next publish makes them
+    again.)"""
     table = "carbon_history.fct_target_assessment"
     for statement in (
         f"delete from {table} where province_code is null",
         f"create table {table}_old as select * from {table}",
-        f"drop table {table}",
+        f"drop table {table} cascade",
         f"alter table {table}_old rename to fct_target_assessment",
         f"alter table {table} drop column region_code",
         f"alter table {table} drop column region_level",
