@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from carbon_assess.reference import province_label
+from carbon_assess.settings import duckdb_table
 from carbon_assess.workdir import Run
 
 RESULT_COLUMNS = (
@@ -87,8 +88,6 @@ def write_results(rows: list[dict[str, Any]], out_dir: Path) -> Path:
     Parquet is written by DuckDB (settings.duckdb_table), not built as Arrow from Python
     objects, which would import pandas into the validate and check_outputs tasks."""
     import duckdb
-
-    from carbon_assess.settings import duckdb_table
 
     out_dir.mkdir(parents=True, exist_ok=True)
     public = [{k: r[k] for k in RESULT_COLUMNS} for r in rows]

@@ -39,6 +39,7 @@ from typing import Any, BinaryIO, TypedDict
 
 from carbon_assess.errors import InputError
 from carbon_assess.ingest import bulk
+from carbon_assess.ingest.arrow_values import arrow_batch, arrow_constants
 from carbon_assess.ingest.layouts import Observation, ParsedTable, detect_layout, parse_table
 from carbon_assess.ingest.readers import (
     MAX_BYTES_ENV,
@@ -221,8 +222,6 @@ class _RawWriter:
         of `COLUMNS` but the source's file, sha256 and sheet, which `source` gives."""
         import pyarrow as pa
 
-        from carbon_assess.ingest.arrow_values import arrow_constants
-
         if self.discarded:
             return
         self._flush(kind)  # the rows of earlier files first: raw rows stay in landing order
@@ -265,8 +264,6 @@ class _RawWriter:
             self.run.path.mkdir(parents=True, exist_ok=True)
 
     def _flush(self, kind: str) -> None:
-        from carbon_assess.ingest.arrow_values import arrow_batch
-
         rows = self.buffers.pop(kind, None)
         if not rows:
             return

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from carbon_assess.errors import InputError
+from carbon_assess.ingest.arrow_values import arrow_batch
 from carbon_assess.ingest.layouts import parse_number, parse_year, unknown_unit_rule
 from carbon_assess.ingest.regions import declared_code_rule, province_header, resolve_region
 from carbon_assess.ingest.schema import statistics_columns
@@ -214,8 +215,6 @@ def write_sheets(found: dict[str, list[dict[str, Any]]], run: Run | Path) -> dic
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from carbon_assess.ingest.arrow_values import arrow_batch
 
     # typed as compute reads them (sheet_column_types), built without pandas (arrow_values)
     arrow_types = {"varchar": pa.string(), "integer": pa.int32(), "double": pa.float64()}
