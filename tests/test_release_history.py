@@ -24,7 +24,7 @@ from carbon_assess.publish import PUBLISHED_TABLES, publish, rollback, table_che
 from carbon_assess.report.history import diff_releases, list_releases
 
 from builders import PLAN_YEARS, write_economy, write_two_province_plan
-from workdirs import query_warehouse
+from workdirs import execute_warehouse, query_warehouse
 
 FIRST, SECOND = "20260101T000000Z-hist01", "20260102T000000Z-hist02"
 
@@ -61,19 +61,6 @@ def warehouse(warehouse_url: str) -> str:
     return warehouse_url
 
 
-def _execute(url: str, *statements: str) -> None:
-    if url.startswith("duckdb"):
-        with duckdb.connect(url.removeprefix("duckdb://")) as con:
-            for statement in statements:
-                con.execute(statement)
-        return
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
 def _log_runs_that_did_not_publish(url: str, tag: str) -> list[str]:
     """A rejected, a failed and a skipped run, logged after every row of the run log (as the
     pipeline records them: run-log rows only, no published table touched); their run ids."""
@@ -81,7 +68,7 @@ def _log_runs_that_did_not_publish(url: str, tag: str) -> list[str]:
     rows = [(run_ids[0], "rejected", "'validate'", "'gdp.csv row 2: negative GDP'"),
             (run_ids[1], "failed", "'compute'", "'out of memory'"),
             (run_ids[2], "skipped", "null", "'landing folder unchanged'")]
-    _execute(url, *(
+    execute_warehouse(url, *(
         f"alter table carbon.meta_pipeline_run add column if not exists {column} varchar"
         for column in ("restored_run_id", "failed_stage", "reason", "report_path")
     ), *(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from carbon_assess.errors import WarehouseError
@@ -32,7 +31,7 @@ from carbon_assess.publish.catalog import META_TABLES
 from carbon_assess.publish.pg_binary import SIGNATURE, TRAILER, binary_copy_chunks
 from carbon_assess.publish.postgres_warehouse import history_partition
 
-from workdirs import clone_run, compute_demo_run, query_warehouse, thin_out
+from workdirs import clone_run, compute_demo_run, execute_warehouse, query_warehouse, thin_out
 
 RUN_A, RUN_B, RUN_C = ("20260101T000000Z-whia01", "20260101T000100Z-whib02",
                        "20260101T000200Z-whic03")
@@ -292,19 +291,6 @@ def _forget(url: str, release: str) -> list[str]:
     return [*drop, f"delete from carbon_history.dim_release where release_id = '{release}'"]
 
 
-def _execute(url: str, statements: list[str]) -> None:
-    if url.startswith("duckdb"):
-        with duckdb.connect(url.removeprefix("duckdb://")) as con:
-            for statement in statements:
-                con.execute(statement)
-        return
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
 @pytest.mark.parametrize("then", ["publish", "rollback"])
 def test_a_warehouse_of_the_table_layout_upgrades_without_losing_its_release(
         releases, url, then) -> None:
@@ -315,8 +301,8 @@ def test_a_warehouse_of_the_table_layout_upgrades_without_losing_its_release(
     a = table_checksums(url)
     publish(releases[RUN_C], url)
     c, counts_c = table_checksums(url), _current_counts(url)
-    _execute(url, [*_to_tables(url, "carbon"), *_to_tables(url, "carbon_previous"),
-                   *_forget(url, RUN_C)])
+    execute_warehouse(url, *_to_tables(url, "carbon"), *_to_tables(url, "carbon_previous"),
+                      *_forget(url, RUN_C))
     for schema in ("carbon", "carbon_previous"):
         assert {_kinds(url, schema)[n] for n in PUBLISHED_TABLES} == {"BASE TABLE"}
     assert all(set(per_release) <= {RUN_A} for per_release in _history_counts(url).values())

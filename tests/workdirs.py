@@ -109,3 +109,18 @@ def query_warehouse(url: str, sql: str) -> list[tuple]:
 
     with psycopg.connect(url) as conn:
         return conn.execute(sql).fetchall()
+
+
+def execute_warehouse(url: str, *statements: str) -> None:
+    """Run `statements` in the warehouse at `url` (duckdb://path or postgresql://...), committed
+    together: a test's set-up of a warehouse state the library would never write itself."""
+    if url.startswith("duckdb"):
+        with duckdb.connect(url.removeprefix("duckdb://")) as con:
+            for statement in statements:
+                con.execute(statement)
+        return
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        for statement in statements:
+            conn.execute(statement)
