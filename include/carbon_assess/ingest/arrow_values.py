@@ -14,21 +14,12 @@ from typing import Any
 
 import pyarrow as pa
 
-# Arrow type -> the DuckDB type that converts back to it
-_SQL_TYPES = {
-    pa.string(): "VARCHAR",
-    pa.int8(): "TINYINT",
-    pa.int32(): "INTEGER",
-    pa.int64(): "BIGINT",
-    pa.float64(): "DOUBLE",
-    pa.bool_(): "BOOLEAN",
-    pa.timestamp("us", tz="UTC"): "TIMESTAMP WITH TIME ZONE",
-}
+from carbon_assess.ingest.schema import SQL_TYPES
 
 
 def _sql_type(arrow_type: pa.DataType) -> str:
     try:
-        return _SQL_TYPES[arrow_type]
+        return SQL_TYPES[arrow_type]
     except KeyError:
         raise TypeError(f"no DuckDB conversion for Arrow type {arrow_type}") from None
 

@@ -860,10 +860,10 @@ def _write(source: _Source, head: LongHeader, analysis: _Analysis, sink: Sink,
         "source_unit": [d.source_unit for d in indicators],
         "source_column": [head.cells[i] for i, _ in head.value_cols],
     }, dict.fromkeys(("variable", "fuel", "unit", "source_unit", "source_column"), text))
-    kinds: dict[str, Any] = {}
+    columns_of: dict[str, list[int]] = {}  # source kind -> its value columns' positions
     for j, indicator in enumerate(indicators):
-        kinds.setdefault(indicator.source_kind, []).append(j)
-    kinds = {kind: arrow_array(js, pa.int32()) for kind, js in kinds.items()}
+        columns_of.setdefault(indicator.source_kind, []).append(j)
+    kinds = {kind: arrow_array(js, pa.int32()) for kind, js in columns_of.items()}
     years = arrow_array(analysis.years.values, pa.int32())
     regions = arrow_array(analysis.regions.values if analysis.regions else [], text)
     per_col["national"] = arrow_array([NATIONAL_CODE], text)

@@ -37,12 +37,20 @@ RAW_SCHEMA = pa.schema(
         pa.field("vintage", pa.string(), nullable=False),
     ]
 )
+# Arrow type -> the DuckDB type it reads back as (and converts back to: ingest.arrow_values)
+SQL_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.int8(): "TINYINT",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMP WITH TIME ZONE",
+}
+ARROW_TYPES = {sql_type: arrow_type for arrow_type, sql_type in SQL_TYPES.items()}
 # the same columns as DuckDB reads them from the raw Parquet (raw validation's type rules and
 # placeholder rows; compute's empty raw_* tables)
-RAW_SQL_TYPES = {
-    f.name: {"string": "VARCHAR", "int32": "INTEGER", "double": "DOUBLE",
-             "timestamp[us, tz=UTC]": "TIMESTAMP WITH TIME ZONE"}[str(f.type)]
-    for f in RAW_SCHEMA}
+RAW_SQL_TYPES = {f.name: SQL_TYPES[f.type] for f in RAW_SCHEMA}
 
 
 # What each kind's raw rows can hold, derived from the indicators the pipeline uses

@@ -35,7 +35,7 @@ from carbon_assess.errors import InputError
 from carbon_assess.ingest.arrow_values import arrow_batch
 from carbon_assess.ingest.layouts import parse_number, parse_year, unknown_unit_rule
 from carbon_assess.ingest.regions import declared_code_rule, province_header, resolve_region
-from carbon_assess.ingest.schema import statistics_columns
+from carbon_assess.ingest.schema import ARROW_TYPES, statistics_columns
 from carbon_assess.workdir import Run
 
 ALIASES = {
@@ -216,8 +216,6 @@ def write_sheets(found: dict[str, list[dict[str, Any]]], run: Run | Path) -> dic
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    # typed as compute reads them (sheet_column_types), built without pandas (arrow_values)
-    arrow_types = {"varchar": pa.string(), "integer": pa.int32(), "double": pa.float64()}
     run = Run.of(run)
     target = run.sheets_dir
     target.mkdir(parents=True, exist_ok=True)
@@ -227,7 +225,8 @@ def write_sheets(found: dict[str, list[dict[str, Any]]], run: Run | Path) -> dic
     for kind, records in found.items():
         if not records:
             continue
-        schema = pa.schema([(c, arrow_types[t]) for c, t in sheet_column_types(kind)])
+        # typed as compute reads them (sheet_column_types), built without pandas (arrow_values)
+        schema = pa.schema([(c, ARROW_TYPES[t.upper()]) for c, t in sheet_column_types(kind)])
         table = pa.Table.from_batches([arrow_batch(
             {c: [r.get(c) for r in records] for c in schema.names}, schema)])
         headers: dict[tuple, dict[str, str]] = {}
